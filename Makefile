@@ -1,0 +1,52 @@
+# databank — every target sets itself up first; nothing needs installing by hand but Python 3.11
+# and Java 17 (which `setup` checks for and tells how to install).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
+export GX_ANALYTICS_ENABLED := False
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+
+.PHONY: setup demo test lint bench check-python check-java
+
+setup: check-python check-java $(VENV)/.synced
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "databank needs Python 3.11 as '$(PYTHON)' (found: $$($(PYTHON) --version 2>&1))."; \
+	  echo "Install it (Debian: apt-get install python3.11 python3.11-venv) or run: make PYTHON=python3.11 ..."; \
+	  exit 1; }
+
+check-java:
+	@command -v java >/dev/null || { \
+	  echo "Spark needs Java 17, and no 'java' is on PATH."; \
+	  echo "Install it: apt-get update && apt-get install -y openjdk-17-jre-headless"; exit 1; }
+	@major=$$(java -version 2>&1 | awk -F'"' '/version/ {split($$2, v, "."); print v[1]; exit}'); \
+	  [ "$${major:-0}" -ge 17 ] || { \
+	  echo "Spark needs Java 17 or newer; found Java $$major."; \
+	  echo "Install it: apt-get update && apt-get install -y openjdk-17-jre-headless"; exit 1; }
+
+# The lock file pins every package; --frozen installs exactly what it says.
+$(VENV)/.synced: pyproject.toml uv.lock
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(PYTHON) -m uv sync --frozen --python $(PYTHON)
+	@touch $@
+
+demo: setup
+	$(BIN)/databank demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# pytest exits 5 when it collects nothing; say so instead of failing for the wrong reason.
+test: setup lint
+	@$(BIN)/python -m pytest; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+bench: setup
+	$(BIN)/python -m benchmarks.generator --tier medium
