@@ -1,0 +1,138 @@
+"""The `databank` command line."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from databank.config import Settings, load_settings
+from databank.generator import GenerateArgs, GenerationSummary, generate
+
+app = typer.Typer(
+    help="databank: a consumer data bank for retail brands (nightly lakehouse, OneID, AIPL funnel).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as error:
+        raise typer.BadParameter(f"{value!r} is not a day in the form YYYY-MM-DD") from error
+
+
+@app.command("generate")
+def generate_command(
+    out: Annotated[
+        Path | None, typer.Option(help="Landing folder to write; default: the configured landing.")
+    ] = None,
+    consumers: Annotated[int | None, typer.Option(min=1, help="People in the brand group.")] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Local days of feeds.")] = None,
+    start: Annotated[str | None, typer.Option(help="First local day, YYYY-MM-DD.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed; same arguments give identical files.")
+    ] = None,
+    bad_rate: Annotated[
+        float | None, typer.Option(min=0, max=0.5, help="Share of records damaged on purpose.")
+    ] = None,
+) -> None:
+    """Write synthetic feeds of a multi-channel brand group, with the ground truth under _truth/."""
+    settings = load_settings()
+    demo = settings.demo
+    args = GenerateArgs(
+        out=out or settings.landing,
+        consumers=consumers or demo.consumers,
+        days=days or demo.days,
+        start=_parse_day(start) if start else demo.start,
+        seed=demo.seed if seed is None else seed,
+        bad_rate=demo.bad_rate if bad_rate is None else bad_rate,
+        timezone=settings.business_timezone,
+    )
+    _generate_with_progress(args)
+
+
+@app.command("demo")
+def demo_command() -> None:
+    """Generate the demo brand's feeds into the configured landing folder and say what was made."""
+    settings = load_settings()
+    demo = settings.demo
+    args = GenerateArgs(
+        out=settings.landing,
+        consumers=demo.consumers,
+        days=demo.days,
+        start=demo.start,
+        seed=demo.seed,
+        bad_rate=demo.bad_rate,
+        timezone=settings.business_timezone,
+    )
+    _generate_with_progress(args)
+    _where_next(settings)
+
+
+@app.command("config")
+def config_command() -> None:
+    """Show the configuration in force (file, environment, defaults) and the paths it resolves to."""
+    settings = load_settings()
+    table = Table("setting", "value", title="databank configuration")
+    for name, value in settings.model_dump().items():
+        table.add_row(name, str(value))
+    for name in ("landing", "lakehouse", "warehouse", "reports"):
+        table.add_row(f"→ {name}", str(getattr(settings, name)))
+    console.print(table)
+
+
+def _generate_with_progress(args: GenerateArgs) -> GenerationSummary:
+    console.print(
+        f"Generating {args.consumers:,} consumers × {args.days} days from {args.start} "
+        f"(seed {args.seed}, bad rate {args.bad_rate:.2%}) into [bold]{args.out}[/]"
+    )
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("days", total=args.days)
+
+        def on_day(index: int, day: date, rows: int) -> None:
+            progress.update(task, advance=1, description=f"{day} ({rows:,} rows)")
+
+        summary = generate(args, on_day=on_day)
+    _print_summary(summary, time.perf_counter() - started)
+    return summary
+
+
+def _print_summary(summary: GenerationSummary, seconds: float) -> None:
+    rows = Table("feed", "rows", title=f"Generated in {seconds:.1f} s: {summary.files:,} files")
+    for feed, count in sorted(summary.rows.items(), key=lambda kv: -kv[1]):
+        rows.add_row(feed, f"{count:,}")
+    console.print(rows)
+    if summary.defects:
+        defects = Table("defect", "count", title="Damaged on purpose (logged in _truth/defects.parquet)")
+        for kind, count in sorted(summary.defects.items(), key=lambda kv: -kv[1]):
+            defects.add_row(kind, f"{count:,}")
+        console.print(defects)
+
+
+def _where_next(settings: Settings) -> None:
+    console.print(
+        f"\nFeeds landed under [bold]{settings.landing}[/] as <feed>/dt=YYYY-MM-DD/<file>;"
+        f" the ground truth (who is who, every defect) is in [bold]{settings.landing / '_truth'}[/]."
+        "\nNext: `databank generate --help` for other sizes, `databank config` for paths and settings."
+    )
+
+
+if __name__ == "__main__":
+    app()

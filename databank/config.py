@@ -1,0 +1,110 @@
+"""The one typed configuration of databank, read from a TOML file and `DATABANK_*` variables.
+
+Precedence, highest first: arguments given in code, environment variables, the TOML file
+(`databank.toml` in the working directory, or the file named by `DATABANK_CONFIG`), defaults.
+Nested sections are set from the environment with a double underscore, e.g.
+`DATABANK_DEMO__CONSUMERS=5000`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "DATABANK_CONFIG"
+DEFAULT_CONFIG_FILE = "databank.toml"
+
+
+class DemoSettings(BaseModel):
+    """Size of the synthetic brand that `make demo` generates and runs."""
+
+    consumers: int = Field(3000, gt=0)
+    days: int = Field(14, gt=0)
+    start: date = date(2026, 5, 1)
+    seed: int = 20260501
+    bad_rate: float = Field(0.005, ge=0, le=0.5)
+
+
+class Settings(BaseSettings):
+    """Where databank keeps its data and how it interprets time."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DATABANK_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(Path("data"), description="Root of landing/, lakehouse/, warehouse/, reports/.")
+    landing_dir: Path | None = Field(None, description="Feeds as delivered; default <data_dir>/landing.")
+    lakehouse_dir: Path | None = Field(None, description="Delta tables; default <data_dir>/lakehouse.")
+    warehouse_path: Path | None = Field(
+        None, description="Analyst DuckDB file; default <data_dir>/warehouse/databank.duckdb."
+    )
+    reports_dir: Path | None = Field(None, description="Quality and run reports; default <data_dir>/reports.")
+    business_timezone: str = Field(
+        "Asia/Shanghai", description="Zone of the local business day every feed is cut by."
+    )
+    profile: Literal["embedded", "cluster"] = Field(
+        "embedded", description="embedded: one machine, no services; cluster: delta-spark and spark-submit."
+    )
+    demo: DemoSettings = DemoSettings()
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        if CONFIG_FILE_ENV in os.environ and not toml_file.is_file():
+            raise FileNotFoundError(f"{CONFIG_FILE_ENV} names {toml_file}, which does not exist")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @property
+    def landing(self) -> Path:
+        return self.landing_dir or self.data_dir / "landing"
+
+    @property
+    def lakehouse(self) -> Path:
+        return self.lakehouse_dir or self.data_dir / "lakehouse"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.warehouse_path or self.data_dir / "warehouse" / "databank.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.reports_dir or self.data_dir / "reports"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.business_timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from file and environment, with `overrides` taking precedence."""
+    return Settings(**overrides)

@@ -1,0 +1,90 @@
+"""The typed configuration: defaults, TOML file, environment, and the paths derived from them."""
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from databank.config import load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch, tmp_path):
+    for name in [n for n in os.environ if n.startswith("DATABANK_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_put_everything_under_data():
+    settings = load_settings()
+
+    assert settings.landing == Path("data/landing")
+    assert settings.lakehouse == Path("data/lakehouse")
+    assert settings.warehouse == Path("data/warehouse/databank.duckdb")
+    assert settings.reports == Path("data/reports")
+    assert settings.business_timezone == "Asia/Shanghai"
+    assert settings.profile == "embedded"
+
+
+def test_data_dir_from_environment_moves_every_path(monkeypatch):
+    monkeypatch.setenv("DATABANK_DATA_DIR", "/srv/bank")
+
+    settings = load_settings()
+
+    assert settings.landing == Path("/srv/bank/landing")
+    assert settings.warehouse == Path("/srv/bank/warehouse/databank.duckdb")
+
+
+def test_toml_file_is_read_and_environment_wins_over_it(monkeypatch, tmp_path):
+    config = tmp_path / "bank.toml"
+    config.write_text('data_dir = "/from/file"\n[demo]\nconsumers = 42\ndays = 3\n')
+    monkeypatch.setenv("DATABANK_CONFIG", str(config))
+    monkeypatch.setenv("DATABANK_DEMO__DAYS", "9")
+
+    settings = load_settings()
+
+    assert settings.data_dir == Path("/from/file")
+    assert settings.demo.consumers == 42
+    assert settings.demo.days == 9
+
+
+def test_databank_toml_in_working_directory_is_found(tmp_path):
+    (tmp_path / "databank.toml").write_text('business_timezone = "Asia/Tokyo"\n')
+
+    assert load_settings().business_timezone == "Asia/Tokyo"
+
+
+def test_explicit_paths_override_the_data_dir(monkeypatch):
+    monkeypatch.setenv("DATABANK_WAREHOUSE_PATH", "/bi/bank.duckdb")
+
+    assert load_settings().warehouse == Path("/bi/bank.duckdb")
+
+
+def test_missing_config_file_named_by_environment_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABANK_CONFIG", str(tmp_path / "absent.toml"))
+
+    with pytest.raises(FileNotFoundError, match="absent.toml"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABANK_BUSINESS_TIMEZONE", "Mars/Olympus"),
+        ("DATABANK_PROFILE", "laptop"),
+        ("DATABANK_DEMO__CONSUMERS", "0"),
+    ],
+)
+def test_invalid_values_are_rejected(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError):
+        load_settings()
+
+
+def test_unknown_setting_in_file_is_rejected(tmp_path):
+    (tmp_path / "databank.toml").write_text('data_dri = "typo"\n')
+
+    with pytest.raises(ValidationError, match="data_dri"):
+        load_settings()
