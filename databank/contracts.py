@@ -1,0 +1,139 @@
+"""Feed contracts: the typed view of the YAML files in schemas/, the one source of truth for what
+each feed delivers (columns, types, required fields, enums, ranges, record id, identifiers, time).
+
+The generator writes to them, ingestion parses and validates by them, quality suites are built
+from them; nothing else restates a feed's columns.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+ColumnType = Literal["string", "int", "float", "boolean", "date", "timestamp"]
+FileFormat = Literal["jsonl", "csv", "parquet"]
+IdentifierType = Literal["phone", "member_id", "account_id", "device_id", "cookie_id", "payment_token"]
+
+# How a feed's event time is to be read: `offset` values carry their own UTC offset, `utc` values
+# are UTC, `local` values are wall-clock times of the business time zone.
+ZoneRule = Literal["offset", "utc", "local"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IdentifierSpec(_Strict):
+    """A column that holds a personal identifier, to be normalised and pseudonymised."""
+
+    type: IdentifierType | None = None
+    type_column: str | None = Field(None, description="Column naming the identifier type, row by row.")
+    namespace_column: str | None = Field(None, description="Column that scopes the value, e.g. platform.")
+
+    @model_validator(mode="after")
+    def _one_type_source(self) -> IdentifierSpec:
+        if (self.type is None) == (self.type_column is None):
+            raise ValueError("an identifier names exactly one of `type` and `type_column`")
+        return self
+
+
+class Column(_Strict):
+    name: str
+    type: ColumnType
+    required: bool
+    description: str
+    enum: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    identifier: IdentifierSpec | None = None
+
+
+class EventTime(_Strict):
+    column: str
+    zone: ZoneRule
+
+
+class Contract(_Strict):
+    feed: str
+    version: int = Field(ge=1)
+    kind: Literal["event", "reference"] = "event"
+    description: str
+    format: FileFormat | tuple[FileFormat, ...]
+    encoding: str | tuple[str, ...] = "utf-8"
+    grain: str
+    file_pattern: str
+    record_id: str
+    event_time: EventTime | None = None
+    require_any: tuple[tuple[str, ...], ...] = ()
+    columns: tuple[Column, ...]
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Contract:
+        names = set(self.column_names)
+        if len(names) != len(self.columns):
+            raise ValueError(f"{self.feed}: duplicate column names")
+        referenced = {self.record_id, *(c for group in self.require_any for c in group)}
+        if self.event_time:
+            referenced.add(self.event_time.column)
+        for column in self.columns:
+            if column.identifier:
+                referenced |= {column.identifier.namespace_column, column.identifier.type_column} - {None}
+        missing = referenced - names
+        if missing:
+            raise ValueError(f"{self.feed}: contract refers to unknown columns {sorted(missing)}")
+        return self
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def formats(self) -> tuple[FileFormat, ...]:
+        return self.format if isinstance(self.format, tuple) else (self.format,)
+
+    @property
+    def encodings(self) -> tuple[str, ...]:
+        return self.encoding if isinstance(self.encoding, tuple) else (self.encoding,)
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def identifier_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.identifier]
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.feed} has no column {name!r}")
+
+
+@cache
+def load_contract(feed: str, schemas_dir: Path = SCHEMAS_DIR) -> Contract:
+    """The contract of one feed, read from `schemas_dir/<feed>.yaml`."""
+    path = schemas_dir / f"{feed}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in schemas_dir.glob("*.yaml")))
+        raise KeyError(f"no contract for feed {feed!r} in {schemas_dir} (known: {known})")
+    contract = Contract.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    if contract.feed != feed:
+        raise ValueError(f"{path} declares feed {contract.feed!r}")
+    return contract
+
+
+def all_contracts(schemas_dir: Path = SCHEMAS_DIR) -> dict[str, Contract]:
+    """Every contract in `schemas_dir`, by feed name."""
+    return {p.stem: load_contract(p.stem, schemas_dir) for p in sorted(schemas_dir.glob("*.yaml"))}
+
+
+def feeds(kind: Literal["event", "reference"], schemas_dir: Path = SCHEMAS_DIR) -> list[str]:
+    """Names of the feeds of one kind, in alphabetical order."""
+    return [name for name, c in all_contracts(schemas_dir).items() if c.kind == kind]
