@@ -1,0 +1,1 @@
+"""Benchmarks behind `make bench`: scale tiers and the figures they print."""
