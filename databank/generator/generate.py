@@ -90,7 +90,8 @@ def generate(
     world = build_world(rng_for("world"), args.consumers, args.start, args.days)
     people = build_population(rng_for("population"), args.consumers, world, rates)
     simulation = Simulation(world, people, rates, tz, rng_for)
-    summary = GenerationSummary(args={k: str(v) for k, v in asdict(args).items()})
+    # Where the output went is not part of what was generated: the same arguments give the same bytes.
+    summary = GenerationSummary(args={k: str(v) for k, v in asdict(args).items() if k != "out"})
     _write_persons(out, people)
 
     with pq.ParquetWriter(out / TRUTH_DIR / "records.parquet", RECORDS_SCHEMA) as records:

@@ -23,7 +23,19 @@ def test_generate_writes_feeds_and_truth_and_reports_rows(tmp_path):
 
     result = runner.invoke(
         app,
-        ["generate", "--out", str(out), "--consumers", "60", "--days", "2", "--start", "2026-06-01", "--seed", "3"],
+        [
+            "generate",
+            "--out",
+            str(out),
+            "--consumers",
+            "60",
+            "--days",
+            "2",
+            "--start",
+            "2026-06-01",
+            "--seed",
+            "3",
+        ],
     )
 
     assert result.exit_code == 0, result.output

@@ -64,7 +64,7 @@ def test_explicit_paths_override_the_data_dir(monkeypatch):
 def test_missing_config_file_named_by_environment_is_an_error(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABANK_CONFIG", str(tmp_path / "absent.toml"))
 
-    with pytest.raises(FileNotFoundError, match="absent.toml"):
+    with pytest.raises(FileNotFoundError, match=r"absent\.toml"):
         load_settings()
 
 

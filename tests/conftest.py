@@ -1,0 +1,77 @@
+"""Shared fixtures: one small generated brand group, its ground truth, and its files checked once.
+
+The run is tiny (about 125k records, a few seconds) but two weeks long, so refunds and repeat
+purchases show. Damage is frequent enough that every defect kind occurs, even those only order and
+receipt lines can carry. Three rates of rare events are raised so a few hundred orders show them:
+placeholder and mistyped phones (one in a few hundred orders at the defaults), and refunds (a
+refund arrives 1-10 days after its sale, so a two-week run sees only part of them, and as the
+last line of its file it is often what a truncated file loses). Every other rate is the default.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow.parquet as pq
+import pytest
+from contract_check import CheckedFile, check_file
+
+from databank.generator.generate import GenerateArgs, GenerationSummary, generate
+from databank.generator.rates import Rates
+
+TINY_RUN = {"consumers": 1200, "days": 14, "start": date(2026, 5, 1), "seed": 7, "bad_rate": 0.08}
+RARE_EVENTS_RAISED = replace(Rates(), placeholder_phone_share=0.1, mistyped_phone_share=0.03, refund_rate=0.1)
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory) -> tuple[Path, GenerationSummary]:
+    """The output folder of one tiny run, and its summary."""
+    out = tmp_path_factory.mktemp("generated") / "landing"
+    summary = generate(GenerateArgs(out=out, **TINY_RUN), rates=RARE_EVENTS_RAISED)
+    return out, summary
+
+
+@pytest.fixture(scope="session")
+def truth(generated) -> dict[str, list[dict]]:
+    """The ground-truth tables of the run, as rows, by name (persons, records, identifiers, defects)."""
+    out, _ = generated
+    return {p.stem: pq.read_table(p).to_pylist() for p in sorted((out / "_truth").glob("*.parquet"))}
+
+
+@pytest.fixture(scope="session")
+def business_tz(generated) -> ZoneInfo:
+    out, _ = generated
+    return ZoneInfo(json.loads((out / "_truth" / "summary.json").read_text())["args"]["timezone"])
+
+
+@pytest.fixture(scope="session")
+def landing_files(generated) -> list[Path]:
+    """Every delivered file of every feed (the truth folder aside)."""
+    out, _ = generated
+    return sorted(p for p in out.glob("*/dt=*/*") if p.parts[-3] != "_truth")
+
+
+@pytest.fixture(scope="session")
+def checked(generated, truth, landing_files, business_tz) -> dict[str, CheckedFile]:
+    """Each delivered file read and checked against its contract, by path relative to the output.
+
+    Files logged as re-sent are left out: they are byte-identical to the file they repeat (which
+    test_generator_defects proves), so reading them again adds nothing but time.
+    """
+    out, _ = generated
+    resent = {d["file"] for d in truth["defects"] if d["kind"] == "duplicate_file"}
+    kept = [path for path in landing_files if path.relative_to(out).as_posix() not in resent]
+    return {f.file: f for f in (check_file(out, path, business_tz) for path in kept)}
+
+
+@pytest.fixture(scope="session")
+def clean_records(checked) -> dict[str, list[tuple[date, dict]]]:
+    """By feed: (delivery day, record) of every record that breaks no contract rule."""
+    by_feed: dict[str, list[tuple[date, dict]]] = {}
+    for file in checked.values():
+        by_feed.setdefault(file.feed, []).extend((file.day, record) for record in file.clean_records())
+    return by_feed
