@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,6 +34,28 @@ class DemoSettings(BaseModel):
     start: date = date(2026, 5, 1)
     seed: int = 20260501
     bad_rate: float = Field(0.005, ge=0, le=0.5)
+
+
+class IngestSettings(BaseModel):
+    """How ingestion judges a delivered record."""
+
+    late_days: int = Field(
+        3, ge=0, description="An event may be delivered up to this many local days after it happened."
+    )
+    future_tolerance_minutes: int = Field(
+        60, ge=0, description="Clock skew allowed past the end of the delivery day before a time is 'future'."
+    )
+    dedupe_lookback_days: int = Field(
+        7, ge=0, description="Days of silver searched for a record id delivered again on a later day."
+    )
+    placeholder_phones: tuple[str, ...] = Field(
+        ("13800000000", "13800138000", "18888888888", "13888888888", "13900000000", "18000000000"),
+        description="Phones typed when the real one is withheld; flagged, never linked.",
+    )
+    junk_device_ids: tuple[str, ...] = Field(
+        ("00000000-0000-0000-0000-000000000000",),
+        description="Device ids that name no device (e.g. an IDFA under limited ad tracking).",
+    )
 
 
 class Settings(BaseSettings):
@@ -59,6 +81,15 @@ class Settings(BaseSettings):
     profile: Literal["embedded", "cluster"] = Field(
         "embedded", description="embedded: one machine, no services; cluster: delta-spark and spark-submit."
     )
+    hmac_key: SecretStr | None = Field(
+        None,
+        description="Key of the HMAC-SHA256 that pseudonymises identifiers; else read from hmac_key_file.",
+    )
+    hmac_key_file: Path | None = Field(
+        None, description="File holding the key; default <data_dir>/secrets/hmac.key."
+    )
+    spark_master: str = Field("local[2]", description="Spark master of the embedded profile.")
+    ingest: IngestSettings = IngestSettings()
     demo: DemoSettings = DemoSettings()
 
     @field_validator("business_timezone")
@@ -103,6 +134,25 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.business_timezone)
+
+    @property
+    def key_file(self) -> Path:
+        return self.hmac_key_file or self.data_dir / "secrets" / "hmac.key"
+
+    def pseudonymisation_key(self) -> bytes:
+        """The HMAC key: from DATABANK_HMAC_KEY, else from the key file; an error if neither exists."""
+        if self.hmac_key is not None:
+            return self.hmac_key.get_secret_value().encode()
+        if self.key_file.is_file():
+            return self.key_file.read_text().strip().encode()
+        raise MissingKeyError(
+            f"No pseudonymisation key: set DATABANK_HMAC_KEY or write one to {self.key_file} "
+            "(`databank demo` creates a local one for the demo)."
+        )
+
+
+class MissingKeyError(RuntimeError):
+    """Identifiers cannot be stored without a key to hash them with."""
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -20,8 +20,10 @@ import pyarrow.parquet as pq
 import pytest
 from contract_check import CheckedFile, check_file
 
+from databank.config import load_settings
 from databank.generator.generate import GenerateArgs, GenerationSummary, generate
 from databank.generator.rates import Rates
+from databank.spark_session import build_session
 
 TINY_RUN = {"consumers": 1200, "days": 14, "start": date(2026, 5, 1), "seed": 7, "bad_rate": 0.08}
 RARE_EVENTS_RAISED = replace(Rates(), placeholder_phone_share=0.1, mistyped_phone_share=0.03, refund_rate=0.1)
@@ -75,3 +77,12 @@ def clean_records(checked) -> dict[str, list[tuple[date, dict]]]:
     for file in checked.values():
         by_feed.setdefault(file.feed, []).extend((file.day, record) for record in file.clean_records())
     return by_feed
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """The one SparkSession of the suite (embedded profile, local cores)."""
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("spark-data"), hmac_key="suite-key")
+    session = build_session(settings, "databank tests")
+    yield session
+    session.stop()

@@ -1,0 +1,156 @@
+"""Delta Lake IO, in one place, for both profiles.
+
+Tables live at `<lakehouse>/<layer>/<name>/`. Jobs hand DataFrames to `replace` (a transaction that
+swaps the rows matching a partition predicate, so re-running a day replaces it) and `append`, and
+read with `read`.
+
+- embedded: delta-rs (`deltalake`) commits the writes; Spark reads exactly the Parquet files the
+  Delta log lists as active (the log is the truth, not the folder), so no Maven jars are needed.
+- cluster: delta-spark's own `format("delta")` with `replaceWhere`, the standard way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Literal, Protocol
+
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from databank.config import Settings
+
+Layer = Literal["bronze", "silver", "gold", "quarantine", "ops"]
+PartitionValue = str | date
+
+
+class Lakehouse(Protocol):
+    root: str
+
+    def path(self, layer: Layer, name: str) -> str: ...
+
+    def exists(self, layer: Layer, name: str) -> bool: ...
+
+    def read(
+        self,
+        spark: SparkSession,
+        layer: Layer,
+        name: str,
+        where: Mapping[str, list[PartitionValue]] | None = None,
+    ) -> DataFrame | None: ...
+
+    def replace(
+        self,
+        data: DataFrame | pa.Table,
+        layer: Layer,
+        name: str,
+        where: Mapping[str, PartitionValue],
+        partition_by: list[str],
+    ) -> None: ...
+
+    def append(
+        self, data: DataFrame | pa.Table, layer: Layer, name: str, partition_by: list[str]
+    ) -> None: ...
+
+
+def lakehouse_for(settings: Settings) -> Lakehouse:
+    root = str(settings.lakehouse)
+    return ClusterLakehouse(root) if settings.profile == "cluster" else EmbeddedLakehouse(root)
+
+
+def _predicate(where: Mapping[str, PartitionValue]) -> str:
+    def literal(value: PartitionValue) -> str:
+        return "'" + str(value).replace("'", "''") + "'"
+
+    return " AND ".join(f"{column} = {literal(value)}" for column, value in sorted(where.items()))
+
+
+class EmbeddedLakehouse:
+    """Writes with delta-rs, reads with Spark over the active files of the Delta log."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def path(self, layer: Layer, name: str) -> str:
+        return str(Path(self.root) / layer / name)
+
+    def exists(self, layer: Layer, name: str) -> bool:
+        return (Path(self.path(layer, name)) / "_delta_log").is_dir()
+
+    def read(self, spark, layer, name, where=None):
+        if not self.exists(layer, name):
+            return None
+        path = self.path(layer, name)
+        table = DeltaTable(path)
+        schema = from_arrow_schema(pa.schema(table.schema().to_arrow()))
+        filters = [(column, "in", [str(v) for v in values]) for column, values in (where or {}).items()]
+        files = table.file_uris(file_pruning_predicate=filters or None)
+        if not files:
+            return spark.createDataFrame([], schema)
+        return spark.read.schema(schema).option("basePath", path).parquet(*files)
+
+    def replace(self, data, layer, name, where, partition_by):
+        arrow = _to_arrow(data)
+        path = self.path(layer, name)
+        if self.exists(layer, name):
+            write_deltalake(
+                path, arrow, mode="overwrite", predicate=_predicate(where), partition_by=partition_by
+            )
+        else:
+            write_deltalake(path, arrow, mode="append", partition_by=partition_by)
+
+    def append(self, data, layer, name, partition_by):
+        write_deltalake(self.path(layer, name), _to_arrow(data), mode="append", partition_by=partition_by)
+
+
+class ClusterLakehouse:
+    """delta-spark on a cluster: the standard `format("delta")` reader and writer."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root.rstrip("/")
+
+    def path(self, layer: Layer, name: str) -> str:
+        return f"{self.root}/{layer}/{name}"
+
+    def exists(self, layer: Layer, name: str) -> bool:
+        from delta.tables import DeltaTable as SparkDeltaTable
+
+        return SparkDeltaTable.isDeltaTable(SparkSession.getActiveSession(), self.path(layer, name))
+
+    def read(self, spark, layer, name, where=None):
+        if not self.exists(layer, name):
+            return None
+        frame = spark.read.format("delta").load(self.path(layer, name))
+        for column, values in (where or {}).items():
+            frame = frame.where(frame[column].isin([str(v) for v in values]))
+        return frame
+
+    def replace(self, data, layer, name, where, partition_by):
+        frame = _to_spark(data)
+        (
+            frame.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", _predicate(where))
+            .partitionBy(*partition_by)
+            .save(self.path(layer, name))
+        )
+
+    def append(self, data, layer, name, partition_by):
+        _to_spark(data).write.format("delta").mode("append").partitionBy(*partition_by).save(
+            self.path(layer, name)
+        )
+
+
+def _to_arrow(data: DataFrame | pa.Table) -> pa.Table:
+    return data if isinstance(data, pa.Table) else data.toArrow()
+
+
+def _to_spark(data: DataFrame | pa.Table) -> DataFrame:
+    if isinstance(data, DataFrame):
+        return data
+    return SparkSession.getActiveSession().createDataFrame(
+        data.to_pandas(), schema=from_arrow_schema(data.schema)
+    )

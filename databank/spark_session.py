@@ -1,0 +1,54 @@
+"""The SparkSession of each profile.
+
+embedded: Spark in-process on local cores, no jars to download; Delta is read and written through
+delta-rs (`databank.lakehouse`). cluster: the master and resources come from spark-submit or the
+platform, and delta-spark's jars are added the standard way (`configure_spark_with_delta_pip`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pyspark.sql import SparkSession
+
+from databank.config import Settings
+
+EMBEDDED_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.driver.memory": "4g",
+    "spark.sql.ansi.enabled": "false",
+}
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+def build_session(settings: Settings, app_name: str = "databank") -> SparkSession:
+    """The session for the configured profile (an existing one is reused)."""
+    if settings.profile == "cluster":
+        return _cluster_session(app_name)
+    # Spark's Python workers must run this interpreter, which has pyarrow and pandas.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.master(settings.spark_master).appName(app_name)
+    for key, value in EMBEDDED_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _cluster_session(app_name: str) -> SparkSession:
+    from delta import configure_spark_with_delta_pip
+
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in DELTA_CONF.items():
+        builder = builder.config(key, value)
+    return configure_spark_with_delta_pip(builder).getOrCreate()

@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame transforms the jobs compose; no IO here."""

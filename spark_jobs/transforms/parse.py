@@ -1,0 +1,81 @@
+"""Delivered lines and Parquet rows into one raw shape: every contract column as text.
+
+Parsing never drops a line: a line that is not a JSON object, or a CSV row with the wrong number of
+fields, keeps its raw text and gets a `_parse_error`.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from databank.contracts import Contract
+
+RAW = "_raw"
+PARSE_ERROR = "_parse_error"
+# Quoted CSV fields, doubled quotes included, so commas inside them are not counted.
+QUOTED_FIELD = r'"(?:[^"]|"")*"'
+
+
+def all_text_schema(contract: Contract) -> StructType:
+    return StructType([StructField(name, StringType()) for name in contract.column_names])
+
+
+def parse_json_lines(lines: DataFrame, contract: Contract) -> DataFrame:
+    """`value` lines of JSON objects into text columns; anything else is `malformed_json`."""
+    parsed = F.from_json(F.col("value"), all_text_schema(contract), {"mode": "PERMISSIVE"})
+    is_object = F.col("value").rlike(r"^\s*\{.*\}\s*$") & F.get_json_object("value", "$").isNotNull()
+    return _with_fields(lines, contract, parsed, F.when(~is_object, F.lit("malformed_json")))
+
+
+def parse_csv_lines(lines: DataFrame, contract: Contract, header: str) -> DataFrame:
+    """CSV `value` lines (header dropped) into text columns; a wrong field count is `malformed_row`."""
+    rows = lines.where(F.col("value") != F.lit(header))
+    field_count = F.size(F.split(F.regexp_replace("value", QUOTED_FIELD, "q"), ",", -1))
+    ddl = ", ".join(f"`{name}` STRING" for name in contract.column_names)
+    parsed = F.from_csv(F.col("value"), F.lit(ddl), {"mode": "PERMISSIVE"})
+    error = F.when(field_count != len(contract.columns), F.lit("malformed_row"))
+    return _with_fields(rows, contract, parsed, error)
+
+
+def parquet_as_text(rows: DataFrame, contract: Contract) -> DataFrame:
+    """Typed Parquet rows into the same text shape; their raw text is their fields (no line exists)."""
+    missing = [name for name in contract.column_names if name not in rows.columns]
+    for name in missing:
+        rows = rows.withColumn(name, F.lit(None).cast(StringType()))
+    text = rows.select(
+        *(_as_text(rows, name).alias(name) for name in contract.column_names),
+        *(c for c in rows.columns if c.startswith("_")),
+    )
+    return text.withColumn(RAW, F.lit(None).cast(StringType())).withColumn(
+        PARSE_ERROR, F.lit(None).cast(StringType())
+    )
+
+
+def _as_text(rows: DataFrame, name: str) -> Column:
+    if dict(rows.dtypes)[name].startswith("timestamp"):
+        return F.date_format(name, "yyyy-MM-dd'T'HH:mm:ss'Z'")
+    return F.col(name).cast(StringType())
+
+
+def _with_fields(lines: DataFrame, contract: Contract, parsed: Column, error: Column) -> DataFrame:
+    extra = [c for c in lines.columns if c.startswith("_")]
+    return lines.select(
+        *(F.when(error.isNull(), parsed[name]).alias(name) for name in contract.column_names),
+        F.col("value").alias(RAW),
+        error.alias(PARSE_ERROR),
+        *extra,
+    )
+
+
+# Identifier-like runs in a line that could not be parsed: phone numbers in any spelling, and runs
+# of id characters holding a digit (6+) or long enough to be an id on their own (20+).
+PHONE_LIKE = r"\+?[0-9][0-9 \-]{6,}[0-9]"
+ID_LIKE = r"(?<![0-9A-Za-z_+\-])(?=[0-9A-Za-z_+\-]*[0-9])[0-9A-Za-z_+\-]{6,}+|[0-9A-Za-z_+\-]{20,}"
+REDACTED = "<redacted>"
+
+
+def redacted(line: Column) -> Column:
+    """A raw line with every identifier-like value masked, for quarantine."""
+    return F.regexp_replace(F.regexp_replace(line, PHONE_LIKE, REDACTED), ID_LIKE, REDACTED)

@@ -1,0 +1,132 @@
+"""Text columns into typed columns, with the reason a record breaks its contract.
+
+Reasons, checked in this order, the first that holds is the record's `_reason` (and the column it
+concerns, `_reason_column`):
+
+    malformed_json / malformed_row  the line is not a record at all
+    truncated_line                  the file's last line had no newline: cut off in transfer
+    missing_required                a required field is absent or empty
+    missing_identifier              none of the identifiers the contract needs one of is present
+    bad_type                        a number, flag or date that does not parse
+    bad_timestamp                   an event time that does not parse, or lies before 2000
+    future_timestamp                an event time after the delivery day (plus clock-skew tolerance)
+    stale_timestamp                 an event time more than `late_days` before the delivery day
+    unknown_enum                    a value outside the contract's list
+    out_of_range                    a number outside the contract's min/max (negative quantities,
+                                    coordinates off the globe)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from databank.contracts import Column as ContractColumn
+from databank.contracts import Contract
+from spark_jobs.transforms.parse import PARSE_ERROR
+
+REASON = "_reason"
+REASON_COLUMN = "_reason_column"
+RECORD_TEXT = "_record_text"
+LAST_LINE_CUT = "_last_line_cut"
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1)
+SPARK_TYPES = {"string": "string", "int": "bigint", "float": "double", "boolean": "boolean", "date": "date"}
+INTEGER = r"^\s*[-+]?\d+\s*$"
+DECIMAL = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+TIME_FORMATS = {
+    "offset": ("yyyy-MM-dd'T'HH:mm:ssXXX",),
+    "utc": ("yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ssXXX"),
+    "local": ("yyyy-MM-dd HH:mm:ss",),
+}
+
+
+@dataclass(frozen=True)
+class DeliveryWindow:
+    """The UTC instants an event delivered on a local day may carry."""
+
+    earliest: datetime
+    latest: datetime
+
+    @classmethod
+    def for_day(cls, day: date, tz: ZoneInfo, late_days: int, tolerance_minutes: int) -> DeliveryWindow:
+        start = datetime(day.year, day.month, day.day, tzinfo=tz)
+        end = start + timedelta(days=1, minutes=tolerance_minutes)
+        first = start - timedelta(days=late_days)
+        return cls(_naive_utc(first), _naive_utc(end))
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def type_and_check(raw: DataFrame, contract: Contract, window: DeliveryWindow | None, tz: str) -> DataFrame:
+    """Typed contract columns plus `_reason`/`_reason_column` (null for a valid record).
+
+    `raw` holds every contract column as text, identifiers already pseudonymised.
+    """
+    text = {name: F.when(F.trim(F.col(name)) != "", F.col(name)) for name in contract.column_names}
+    typed = {c.name: _typed(text[c.name], c, contract, tz) for c in contract.columns}
+    checks: list[tuple[Column, str, str | None]] = [
+        (F.coalesce(F.col(LAST_LINE_CUT), F.lit(False)), "truncated_line", None),
+    ]
+    checks += [(text[c].isNull(), "missing_required", c) for c in contract.required_columns]
+    for group in contract.require_any:
+        checks.append((F.coalesce(*(text[c] for c in group)).isNull(), "missing_identifier", None))
+    event_column = contract.event_time.column if contract.event_time else None
+    for c in contract.columns:
+        bad = text[c.name].isNotNull() & typed[c.name].isNull()
+        checks.append((bad, "bad_timestamp" if c.type == "timestamp" else "bad_type", c.name))
+    if event_column:
+        event = typed[event_column]
+        checks.append((event < F.lit(EARLIEST_PLAUSIBLE), "bad_timestamp", event_column))
+        if window:
+            checks.append((event >= F.lit(window.latest), "future_timestamp", event_column))
+            checks.append((event < F.lit(window.earliest), "stale_timestamp", event_column))
+    for c in contract.columns:
+        if c.enum:
+            checks.append(
+                (text[c.name].isNotNull() & ~text[c.name].isin(list(c.enum)), "unknown_enum", c.name)
+            )
+        if c.min is not None:
+            checks.append((typed[c.name] < F.lit(c.min), "out_of_range", c.name))
+        if c.max is not None:
+            checks.append((typed[c.name] > F.lit(c.max), "out_of_range", c.name))
+
+    parsed = F.col(PARSE_ERROR).isNull()
+    reason = F.coalesce(F.col(PARSE_ERROR), *(F.when(hit, F.lit(code)) for hit, code, _ in checks))
+    # "" marks a reason without a column, so a later check's column is not taken for it.
+    column_of_reason = F.coalesce(*(F.when(hit, F.lit(column or "")) for hit, _, column in checks))
+    extra = [c for c in raw.columns if c.startswith("_") and c not in (PARSE_ERROR, LAST_LINE_CUT)]
+    return raw.select(
+        *(typed[name].alias(name) for name in contract.column_names),
+        reason.alias(REASON),
+        F.when(parsed, F.nullif(column_of_reason, F.lit(""))).alias(REASON_COLUMN),
+        # A rejected record that parsed keeps its fields as delivered (identifiers already hashed).
+        F.when(parsed & reason.isNotNull(), F.to_json(F.struct(*contract.column_names))).alias(RECORD_TEXT),
+        *extra,
+    )
+
+
+def _typed(text: Column, column: ContractColumn, contract: Contract, tz: str) -> Column:
+    if column.type == "string":
+        return text
+    if column.type == "int":
+        return F.when(text.rlike(INTEGER), F.trim(text).cast("bigint"))
+    if column.type == "float":
+        return F.when(text.rlike(DECIMAL), F.trim(text).cast("double"))
+    if column.type == "boolean":
+        lowered = F.lower(F.trim(text))
+        return F.when(lowered.isin("true", "1"), True).when(lowered.isin("false", "0"), False)
+    if column.type == "date":
+        return F.try_to_timestamp(F.trim(text), F.lit("yyyy-MM-dd")).cast("date")
+    zone = (
+        contract.event_time.zone
+        if contract.event_time and contract.event_time.column == column.name
+        else "local"
+    )
+    parsed = F.coalesce(*(F.try_to_timestamp(F.trim(text), F.lit(fmt)) for fmt in TIME_FORMATS[zone]))
+    return F.to_utc_timestamp(parsed, tz) if zone == "local" else parsed
