@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from databank.config import Settings, load_settings
+from databank.config import Settings, ensure_demo_key, load_settings
 from databank.generator import GenerateArgs, GenerationSummary, generate
 
 app = typer.Typer(
@@ -75,6 +75,13 @@ def demo_command() -> None:
         timezone=settings.business_timezone,
     )
     _generate_with_progress(args)
+    created = ensure_demo_key(settings)
+    if created:
+        console.print(
+            f"Created a local pseudonymisation key at [bold]{created}[/] for the demo. "
+            "A brand's installation sets its own in DATABANK_HMAC_KEY (or that file) and keeps it secret: "
+            "every stored identifier is an HMAC under it."
+        )
     _where_next(settings)
 
 

@@ -9,6 +9,7 @@ Nested sections are set from the environment with a double underscore, e.g.
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -47,6 +48,9 @@ class IngestSettings(BaseModel):
     )
     dedupe_lookback_days: int = Field(
         7, ge=0, description="Days of silver searched for a record id delivered again on a later day."
+    )
+    refund_lookback_days: int = Field(
+        90, ge=0, description="Days of silver sales searched for the sale a refund or return undoes."
     )
     placeholder_phones: tuple[str, ...] = Field(
         ("13800000000", "13800138000", "18888888888", "13888888888", "13900000000", "18000000000"),
@@ -149,6 +153,16 @@ class Settings(BaseSettings):
             f"No pseudonymisation key: set DATABANK_HMAC_KEY or write one to {self.key_file} "
             "(`databank demo` creates a local one for the demo)."
         )
+
+
+def ensure_demo_key(settings: Settings) -> Path | None:
+    """Create a random local key for the demo if none is configured; return its path when created."""
+    if settings.hmac_key is not None or settings.key_file.is_file():
+        return None
+    settings.key_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.key_file.write_text(secrets.token_hex(32) + "\n")
+    settings.key_file.chmod(0o600)
+    return settings.key_file
 
 
 class MissingKeyError(RuntimeError):

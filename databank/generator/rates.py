@@ -49,6 +49,7 @@ class Rates:
     extra_line_rate: float = 0.35
     coupon_redeem_rate: float = 0.6
     refund_rate: float = 0.04
+    refund_max_days: int = 10  # a refund is paid out 1..refund_max_days days after the sale
     review_rate: float = 0.15
     positive_review_share: float = 0.82
 
@@ -70,6 +71,7 @@ class Rates:
     phone_at_till: float = 0.10
     screen_interaction_rate: float = 0.2
     return_rate: float = 0.02
+    return_max_days: int = 7
 
     # Location: share of consumers with the location SDK, background pings per SDK device-day,
     # share of store visitors whose phone the store Wi-Fi sees.

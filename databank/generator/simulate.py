@@ -414,7 +414,7 @@ class Simulation:
         refunded = rng.random(orders.num_rows) < self.rates.refund_rate
         if not refunded.any():
             return
-        lag = rng.integers(1, 11, refunded.sum())
+        lag = rng.integers(1, self.rates.refund_max_days + 1, refunded.sum())
         refunds = orders.filter(pa.array(refunded))
         refunds = refunds.set_column(
             refunds.schema.get_field_index("refund_of_line_id"),
@@ -674,7 +674,7 @@ class Simulation:
         back = back.set_column(
             back.schema.get_field_index("line_type"), "line_type", pa.array(np.full(back.num_rows, "return"))
         )
-        self._defer("pos_transactions", back, rng.integers(1, 8, back.num_rows))
+        self._defer("pos_transactions", back, rng.integers(1, self.rates.return_max_days + 1, back.num_rows))
 
     # ------------------------------------------------------------------ location
 

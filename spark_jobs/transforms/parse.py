@@ -14,6 +14,7 @@ from databank.contracts import Contract
 
 RAW = "_raw"
 PARSE_ERROR = "_parse_error"
+CORRUPT = "_corrupt_record"
 # Quoted CSV fields, doubled quotes included, so commas inside them are not counted.
 QUOTED_FIELD = r'"(?:[^"]|"")*"'
 
@@ -24,19 +25,29 @@ def all_text_schema(contract: Contract) -> StructType:
 
 def parse_json_lines(lines: DataFrame, contract: Contract) -> DataFrame:
     """`value` lines of JSON objects into text columns; anything else is `malformed_json`."""
-    parsed = F.from_json(F.col("value"), all_text_schema(contract), {"mode": "PERMISSIVE"})
-    is_object = F.col("value").rlike(r"^\s*\{.*\}\s*$") & F.get_json_object("value", "$").isNotNull()
-    return _with_fields(lines, contract, parsed, F.when(~is_object, F.lit("malformed_json")))
+    schema = all_text_schema(contract).add(CORRUPT, StringType())
+    parsed = F.from_json(F.col("value"), schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT})
+    return _with_fields(
+        lines,
+        contract,
+        parsed,
+        lambda fields, _: F.when(fields[CORRUPT].isNotNull(), F.lit("malformed_json")),
+    )
 
 
 def parse_csv_lines(lines: DataFrame, contract: Contract, header: str) -> DataFrame:
     """CSV `value` lines (header dropped) into text columns; a wrong field count is `malformed_row`."""
     rows = lines.where(F.col("value") != F.lit(header))
-    field_count = F.size(F.split(F.regexp_replace("value", QUOTED_FIELD, "q"), ",", -1))
     ddl = ", ".join(f"`{name}` STRING" for name in contract.column_names)
     parsed = F.from_csv(F.col("value"), F.lit(ddl), {"mode": "PERMISSIVE"})
-    error = F.when(field_count != len(contract.columns), F.lit("malformed_row"))
-    return _with_fields(rows, contract, parsed, error)
+    fields = len(contract.columns)
+    return _with_fields(
+        rows, contract, parsed, lambda _, line: F.when(_field_count(line) != fields, F.lit("malformed_row"))
+    )
+
+
+def _field_count(line: Column) -> Column:
+    return F.size(F.split(F.regexp_replace(line, QUOTED_FIELD, "q"), ",", -1))
 
 
 def parquet_as_text(rows: DataFrame, contract: Contract) -> DataFrame:
@@ -59,12 +70,15 @@ def _as_text(rows: DataFrame, name: str) -> Column:
     return F.col(name).cast(StringType())
 
 
-def _with_fields(lines: DataFrame, contract: Contract, parsed: Column, error: Column) -> DataFrame:
+def _with_fields(lines: DataFrame, contract: Contract, parsed: Column, error) -> DataFrame:
+    """Spread the parsed struct into columns; parsed once, in its own projection, then read by field."""
     extra = [c for c in lines.columns if c.startswith("_")]
-    return lines.select(
-        *(F.when(error.isNull(), parsed[name]).alias(name) for name in contract.column_names),
+    staged = lines.select(F.col("value"), parsed.alias("_parsed"), *extra)
+    failed = error(F.col("_parsed"), F.col("value"))
+    return staged.select(
+        *(F.when(failed.isNull(), F.col("_parsed")[name]).alias(name) for name in contract.column_names),
         F.col("value").alias(RAW),
-        error.alias(PARSE_ERROR),
+        failed.alias(PARSE_ERROR),
         *extra,
     )
 

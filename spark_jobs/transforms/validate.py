@@ -66,26 +66,58 @@ def _naive_utc(moment: datetime) -> datetime:
 def type_and_check(raw: DataFrame, contract: Contract, window: DeliveryWindow | None, tz: str) -> DataFrame:
     """Typed contract columns plus `_reason`/`_reason_column` (null for a valid record).
 
-    `raw` holds every contract column as text, identifiers already pseudonymised.
+    `raw` holds every contract column as text, identifiers already pseudonymised; other columns pass
+    through. Values are typed in
+    one projection and checked in the next, so each parse runs once per value however many rules
+    read it; the first failing rule is found once and named from it.
     """
-    text = {name: F.when(F.trim(F.col(name)) != "", F.col(name)) for name in contract.column_names}
-    typed = {c.name: _typed(text[c.name], c, contract, tz) for c in contract.columns}
+    passthrough = [c for c in raw.columns if c not in contract.column_names]
+    typed_stage = raw.select(
+        *(F.when(F.trim(F.col(n)) != "", F.col(n)).alias(n) for n in contract.column_names),
+        *(_typed(F.col(c.name), c, contract, tz).alias(_typed_name(c.name)) for c in contract.columns),
+        *passthrough,
+    )
+    checks = _checks(contract, window)
+    first_failed = F.coalesce(*(F.when(hit, F.lit(i)) for i, (hit, _, _) in enumerate(checks)))
+    checked = typed_stage.withColumn("_first_failed", first_failed)
+
+    codes = F.array(*(F.lit(code) for _, code, _ in checks))
+    columns = F.array(*(F.lit(column) for _, _, column in checks))
+    parsed = F.col(PARSE_ERROR).isNull()
+    reason = F.coalesce(F.col(PARSE_ERROR), F.element_at(codes, F.col("_first_failed") + 1))
+    return checked.select(
+        *(F.col(_typed_name(name)).alias(name) for name in contract.column_names),
+        reason.alias(REASON),
+        F.when(parsed, F.element_at(columns, F.col("_first_failed") + 1)).alias(REASON_COLUMN),
+        # A rejected record that parsed keeps its fields as delivered (identifiers already hashed).
+        F.when(parsed & reason.isNotNull(), F.to_json(F.struct(*contract.column_names))).alias(RECORD_TEXT),
+        *(c for c in passthrough if c not in (PARSE_ERROR, LAST_LINE_CUT)),
+    )
+
+
+def _typed_name(name: str) -> str:
+    return f"_typed_{name}"
+
+
+def _checks(contract: Contract, window: DeliveryWindow | None) -> list[tuple[Column, str, str | None]]:
+    """(condition, reason, column) of every rule, in the order of the module docstring."""
+    text = {name: F.col(name) for name in contract.column_names}
+    typed = {name: F.col(_typed_name(name)) for name in contract.column_names}
     checks: list[tuple[Column, str, str | None]] = [
         (F.coalesce(F.col(LAST_LINE_CUT), F.lit(False)), "truncated_line", None),
     ]
     checks += [(text[c].isNull(), "missing_required", c) for c in contract.required_columns]
     for group in contract.require_any:
         checks.append((F.coalesce(*(text[c] for c in group)).isNull(), "missing_identifier", None))
-    event_column = contract.event_time.column if contract.event_time else None
     for c in contract.columns:
         bad = text[c.name].isNotNull() & typed[c.name].isNull()
         checks.append((bad, "bad_timestamp" if c.type == "timestamp" else "bad_type", c.name))
-    if event_column:
-        event = typed[event_column]
-        checks.append((event < F.lit(EARLIEST_PLAUSIBLE), "bad_timestamp", event_column))
+    if contract.event_time:
+        name = contract.event_time.column
+        checks.append((typed[name] < F.lit(EARLIEST_PLAUSIBLE), "bad_timestamp", name))
         if window:
-            checks.append((event >= F.lit(window.latest), "future_timestamp", event_column))
-            checks.append((event < F.lit(window.earliest), "stale_timestamp", event_column))
+            checks.append((typed[name] >= F.lit(window.latest), "future_timestamp", name))
+            checks.append((typed[name] < F.lit(window.earliest), "stale_timestamp", name))
     for c in contract.columns:
         if c.enum:
             checks.append(
@@ -95,20 +127,7 @@ def type_and_check(raw: DataFrame, contract: Contract, window: DeliveryWindow | 
             checks.append((typed[c.name] < F.lit(c.min), "out_of_range", c.name))
         if c.max is not None:
             checks.append((typed[c.name] > F.lit(c.max), "out_of_range", c.name))
-
-    parsed = F.col(PARSE_ERROR).isNull()
-    reason = F.coalesce(F.col(PARSE_ERROR), *(F.when(hit, F.lit(code)) for hit, code, _ in checks))
-    # "" marks a reason without a column, so a later check's column is not taken for it.
-    column_of_reason = F.coalesce(*(F.when(hit, F.lit(column or "")) for hit, _, column in checks))
-    extra = [c for c in raw.columns if c.startswith("_") and c not in (PARSE_ERROR, LAST_LINE_CUT)]
-    return raw.select(
-        *(typed[name].alias(name) for name in contract.column_names),
-        reason.alias(REASON),
-        F.when(parsed, F.nullif(column_of_reason, F.lit(""))).alias(REASON_COLUMN),
-        # A rejected record that parsed keeps its fields as delivered (identifiers already hashed).
-        F.when(parsed & reason.isNotNull(), F.to_json(F.struct(*contract.column_names))).alias(RECORD_TEXT),
-        *extra,
-    )
+    return checks
 
 
 def _typed(text: Column, column: ContractColumn, contract: Contract, tz: str) -> Column:

@@ -6,28 +6,25 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter
-from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from delta_reading import DAYS, FEEDS, START, read_table
 from deltalake import DeltaTable
 
 from databank.config import load_settings
 from databank.contracts import feeds, load_contract
 from databank.generator.generate import GenerateArgs, generate
-from databank.generator.rates import Rates
 from databank.lakehouse import EmbeddedLakehouse
 from databank.landing import list_delivered
 from spark_jobs.ingest_feed import FILES_TABLE, RUNS_TABLE, ingest
 
 pytestmark = pytest.mark.slow
 
-START, DAYS = date(2026, 5, 1), 3
-FEEDS = [*feeds("event"), "members"]
 TRUNCATION_REASONS = {"malformed_json", "malformed_row", "truncated_line"}
 REASON_OF_DEFECT = {
     "malformed_json": {"malformed_json"},
@@ -42,27 +39,6 @@ REASON_OF_DEFECT = {
     "future_timestamp": {"future_timestamp"},
     "truncated_file": TRUNCATION_REASONS,
 }
-
-
-@pytest.fixture(scope="module")
-def ingested(spark, tmp_path_factory):
-    """Three generated days of every event feed and CRM members, ingested; (settings, lakehouse)."""
-    data = tmp_path_factory.mktemp("ingest")
-    settings = load_settings(data_dir=data, hmac_key="integration-key")
-    rates = replace(Rates(), refund_rate=0.1, placeholder_phone_share=0.05)
-    generate(
-        GenerateArgs(out=settings.landing, consumers=300, days=DAYS, start=START, seed=11, bad_rate=0.04),
-        rates=rates,
-    )
-    lake = EmbeddedLakehouse(str(settings.lakehouse))
-    for feed in FEEDS:
-        for offset in range(DAYS):
-            ingest(spark, lake, settings, feed, START + timedelta(days=offset))
-    return settings, lake
-
-
-def _table(lake: EmbeddedLakehouse, layer: str, name: str) -> pl.DataFrame:
-    return pl.read_delta(lake.path(layer, name))
 
 
 def _delivered_rows(settings, feed: str) -> Counter:
@@ -99,15 +75,15 @@ def _is_utf8(raw: bytes) -> bool:
 def test_rows_delivered_equal_rows_in_bronze_plus_quarantine(ingested, feed):
     settings, lake = ingested
 
-    bronze = Counter(_table(lake, "bronze", feed)["dt"].to_list())
+    bronze = Counter(read_table(lake, "bronze", feed)["dt"].to_list())
     quarantine = (
-        Counter(_table(lake, "quarantine", feed)["dt"].to_list())
+        Counter(read_table(lake, "quarantine", feed)["dt"].to_list())
         if lake.exists("quarantine", feed)
         else Counter()
     )
 
     assert _delivered_rows(settings, feed) == bronze + quarantine
-    runs = _table(lake, "ops", RUNS_TABLE).filter(pl.col("feed") == feed)
+    runs = read_table(lake, "ops", RUNS_TABLE).filter(pl.col("feed") == feed)
     assert (runs["rows_delivered"] == runs["rows_bronze"] + runs["rows_quarantined"]).all()
     assert runs.height == DAYS
 
@@ -119,7 +95,7 @@ def test_every_logged_defect_is_quarantined_with_its_reason_and_nothing_else_is(
     )
     quarantined = pl.concat(
         [
-            _table(lake, "quarantine", f).select("ingest_source_file", "record_id", "reason")
+            read_table(lake, "quarantine", f).select("ingest_source_file", "record_id", "reason")
             for f in feeds("event")
             if lake.exists("quarantine", f)
         ]
@@ -152,7 +128,7 @@ def _cut_record_of(found: dict, file: str) -> str | None:
 def test_empty_and_resent_files_are_registered_and_not_read_again(ingested):
     settings, lake = ingested
     defects = pl.read_parquet(settings.landing / "_truth" / "defects.parquet")
-    register = {r["file"]: r for r in _table(lake, "ops", FILES_TABLE).iter_rows(named=True)}
+    register = {r["file"]: r for r in read_table(lake, "ops", FILES_TABLE).iter_rows(named=True)}
 
     for d in defects.filter(pl.col("kind") == "empty_file").iter_rows(named=True):
         assert register[d["file"]]["status"] == "empty"
@@ -237,7 +213,7 @@ def test_reingesting_a_day_and_a_resend_under_a_new_name_change_nothing(spark, t
 def _content(lake: EmbeddedLakehouse, feed: str) -> list[tuple]:
     """Rows of bronze and quarantine without the columns that name the batch."""
     frames = [
-        _table(lake, layer, feed).drop("ingest_batch_id", "ingested_at")
+        read_table(lake, layer, feed).drop("ingest_batch_id", "ingested_at")
         for layer in ("bronze", "quarantine")
         if lake.exists(layer, feed)
     ]

@@ -64,3 +64,20 @@ def test_demo_uses_the_configured_size_and_landing(tmp_path, monkeypatch):
     summary = json.loads((tmp_path / "landing" / "_truth" / "summary.json").read_text())
     assert summary["args"]["consumers"] == "50"
     assert "_truth" in result.output
+    key = tmp_path / "secrets" / "hmac.key"
+    assert len(key.read_text().strip()) == 64
+    assert "pseudonymisation key" in result.output
+
+
+def test_demo_keeps_an_existing_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABANK_DEMO__CONSUMERS", "20")
+    monkeypatch.setenv("DATABANK_DEMO__DAYS", "1")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "hmac.key").write_text("brand-key\n")
+
+    result = runner.invoke(app, ["demo"])
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "secrets" / "hmac.key").read_text() == "brand-key\n"
+    assert "pseudonymisation key" not in result.output

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from databank.config import load_settings
+from databank.config import MissingKeyError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -88,3 +88,17 @@ def test_unknown_setting_in_file_is_rejected(tmp_path):
 
     with pytest.raises(ValidationError, match="data_dri"):
         load_settings()
+
+
+def test_pseudonymisation_key_comes_from_environment_before_the_key_file(monkeypatch, tmp_path):
+    (tmp_path / "data" / "secrets").mkdir(parents=True)
+    (tmp_path / "data" / "secrets" / "hmac.key").write_text("from-file\n")
+
+    assert load_settings().pseudonymisation_key() == b"from-file"
+    monkeypatch.setenv("DATABANK_HMAC_KEY", "from-env")
+    assert load_settings().pseudonymisation_key() == b"from-env"
+
+
+def test_without_any_key_pseudonymisation_refuses_and_says_how_to_set_one():
+    with pytest.raises(MissingKeyError, match="DATABANK_HMAC_KEY"):
+        load_settings().pseudonymisation_key()

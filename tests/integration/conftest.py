@@ -1,0 +1,31 @@
+"""One generated brand group, three days of it ingested, shared by the integration tests."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from delta_reading import DAYS, FEEDS, START
+
+from databank.config import load_settings
+from databank.generator.generate import GenerateArgs, generate
+from databank.generator.rates import Rates
+from databank.lakehouse import EmbeddedLakehouse
+from spark_jobs.ingest_feed import ingest
+
+
+@pytest.fixture(scope="session")
+def ingested(spark, tmp_path_factory):
+    """Three generated days of every event feed and CRM members, ingested; (settings, lakehouse)."""
+    data = tmp_path_factory.mktemp("ingest")
+    settings = load_settings(data_dir=data, hmac_key="integration-key")
+    # Refunds paid out within the three days and placeholder phones on many orders, so both are seen.
+    rates = replace(Rates(), refund_rate=0.3, refund_max_days=2, placeholder_phone_share=0.5)
+    generate(
+        GenerateArgs(out=settings.landing, consumers=1200, days=DAYS, start=START, seed=11, bad_rate=0.04),
+        rates=rates,
+    )
+    lake = EmbeddedLakehouse(str(settings.lakehouse))
+    for feed in FEEDS:
+        for offset in range(DAYS):
+            ingest(spark, lake, settings, feed, START + timedelta(days=offset))
+    return settings, lake
