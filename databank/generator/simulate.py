@@ -411,22 +411,16 @@ class Simulation:
         return orders
 
     def _schedule_refunds(self, rng, orders: pa.Table) -> None:
-        refunded = rng.random(orders.num_rows) < self.rates.refund_rate
-        if not refunded.any():
-            return
-        lag = rng.integers(1, self.rates.refund_max_days + 1, refunded.sum())
-        refunds = orders.filter(pa.array(refunded))
-        refunds = refunds.set_column(
-            refunds.schema.get_field_index("refund_of_line_id"),
-            "refund_of_line_id",
-            refunds.column("order_line_id"),
+        r = self.rates
+        self._schedule_undo(
+            rng,
+            orders,
+            "online_orders",
+            r.refund_rate,
+            r.refund_max_days,
+            ("refund_of_line_id", "order_line_id"),
+            ("order_type", "refund"),
         )
-        refunds = refunds.set_column(
-            refunds.schema.get_field_index("order_type"),
-            "order_type",
-            pa.array(np.full(refunds.num_rows, "refund")),
-        )
-        self._defer("online_orders", refunds, lag)
 
     def _schedule_reviews(self, rng, orders: pa.Table, first_line, device, has_device) -> None:
         p = self.people
@@ -662,19 +656,43 @@ class Simulation:
         return lines, (person[joins], brand[joins])
 
     def _schedule_returns(self, rng, lines: pa.Table) -> None:
-        returned = rng.random(lines.num_rows) < self.rates.return_rate
-        if not returned.any():
+        r = self.rates
+        self._schedule_undo(
+            rng,
+            lines,
+            "pos_transactions",
+            r.return_rate,
+            r.return_max_days,
+            ("original_receipt_id", "receipt_id"),
+            ("line_type", "return"),
+        )
+
+    def _schedule_undo(
+        self,
+        rng,
+        sold: pa.Table,
+        feed: str,
+        rate: float,
+        max_days: int,
+        link: tuple[str, str],
+        kind: tuple[str, str],
+    ) -> None:
+        """Refunds and returns: copies of some sold lines that point back at them, due days later."""
+        undone = rng.random(sold.num_rows) < rate
+        if not undone.any():
             return
-        back = lines.filter(pa.array(returned))
-        back = back.set_column(
-            back.schema.get_field_index("original_receipt_id"),
-            "original_receipt_id",
-            back.column("receipt_id"),
+        lag = rng.integers(1, max_days + 1, undone.sum())
+        copies = sold.filter(pa.array(undone))
+        (link_column, linked_from), (kind_column, kind_value) = link, kind
+        copies = copies.set_column(
+            copies.schema.get_field_index(link_column), link_column, copies.column(linked_from)
         )
-        back = back.set_column(
-            back.schema.get_field_index("line_type"), "line_type", pa.array(np.full(back.num_rows, "return"))
+        copies = copies.set_column(
+            copies.schema.get_field_index(kind_column),
+            kind_column,
+            pa.array(np.full(copies.num_rows, kind_value)),
         )
-        self._defer("pos_transactions", back, rng.integers(1, self.rates.return_max_days + 1, back.num_rows))
+        self._defer(feed, copies, lag)
 
     # ------------------------------------------------------------------ location
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import timedelta
+from typing import get_args
 
 import polars as pl
 import pytest
 from delta_reading import DAYS, FEEDS, START, read_table
 
-from databank.contracts import load_contract
+from databank.contracts import IdentifierType, load_contract
 from spark_jobs.standardise import IDENTIFIERS_TABLE, standardise
 
 pytestmark = pytest.mark.slow
@@ -62,14 +63,7 @@ def test_every_hashed_identifier_is_a_sighting_and_placeholders_are_junk(standar
     carried = sum(orders[c].is_not_null().sum() for c in orders.columns if c.endswith("_hmac"))
 
     assert from_orders.height == carried
-    assert set(sightings["identifier_type"]) == {
-        "phone",
-        "member_id",
-        "account_id",
-        "device_id",
-        "cookie_id",
-        "payment_token",
-    }
+    assert set(sightings["identifier_type"]) == set(get_args(IdentifierType))
     junk = sightings.filter(pl.col("identifier_hmac").is_in(placeholders))
     assert junk.height > 0
     assert set(junk["identifier_status"]) == {"junk"}
