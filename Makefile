@@ -53,4 +53,5 @@ bench: setup
 	@status=0; \
 	  $(BIN)/python -m benchmarks.generator --tier medium || status=1; \
 	  $(BIN)/python -m benchmarks.ingest --tier medium || status=1; \
+	  $(BIN)/python -m benchmarks.identity --tier medium || status=1; \
 	  exit $$status

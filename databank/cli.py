@@ -13,7 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from databank.config import Settings, ensure_demo_key, load_settings
+from databank.evaluation import evaluate_identity, write_report
 from databank.generator import GenerateArgs, GenerationSummary, generate
+from databank.generator.generate import TRUTH_DIR
 
 app = typer.Typer(
     help="databank: a consumer data bank for retail brands (nightly lakehouse, OneID, AIPL funnel).",
@@ -21,6 +23,10 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+eval_app = typer.Typer(
+    help="Measure the data bank against the generator's ground truth.", no_args_is_help=True
+)
+app.add_typer(eval_app, name="eval")
 
 
 def _parse_day(value: str) -> date:
@@ -95,6 +101,52 @@ def config_command() -> None:
     for name in ("landing", "lakehouse", "warehouse", "reports"):
         table.add_row(f"→ {name}", str(getattr(settings, name)))
     console.print(table)
+
+
+@eval_app.command("identity")
+def eval_identity_command(
+    day: Annotated[
+        str | None, typer.Option("--date", help="Identity map of this day; default: the latest.")
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Ground-truth folder; default: <landing>/_truth.")
+    ] = None,
+) -> None:
+    """OneID against the truth: B-cubed precision, recall and F1, largest clusters, identification rates."""
+    settings = load_settings()
+    truth_dir = truth or settings.landing / TRUTH_DIR
+    if not (truth_dir / "records.parquet").is_file():
+        raise typer.BadParameter(f"no ground truth in {truth_dir}: evaluation needs generated feeds")
+    with console.status("Evaluating identity resolution"):
+        figures = evaluate_identity(settings, truth_dir, _parse_day(day) if day else None)
+    scores = Table("measure", "value", title=f"OneID as of {figures['as_of']}")
+    for key in (
+        "records_evaluated",
+        "precision",
+        "recall",
+        "f1",
+        "consumers",
+        "identifiers",
+        "largest_true_identifier_set",
+    ):
+        scores.add_row(key, f"{figures[key]:,}" if isinstance(figures[key], int) else str(figures[key]))
+    scores.add_row("largest clusters", ", ".join(str(c["identifiers"]) for c in figures["largest_clusters"]))
+    evidence = figures["against_evidence"]
+    scores.add_row(
+        "against what the evidence allows",
+        f"precision {evidence['precision']}, recall {evidence['recall']}, F1 {evidence['f1']}",
+    )
+    scores.add_row(
+        "best recall any resolver could reach", str(evidence["best_possible_recall_against_persons"])
+    )
+    console.print(scores)
+    rates = Table(
+        "feed", "identification rate", title="Records whose consumer holds a phone, member id or account"
+    )
+    for feed, rate in figures["identification_rate"].items():
+        rates.add_row(feed, f"{rate:.1%}")
+    console.print(rates)
+    console.print(f"Written to [bold]{write_report(figures, settings.reports)}[/]")
 
 
 def _generate_with_progress(args: GenerateArgs) -> GenerationSummary:

@@ -62,6 +62,26 @@ class IngestSettings(BaseModel):
     )
 
 
+class IdentitySettings(BaseModel):
+    """Guards of OneID against over-merging."""
+
+    max_partners: dict[str, dict[str, int]] = Field(
+        {
+            "device_id": {"account_id": 1, "phone": 2, "member_id": 2},
+            "cookie_id": {"account_id": 1},
+            "phone": {"account_id": 2, "member_id": 3},
+            "payment_token": {"phone": 2, "member_id": 2},
+            "member_id": {"phone": 3},
+            "account_id": {"phone": 3, "device_id": 6, "cookie_id": 20},
+        },
+        description=(
+            "Per identifier type, how many distinct identifiers of another type it may link (accounts "
+            "counted per platform); one seen with more is shared (a store tablet, a family device): it "
+            "stops linking and is reported."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """Where databank keeps its data and how it interprets time."""
 
@@ -94,6 +114,7 @@ class Settings(BaseSettings):
     )
     spark_master: str = Field("local[2]", description="Spark master of the embedded profile.")
     ingest: IngestSettings = IngestSettings()
+    identity: IdentitySettings = IdentitySettings()
     demo: DemoSettings = DemoSettings()
 
     @field_validator("business_timezone")

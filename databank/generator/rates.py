@@ -40,6 +40,7 @@ class Rates:
     sample_rate: float = 0.005
     web_login_rate: float = 0.4
     family_device_use_rate: float = 0.2  # sessions on the household's shared tablet
+    main_device_share: float = 0.6  # app use and ad views on the main phone rather than any device
     store_tablet_rate: float = 0.02  # orders placed on a flagship's in-store tablet
 
     # Online orders: chance a session ends in an order, by what it held; lines and coupons.

@@ -899,8 +899,11 @@ class Simulation:
         return rng.choice(24, size=n, p=ONLINE_HOURS) * 3600 + rng.integers(0, 3600, n)
 
     def _own_device(self, rng, person: np.ndarray) -> np.ndarray:
+        """Mostly the main phone (the one with the location SDK), sometimes another device."""
         p = self.people
-        return p.device_start[person] + (rng.random(len(person)) * p.device_count[person]).astype(int)
+        other = (rng.random(len(person)) * p.device_count[person]).astype(int)
+        main = rng.random(len(person)) < self.rates.main_device_share
+        return p.device_start[person] + np.where(main, 0, other)
 
     def _device_columns(self, rng, device: np.ndarray, limited: bool) -> tuple[pa.Array, pa.Array]:
         p = self.people

@@ -10,9 +10,9 @@ from databank.contracts import Contract
 
 INGEST_ONLY = ("ingest_checksum", "ingest_batch_id", "ingested_at")
 IDENTIFIER_SCHEMA = (
-    "feed string, record_id string, identifier_type string, identifier_hmac string,"
-    " identifier_status string,"
-    "seen_at timestamp, seen_date date, dt date"
+    "feed string, record_id string, identifier_type string, identifier_namespace string,"
+    " identifier_hmac string, identifier_status string,"
+    " seen_at timestamp, seen_date date, dt date"
 )
 
 
@@ -77,7 +77,7 @@ def link_pos_returns(lines: DataFrame, earlier_sales: DataFrame | None) -> DataF
 
 
 def identifier_sightings(silver: DataFrame, contract: Contract) -> DataFrame:
-    """Every hashed identifier a record carries: (feed, record, type, hash, status, when)."""
+    """Every hashed identifier a record carries: (feed, record, type, namespace, hash, status, when)."""
     seen_at = F.col(contract.event_time.column) if contract.event_time else F.lit(None).cast("timestamp")
     seen_date = F.col(local_date_column(contract.event_time.column)) if contract.event_time else F.col("dt")
     parts = []
@@ -89,6 +89,7 @@ def identifier_sightings(silver: DataFrame, contract: Contract) -> DataFrame:
                 F.lit(contract.feed).alias("feed"),
                 F.col(contract.record_id).cast("string").alias("record_id"),
                 F.lit(column.identifier.type).alias("identifier_type"),
+                _namespace(column.identifier.namespace_column).alias("identifier_namespace"),
                 F.col(f"{column.name}_hmac").alias("identifier_hmac"),
                 F.col(f"{column.name}_status").alias("identifier_status"),
                 seen_at.alias("seen_at"),
@@ -102,3 +103,8 @@ def identifier_sightings(silver: DataFrame, contract: Contract) -> DataFrame:
     for part in parts[1:]:
         result = result.unionByName(part)
     return result
+
+
+def _namespace(column: str | None):
+    """What scopes an identifier (an account's platform), as normalisation spells it."""
+    return F.lower(F.trim(F.col(column))) if column else F.lit(None).cast("string")

@@ -11,6 +11,8 @@ from databank.generator.generate import GenerateArgs, generate
 from databank.generator.rates import Rates
 from databank.lakehouse import EmbeddedLakehouse
 from spark_jobs.ingest_feed import ingest
+from spark_jobs.resolve_identity import resolve
+from spark_jobs.standardise import standardise
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +31,21 @@ def ingested(spark, tmp_path_factory):
         for offset in range(DAYS):
             ingest(spark, lake, settings, feed, START + timedelta(days=offset))
     return settings, lake
+
+
+@pytest.fixture(scope="session")
+def standardised(spark, ingested):
+    """The ingested days standardised into silver."""
+    settings, lake = ingested
+    for feed in FEEDS:
+        for offset in range(DAYS):
+            standardise(spark, lake, settings, feed, START + timedelta(days=offset))
+    return settings, lake
+
+
+@pytest.fixture(scope="session")
+def resolved(spark, standardised):
+    """Identity resolved night by night (incremental after the first), with each night's result."""
+    settings, lake = standardised
+    results = [resolve(spark, lake, settings, START + timedelta(days=offset)) for offset in range(DAYS)]
+    return settings, lake, results

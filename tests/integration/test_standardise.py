@@ -9,21 +9,12 @@ from typing import get_args
 
 import polars as pl
 import pytest
-from delta_reading import DAYS, FEEDS, START, read_table
+from delta_reading import FEEDS, START, read_table
 
 from databank.contracts import IdentifierType, load_contract
 from spark_jobs.standardise import IDENTIFIERS_TABLE, standardise
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def standardised(spark, ingested):
-    settings, lake = ingested
-    for feed in FEEDS:
-        for offset in range(DAYS):
-            standardise(spark, lake, settings, feed, START + timedelta(days=offset))
-    return settings, lake
 
 
 @pytest.mark.parametrize("feed", FEEDS)

@@ -10,7 +10,7 @@ from databank.cli import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["demo"], ["config"]])
+@pytest.mark.parametrize("command", [[], ["generate"], ["demo"], ["config"], ["eval"], ["eval", "identity"]])
 def test_every_command_has_help(command):
     result = runner.invoke(app, [*command, "--help"])
 
@@ -81,3 +81,12 @@ def test_demo_keeps_an_existing_key(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "secrets" / "hmac.key").read_text() == "brand-key\n"
     assert "pseudonymisation key" not in result.output
+
+
+def test_identity_evaluation_without_generated_truth_says_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
+
+    result = runner.invoke(app, ["eval", "identity"])
+
+    assert result.exit_code != 0
+    assert "no ground truth" in result.output

@@ -1,0 +1,206 @@
+"""Resolve identity for one local day: tonight's identifier sightings -> OneID (Delta).
+
+Writes, each partitioned by `dt` and replaced when the day is re-run:
+    silver.identity_edges     pairs of identifiers seen on one record, with the evidence
+    silver.identity_guards    identifiers that link too widely to be one person's, and why
+    silver.identity_map       snapshot after the day: identifier -> one_id, first and last seen
+    silver.one_id_history     ids merged into an older one, or split off, that day
+
+Incremental by default: tonight's edges join the clusters of yesterday's snapshot, and only the
+clusters that hold an identifier newly found to be shared are rebuilt from their edges.
+`--full-rebuild` recomputes every cluster from all edges (after a rule change), keeping ids wherever
+a cluster is the same set.
+
+    python -m spark_jobs.resolve_identity --date 2026-05-01 [--full-rebuild]
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from datetime import date
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from databank.config import Settings, load_settings
+from databank.lakehouse import Lakehouse, lakehouse_for
+from databank.spark_session import build_session
+from spark_jobs.standardise import IDENTIFIERS_TABLE
+from spark_jobs.transforms.identity import (
+    COMPONENT,
+    NODE,
+    connected_components,
+    guarded,
+    linkable,
+    overlinked,
+    record_edges,
+    stable_ids,
+)
+
+EDGES, GUARDS, MAP, HISTORY = "identity_edges", "identity_guards", "identity_map", "one_id_history"
+
+
+@dataclass(frozen=True)
+class IdentityResult:
+    dt: date
+    mode: str
+    edges_tonight: int
+    shared_identifiers: int
+    identifiers: int
+    consumers: int
+    merges: int
+    splits: int
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--date", required=True, type=date.fromisoformat, help="local business day, YYYY-MM-DD"
+    )
+    parser.add_argument("--full-rebuild", action="store_true", help="recompute every cluster from all edges")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    spark = build_session(settings, f"resolve identity {args.date}")
+    print(resolve(spark, lakehouse_for(settings), settings, args.date, full_rebuild=args.full_rebuild))
+
+
+def resolve(
+    spark: SparkSession, lake: Lakehouse, settings: Settings, day: date, full_rebuild: bool = False
+) -> IdentityResult:
+    sightings = lake.read(spark, "silver", IDENTIFIERS_TABLE, {"dt": [day]})
+    if sightings is None:
+        raise RuntimeError(
+            "silver.identifiers does not exist: standardise the feeds before resolving identity"
+        )
+    tonight = record_edges(sightings).withColumn("dt", F.lit(day)).toArrow()
+    lake.replace(tonight, "silver", EDGES, {"dt": day}, ["dt"])
+    edges = lake.read(spark, "silver", EDGES).where(F.col("dt") <= F.lit(day)).localCheckpoint()
+    shared = overlinked(edges, settings.identity.max_partners).localCheckpoint()
+    lake.replace(shared.withColumn("dt", F.lit(day)).toArrow(), "silver", GUARDS, {"dt": day}, ["dt"])
+
+    previous = _snapshot_before(spark, lake, day)
+    nodes = linkable(sightings).select(NODE, "identifier_type").distinct()
+    nodes = nodes.join(shared.select(NODE).distinct(), NODE, "left_anti")
+    kept = guarded(edges, shared)
+    if full_rebuild or previous is None:
+        mode = "full"
+        every_node = _all_nodes(spark, lake, day).join(shared.select(NODE).distinct(), NODE, "left_anti")
+        components = connected_components(kept, every_node)
+        previous_ids = previous
+    else:
+        mode = "incremental"
+        previous_ids = previous.join(shared.select(NODE).distinct(), NODE, "left_anti")
+        components = _incremental_components(
+            previous_ids, shared, previous, kept, tonight_day=day, nodes=nodes
+        )
+    mapping, history = stable_ids(components.localCheckpoint(), previous_ids, day)
+    snapshot = _with_seen(mapping, previous, sightings).withColumn("dt", F.lit(day)).toArrow()
+    lake.replace(snapshot, "silver", MAP, {"dt": day}, ["dt"])
+    changes = history.toArrow()
+    lake.replace(changes, "silver", HISTORY, {"day": day}, ["day"])
+    causes = changes.column("cause").to_pylist()
+    return IdentityResult(
+        dt=day,
+        mode=mode,
+        edges_tonight=tonight.num_rows,
+        shared_identifiers=shared.select(NODE).distinct().count(),
+        identifiers=snapshot.num_rows,
+        consumers=len(set(snapshot.column("one_id").to_pylist())),
+        merges=causes.count("merge"),
+        splits=causes.count("split"),
+    )
+
+
+def _incremental_components(
+    previous_ids: DataFrame,
+    shared: DataFrame,
+    previous: DataFrame,
+    kept: DataFrame,
+    tonight_day: date,
+    nodes: DataFrame,
+) -> DataFrame:
+    """Components over tonight's edges between earlier clusters (as one node each) and new identifiers.
+
+    A cluster that held an identifier now found to be shared is opened up: its members take part as
+    themselves, with all their edges, so whatever held together only through that identifier splits.
+    """
+    opened_ids = previous.join(shared.select(NODE).distinct(), NODE).select("one_id").distinct()
+    opened = previous_ids.join(opened_ids, "one_id").select(NODE)
+    labels = previous_ids.join(opened, NODE, "left_anti").select(NODE, F.col("one_id").alias("label"))
+    tonight = kept.where(F.col("dt") == F.lit(tonight_day))
+    repair = kept.join(opened.withColumnRenamed(NODE, "src"), "src").unionByName(
+        kept.join(opened.withColumnRenamed(NODE, "dst"), "dst")
+    )
+    relevant = tonight.unionByName(repair).select("src", "dst").distinct()
+    labelled = (
+        relevant.join(
+            labels.withColumnRenamed(NODE, "src").withColumnRenamed("label", "src_label"), "src", "left"
+        )
+        .join(labels.withColumnRenamed(NODE, "dst").withColumnRenamed("label", "dst_label"), "dst", "left")
+        .select(F.coalesce("src_label", "src").alias("src"), F.coalesce("dst_label", "dst").alias("dst"))
+    )
+    new_nodes = nodes.join(previous_ids.select(NODE), NODE, "left_anti").select(NODE)
+    label_nodes = (
+        labelled.select(F.col("src").alias(NODE))
+        .unionByName(labelled.select(F.col("dst").alias(NODE)))
+        .unionByName(new_nodes)
+        .unionByName(opened)
+        .distinct()
+    )
+    of_label = connected_components(labelled, label_nodes).withColumnRenamed(NODE, "label")
+    earlier = labels.join(of_label, "label", "left").select(
+        NODE, F.coalesce(COMPONENT, "label").alias(COMPONENT)
+    )
+    fresh = of_label.join(labels.select("label").distinct(), "label", "left_anti").select(
+        F.col("label").alias(NODE), COMPONENT
+    )
+    return earlier.unionByName(fresh)
+
+
+def _snapshot_before(spark: SparkSession, lake: Lakehouse, day: date) -> DataFrame | None:
+    """The identity map as the latest day before `day` left it."""
+    snapshots = lake.read(spark, "silver", MAP)
+    if snapshots is None:
+        return None
+    earlier = snapshots.where(F.col("dt") < F.lit(day))
+    latest = earlier.agg(F.max("dt")).first()[0]
+    return (
+        None if latest is None else earlier.where(F.col("dt") == F.lit(latest)).drop("dt").localCheckpoint()
+    )
+
+
+def _all_nodes(spark: SparkSession, lake: Lakehouse, day: date) -> DataFrame:
+    every = lake.read(spark, "silver", IDENTIFIERS_TABLE).where(F.col("dt") <= F.lit(day))
+    return linkable(every).select(NODE).distinct()
+
+
+def _with_seen(mapping: DataFrame, previous: DataFrame | None, sightings: DataFrame) -> DataFrame:
+    """The map with each identifier's type and the first and last local day it was seen."""
+    tonight = (
+        linkable(sightings)
+        .groupBy(NODE)
+        .agg(F.min("seen_date").alias("t_first"), F.max("seen_date").alias("t_last"))
+    )
+    seen = mapping.join(tonight, NODE, "left")
+    if previous is not None:
+        seen = seen.join(
+            previous.select(NODE, F.col("first_seen").alias("p_first"), F.col("last_seen").alias("p_last")),
+            NODE,
+            "left",
+        )
+    else:
+        seen = seen.withColumn("p_first", F.lit(None).cast("date")).withColumn(
+            "p_last", F.lit(None).cast("date")
+        )
+    return seen.select(
+        NODE,
+        F.split(NODE, ":").getItem(0).alias("identifier_type"),
+        F.substring_index(NODE, ":", -1).alias("identifier_hmac"),
+        "one_id",
+        "one_id_created",
+        F.least("p_first", "t_first").alias("first_seen"),
+        F.greatest("p_last", "t_last").alias("last_seen"),
+    )

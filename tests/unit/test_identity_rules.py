@@ -1,0 +1,105 @@
+"""OneID rules on tiny graphs: guards, components, and ids that stay put."""
+
+from datetime import date
+
+from pyspark.testing import assertDataFrameEqual
+
+from spark_jobs.transforms.identity import connected_components, guarded, overlinked, record_edges, stable_ids
+
+DAY = date(2026, 5, 3)
+SIGHTINGS = (
+    "feed string, record_id string, identifier_type string, identifier_namespace string,"
+    " identifier_hmac string, identifier_status string, seen_date date"
+)
+
+
+def _sightings(spark, rows):
+    return spark.createDataFrame([(*r, DAY) for r in rows], SIGHTINGS)
+
+
+def test_identifiers_on_one_record_are_linked_and_junk_never_is(spark):
+    sightings = _sightings(
+        spark,
+        [
+            ("online_orders", "O1", "account_id", "tmall", "a1", "ok"),
+            ("online_orders", "O1", "phone", None, "p1", "ok"),
+            ("online_orders", "O1", "phone", None, "placeholder", "junk"),
+            ("online_orders", "O2", "account_id", "tmall", "a2", "ok"),
+        ],
+    )
+
+    edges = record_edges(sightings).select("src", "dst", "record_id")
+
+    assertDataFrameEqual(edges, [("account_id:a1", "phone:p1", "O1")])
+
+
+def test_a_device_logged_into_two_accounts_of_one_platform_is_shared(spark):
+    sightings = _sightings(
+        spark,
+        [
+            ("online_events", "E1", "device_id", None, "tablet", "ok"),
+            ("online_events", "E1", "account_id", "tmall", "mum", "ok"),
+            ("online_events", "E2", "device_id", None, "tablet", "ok"),
+            ("online_events", "E2", "account_id", "tmall", "dad", "ok"),
+            ("online_events", "E3", "device_id", None, "phone1", "ok"),
+            ("online_events", "E3", "account_id", "tmall", "mum", "ok"),
+            ("online_events", "E4", "device_id", None, "phone1", "ok"),
+            ("online_events", "E4", "account_id", "jd", "mum-jd", "ok"),
+        ],
+    )
+    edges = record_edges(sightings)
+
+    shared = overlinked(edges, {"device_id": {"account_id": 1}})
+
+    assert [r["node"] for r in shared.collect()] == ["device_id:tablet"]
+    assert {(r["src"], r["dst"]) for r in guarded(edges, shared).collect()} == {
+        ("account_id:mum", "device_id:phone1"),
+        ("account_id:mum-jd", "device_id:phone1"),
+    }
+
+
+def test_components_follow_paths_of_any_length(spark):
+    edges = spark.createDataFrame([("d", "c"), ("c", "b"), ("b", "a"), ("x", "y")], "src string, dst string")
+    nodes = spark.createDataFrame([(n,) for n in "abcdxyz"], "node string")
+
+    components = connected_components(edges, nodes)
+
+    assertDataFrameEqual(
+        components, [("a", "a"), ("b", "a"), ("c", "a"), ("d", "a"), ("x", "x"), ("y", "x"), ("z", "z")]
+    )
+
+
+def _previous(spark, rows):
+    return spark.createDataFrame(rows, "node string, one_id string, one_id_created date")
+
+
+def test_when_clusters_merge_the_oldest_id_survives_and_the_merge_is_recorded(spark):
+    previous = _previous(spark, [("a", "C-new", date(2026, 5, 2)), ("b", "C-old", date(2026, 5, 1))])
+    components = spark.createDataFrame([("a", "a"), ("b", "a")], "node string, component string")
+
+    mapping, history = stable_ids(components, previous, DAY)
+
+    assert {r["node"]: r["one_id"] for r in mapping.collect()} == {"a": "C-old", "b": "C-old"}
+    assertDataFrameEqual(history, [("C-new", "C-old", DAY, "merge")])
+
+
+def test_a_split_keeps_the_id_on_the_larger_part_and_records_the_other(spark):
+    previous = _previous(spark, [(n, "C1", date(2026, 5, 1)) for n in "abc"])
+    components = spark.createDataFrame([("a", "a"), ("b", "a"), ("c", "c")], "node string, component string")
+
+    mapping, history = stable_ids(components, previous, DAY)
+    ids = {r["node"]: r["one_id"] for r in mapping.collect()}
+
+    assert ids["a"] == ids["b"] == "C1"
+    assert ids["c"] != "C1"
+    assertDataFrameEqual(history, [("C1", ids["c"], DAY, "split")])
+
+
+def test_new_clusters_get_the_same_id_when_the_day_is_run_again(spark):
+    components = spark.createDataFrame([("a", "a"), ("b", "a")], "node string, component string")
+
+    first, _ = stable_ids(components, None, DAY)
+    again, history = stable_ids(components, None, DAY)
+
+    assertDataFrameEqual(first, again)
+    assert history.isEmpty()
