@@ -30,13 +30,17 @@ def edge_list(landing: Path, out: Path) -> Path:
     sightings = []
     for feed in feeds("event"):
         contract = load_contract(feed)
-        pattern = str(landing / feed / "dt=*" / "*")
         for file_format in contract.formats:
+            files = sorted(str(f) for f in (landing / feed).glob(f"dt=*/*.{file_format}") if f.stat().st_size)
+            if not files:
+                continue
             reader = {"jsonl": "read_json_auto", "csv": "read_csv_auto", "parquet": "read_parquet"}[
                 file_format
             ]
-            source = f"{reader}('{pattern}.{file_format}', union_by_name = true)"
-            if file_format != "parquet":
+            source = f"{reader}({files!r}, union_by_name = true)"
+            if file_format == "jsonl":
+                source = source[:-1] + ", ignore_errors = true)"
+            if file_format == "csv":
                 source = source[:-1] + ", ignore_errors = true, all_varchar = true)"
             for column in contract.identifier_columns:
                 sightings.append(
