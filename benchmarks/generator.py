@@ -6,7 +6,6 @@ under 4 GB resident.
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import subprocess
@@ -14,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.tiers import MEDIUM, TIERS, Tier
+from benchmarks.tiers import TIERS, Tier, tier_parser
 from databank.generator.generate import TRUTH_DIR
 
 TARGET_SECONDS = 120
@@ -68,9 +67,7 @@ def report(figures: dict) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tier", choices=sorted(TIERS), default=MEDIUM.name)
-    parser.add_argument("--out", type=Path, default=Path(".bench"))
+    parser = tier_parser(__doc__)
     args = parser.parse_args(argv)
     tier = TIERS[args.tier]
     figures = run(tier, args.out / f"landing-{tier.name}")

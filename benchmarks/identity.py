@@ -7,7 +7,6 @@ every event feed of the tier's landing (generated first if absent) with DuckDB.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -18,7 +17,7 @@ import igraph
 import pyarrow.parquet as pq
 
 from benchmarks.ingest import landing_for
-from benchmarks.tiers import MEDIUM, TIERS
+from benchmarks.tiers import TIERS, tier_parser
 from databank.config import load_settings
 from databank.contracts import feeds, load_contract
 from databank.spark_session import build_session
@@ -60,9 +59,7 @@ def edge_list(landing: Path, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tier", choices=sorted(TIERS), default=MEDIUM.name)
-    parser.add_argument("--out", type=Path, default=Path(".bench"))
+    parser = tier_parser(__doc__)
     args = parser.parse_args(argv)
     tier = TIERS[args.tier]
     path = edge_list(landing_for(tier, args.out), args.out)

@@ -6,7 +6,6 @@ Runs over a window of days of the tier's landing (generated first if absent), ev
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.tiers import MEDIUM, TIERS, Tier
+from benchmarks.tiers import TIERS, Tier, tier_parser
 from databank.config import load_settings
 from databank.contracts import feeds, load_contract
 from databank.generator import GenerateArgs, generate
@@ -111,10 +110,8 @@ def _line(feed: str, rows: int, seconds: float, floor_seconds: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tier", choices=sorted(TIERS), default=MEDIUM.name)
+    parser = tier_parser(__doc__)
     parser.add_argument("--days", type=int, default=3, help="days of the tier's landing to ingest")
-    parser.add_argument("--out", type=Path, default=Path(".bench"))
     args = parser.parse_args(argv)
     tier = TIERS[args.tier]
     landing = landing_for(tier, args.out)

@@ -27,9 +27,7 @@ def ingested(spark, tmp_path_factory):
         rates=rates,
     )
     lake = EmbeddedLakehouse(str(settings.lakehouse))
-    for feed in FEEDS:
-        for offset in range(DAYS):
-            ingest(spark, lake, settings, feed, START + timedelta(days=offset))
+    _every_feed_and_day(lambda feed, day: ingest(spark, lake, settings, feed, day))
     return settings, lake
 
 
@@ -37,9 +35,7 @@ def ingested(spark, tmp_path_factory):
 def standardised(spark, ingested):
     """The ingested days standardised into silver."""
     settings, lake = ingested
-    for feed in FEEDS:
-        for offset in range(DAYS):
-            standardise(spark, lake, settings, feed, START + timedelta(days=offset))
+    _every_feed_and_day(lambda feed, day: standardise(spark, lake, settings, feed, day))
     return settings, lake
 
 
@@ -49,3 +45,9 @@ def resolved(spark, standardised):
     settings, lake = standardised
     results = [resolve(spark, lake, settings, START + timedelta(days=offset)) for offset in range(DAYS)]
     return settings, lake, results
+
+
+def _every_feed_and_day(step) -> None:
+    for feed in FEEDS:
+        for offset in range(DAYS):
+            step(feed, START + timedelta(days=offset))
