@@ -1,0 +1,59 @@
+"""The analyst warehouse (DuckDB): silver Delta tables exposed to dbt, read through their Delta log.
+
+Each silver table becomes a view `silver.<table>` over exactly the Parquet files its Delta log lists
+as active, so the warehouse file can be opened by any later process (dbt, notebooks, BI) without
+copying the history into DuckDB; the views are regenerated before every build, when the log has
+moved on. An empty Delta table becomes an empty table of its schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from deltalake import DeltaTable
+
+SILVER_TABLES = (
+    "online_orders",
+    "online_events",
+    "pos_transactions",
+    "media_exposures",
+    "lbs_pings",
+    "members",
+    "erasure_requests",
+    "brands",
+    "stores",
+    "products",
+    "campaigns",
+    "keywords",
+    "identifiers",
+    "identity_map",
+    "one_id_history",
+)
+
+
+def register_silver(con: duckdb.DuckDBPyConnection, lakehouse: Path, tables=SILVER_TABLES) -> list[str]:
+    """Create or refresh `silver.<table>` for every table of `tables` that exists; return their names."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS silver")
+    registered = []
+    for name in tables:
+        path = lakehouse / "silver" / name
+        if not (path / "_delta_log").is_dir():
+            continue
+        table = DeltaTable(str(path))
+        files = table.file_uris()
+        con.execute(f"DROP VIEW IF EXISTS silver.{name}")
+        con.execute(f"DROP TABLE IF EXISTS silver.{name}")
+        if files:
+            con.execute(
+                f"CREATE VIEW silver.{name} AS SELECT * FROM "
+                f"read_parquet({files!r}, hive_partitioning = true, union_by_name = true)"
+            )
+        else:
+            empty = pa.schema(table.schema().to_arrow()).empty_table()
+            con.register("_empty_delta", empty)
+            con.execute(f"CREATE TABLE silver.{name} AS SELECT * FROM _empty_delta")
+            con.unregister("_empty_delta")
+        registered.append(name)
+    return registered

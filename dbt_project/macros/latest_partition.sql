@@ -1,0 +1,9 @@
+{#- Rows of the latest `dt` partition on or before the run date: the current snapshot of a table
+    that keeps one per day (reference data, the identity map). -#}
+{% macro latest_partition(relation, partition_column="dt") -%}
+    select * from {{ relation }}
+    where {{ partition_column }} = (
+        select max({{ partition_column }}) from {{ relation }}
+        where {{ partition_column }} <= cast('{{ var("run_date") }}' as date)
+    )
+{%- endmacro %}

@@ -1,0 +1,12 @@
+select
+    feed as source_feed,
+    record_id as source_record_id,
+    identifier_type,
+    identifier_namespace,
+    identifier_hmac,
+    identifier_type || ':' || identifier_hmac as identifier_key,
+    identifier_status = 'ok' as is_linkable,
+    seen_at,
+    seen_date
+from {{ source('identity', 'identifiers') }}
+where dt <= cast('{{ var("run_date") }}' as date)
