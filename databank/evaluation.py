@@ -18,9 +18,9 @@ import duckdb
 from deltalake import DeltaTable
 
 from databank.config import Settings
+from databank.contracts import feeds, load_contract
 
 PERSON_LEVEL = ("phone", "member_id", "account_id")
-EVENT_FEEDS = ("online_orders", "online_events", "pos_transactions", "media_exposures", "lbs_pings")
 
 
 def _scan(settings: Settings, layer: str, name: str) -> str:
@@ -152,14 +152,8 @@ def _identification_rates(con, settings: Settings, as_of) -> dict[str, float]:
         WHERE identifier_type IN {PERSON_LEVEL!r}
     """)
     rates, totals = {}, [0, 0]
-    for feed in EVENT_FEEDS:
-        record_id = {
-            "online_orders": "order_line_id",
-            "online_events": "event_id",
-            "pos_transactions": "receipt_line_id",
-            "media_exposures": "exposure_id",
-            "lbs_pings": "ping_id",
-        }[feed]
+    for feed in feeds("event"):
+        record_id = load_contract(feed).record_id
         total = con.execute(
             f"SELECT count(*) FROM {_scan(settings, 'silver', feed)} WHERE dt <= ?", [as_of]
         ).fetchall()[0][0]
