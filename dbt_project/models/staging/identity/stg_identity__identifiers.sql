@@ -7,6 +7,7 @@ select
     identifier_type || ':' || identifier_hmac as identifier_key,
     identifier_status = 'ok' as is_linkable,
     seen_at,
-    seen_date
+    seen_date,
+    dt as loaded_date
 from {{ source('identity', 'identifiers') }}
 where dt <= cast('{{ var("run_date") }}' as date)

@@ -1,3 +1,4 @@
+-- As of the run date: a re-run of an earlier night sees only what had arrived by then.
 select
     event_id,
     session_id,
@@ -9,5 +10,7 @@ select
     sku,
     search_keyword,
     coupon_id,
-    rating
+    rating,
+    dt as loaded_date
 from {{ source('online', 'online_events') }}
+where dt <= cast('{{ var("run_date") }}' as date)

@@ -1,3 +1,4 @@
+-- As of the run date: a re-run of an earlier night sees only what had arrived by then.
 select
     order_line_id,
     order_id,
@@ -14,5 +15,7 @@ select
     unit_price,
     line_amount,
     coupon_id,
-    store_id
+    store_id,
+    dt as loaded_date
 from {{ source('online', 'online_orders') }}
+where dt <= cast('{{ var("run_date") }}' as date)

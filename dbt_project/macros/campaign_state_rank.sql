@@ -1,0 +1,25 @@
+{#- AIPL states ranked so that "moved into I or P" is a comparison: none 0, O 1, A 2, I 3, P 4, L 5
+    (AIPL.md: L > P > I > A, and O below A under the oaipl scheme). -#}
+{% macro campaign_state_ranks() -%}
+    {{ return({'O': 1, 'A': 2, 'I': 3, 'P': 4, 'L': 5}) }}
+{%- endmacro %}
+
+{#- Rank of a state column or expression; null (no spell) is none. -#}
+{% macro campaign_state_rank(state) -%}
+    case {{ state }}
+        {%- for code, rank in campaign_state_ranks().items() %}
+        when '{{ code }}' then {{ rank }}
+        {%- endfor %}
+        else 0
+    end
+{%- endmacro %}
+
+{#- The state a rank stands for, 'none' for 0. -#}
+{% macro campaign_state_of_rank(rank) -%}
+    case {{ rank }}
+        {%- for code, value in campaign_state_ranks().items() %}
+        when {{ value }} then '{{ code }}'
+        {%- endfor %}
+        else 'none'
+    end
+{%- endmacro %}

@@ -1,0 +1,123 @@
+-- A table, rebuilt nightly: it scans a month of pings and is read by every trade-area mart.
+{{ config(materialized='table') }}
+
+{%- set cell_m = var('home_location_cell_m') %}
+{#- A cell is cell_deg degrees of latitude high and, at its own latitude, as many metres wide. -#}
+{%- set cell_deg = cell_m / 111195.0 %}
+{%- set home_from, home_to = var('home_hours') %}
+{%- set work_from, work_to = var('work_hours') %}
+
+
+-- GPS pings only: Wi-Fi and beacon pings are heard inside stores and would pull everyone towards them.
+with pings as (
+    select
+        ping_id,
+        pinged_date,
+        lat,
+        lon,
+        extract(hour from {{ local_time('pinged_at') }}) as local_hour
+    from {{ ref('stg_lbs__pings') }}
+    where
+        is_device_linkable
+        and source = 'sdk'
+        and lat is not null
+        and lon is not null
+        and (accuracy_m is null or accuracy_m <= {{ cell_m }})
+        and loaded_date <= cast('{{ var("run_date") }}' as date)
+        and pinged_date <= cast('{{ var("run_date") }}' as date)
+        and pinged_date
+        > {{ dbt.dateadd('day', -var('home_location_window_days'), "cast('" ~ var('run_date') ~ "' as date)") }}
+),
+
+resolved as (
+    select
+        source_record_id,
+        one_id
+    from {{ ref('int_records_resolved') }}
+    where source_feed = 'lbs_pings'
+),
+
+located as (
+    -- A night that runs past midnight is one night: its small hours count for the day before.
+    select
+        resolved.one_id,
+        'home' as location_kind,
+        pings.lat,
+        pings.lon,
+        {% if home_from > home_to -%}
+            case
+                when pings.local_hour < {{ home_to }} then {{ dbt.dateadd('day', -1, 'pings.pinged_date') }}
+                else pings.pinged_date
+            end
+        {%- else -%}
+            pings.pinged_date
+        {%- endif %} as location_day
+    from pings
+    inner join resolved
+        on pings.ping_id = resolved.source_record_id
+    where {{ lbs_hour_in('pings.local_hour', home_from, home_to) }}
+
+    union all
+
+    -- Monday to Friday: 2000-01-03 was a Monday, and the day-of-week functions differ by dialect.
+    select
+        resolved.one_id,
+        'work' as location_kind,
+        pings.lat,
+        pings.lon,
+        pings.pinged_date as location_day
+    from pings
+    inner join resolved
+        on pings.ping_id = resolved.source_record_id
+    where
+        {{ lbs_hour_in('pings.local_hour', work_from, work_to) }}
+        and {{ dbt.datediff("cast('2000-01-03' as date)", 'pings.pinged_date', 'day') }} % 7 < 5
+),
+
+-- Equal-area cells: the column width in degrees of longitude widens with the cell row's latitude.
+gridded as (
+    select
+        *,
+        floor(lat / {{ cell_deg }}) as cell_row,
+        floor(
+            lon * cos(radians((floor(lat / {{ cell_deg }}) + 0.5) * {{ cell_deg }})) / {{ cell_deg }}
+        ) as cell_col
+    from located
+),
+
+cells as (
+    select
+        one_id,
+        location_kind,
+        cell_row,
+        cell_col,
+        avg(lat) as lat,
+        avg(lon) as lon,
+        count(*) as pings,
+        count(distinct location_day) as days
+    from gridded
+    group by one_id, location_kind, cell_row, cell_col
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by one_id, location_kind
+            order by pings desc, days desc, cell_row asc, cell_col asc
+        ) as cell_rank
+    from cells
+)
+
+select
+    one_id,
+    location_kind,
+    lat,
+    lon,
+    pings,
+    days
+from ranked
+where
+    cell_rank = 1
+    and pings >= {{ var('home_location_min_pings') }}
+    and days >= {{ var('home_location_min_days') }}

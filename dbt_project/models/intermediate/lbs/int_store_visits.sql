@@ -1,0 +1,187 @@
+-- Incremental: each night reads only its own partition of pings, so cost follows the night, not the history.
+{{ config(
+    materialized='incremental',
+    unique_key='visit_id',
+    incremental_strategy=('merge' if target.type == 'spark' else 'delete+insert'),
+    on_schema_change='fail',
+) }}
+
+{%- set radius_m = var('store_visit_radius_m') %}
+{%- set radius_km = radius_m / 1000.0 %}
+
+with pings as (
+    select
+        ping_id,
+        device_id_hmac,
+        pinged_at,
+        pinged_date,
+        lat,
+        lon,
+        accuracy_m,
+        source,
+        store_id,
+        loaded_date
+    from {{ ref('stg_lbs__pings') }}
+    where
+        is_device_linkable
+        {% if is_incremental() %}
+            and loaded_date = cast('{{ var("run_date") }}' as date)
+        {% else %}
+            and loaded_date <= cast('{{ var("run_date") }}' as date)
+        {% endif %}
+),
+
+stores as (
+    select
+        store_id,
+        brand_id,
+        lat,
+        lon,
+        opened_on,
+        closed_on,
+        lat - {{ geo_lat_margin_deg(radius_km) }} as box_min_lat,
+        lat + {{ geo_lat_margin_deg(radius_km) }} as box_max_lat,
+        lon - {{ geo_lon_margin_deg(radius_km, 'lat') }} as box_min_lon,
+        lon + {{ geo_lon_margin_deg(radius_km, 'lat') }} as box_max_lon
+    from {{ ref('stg_reference__stores') }}
+),
+
+-- A GPS fix whose accuracy circle is wider than the radius cannot tell "in the store" from "across
+-- the street", so such pings are left out; the gap tolerance bridges them inside a visit.
+sdk_near_store as (
+    select
+        pings.ping_id,
+        pings.device_id_hmac,
+        pings.pinged_at,
+        pings.pinged_date,
+        pings.loaded_date,
+        stores.store_id,
+        {{ distance_km('pings.lat', 'pings.lon', 'stores.lat', 'stores.lon') }} as distance_km
+    from pings
+    inner join stores
+        on
+            pings.lat between stores.box_min_lat and stores.box_max_lat
+            and pings.lon between stores.box_min_lon and stores.box_max_lon
+    where
+        pings.source = 'sdk'
+        and (pings.accuracy_m is null or pings.accuracy_m <= {{ radius_m }})
+        and (stores.opened_on is null or stores.opened_on <= pings.pinged_date)
+        and (stores.closed_on is null or pings.pinged_date <= stores.closed_on)
+),
+
+-- A device is in one place at a time: a ping within reach of two stores belongs to the nearer one,
+-- which also keeps visit_id (its first ping's id) unique.
+sdk_at_store as (
+    select
+        ping_id,
+        device_id_hmac,
+        pinged_at,
+        pinged_date,
+        loaded_date,
+        store_id,
+        row_number() over (partition by ping_id order by distance_km, store_id) as nearness
+    from sdk_near_store
+    where distance_km <= {{ radius_km }}
+),
+
+at_store as (
+    select
+        ping_id,
+        device_id_hmac,
+        pinged_at,
+        pinged_date,
+        loaded_date,
+        store_id
+    from sdk_at_store
+    where nearness = 1
+
+    union all
+
+    -- A store's Wi-Fi or beacon only hears devices inside it, whatever the reported accuracy.
+    select
+        ping_id,
+        device_id_hmac,
+        pinged_at,
+        pinged_date,
+        loaded_date,
+        store_id
+    from pings
+    where source in ('wifi', 'beacon') and store_id is not null
+),
+
+-- Visits are cut per night of arrival, so a full build yields exactly what the nightly runs did.
+with_previous as (
+    select
+        *,
+        lag(pinged_at) over (
+            partition by device_id_hmac, store_id, loaded_date order by pinged_at, ping_id
+        ) as previous_pinged_at
+    from at_store
+),
+
+flagged as (
+    select
+        *,
+        case
+            when previous_pinged_at is null then 1
+            when
+                {{ dbt.datediff('previous_pinged_at', 'pinged_at', 'second') }}
+                > {{ var('store_visit_max_gap_minutes') }} * 60
+                then 1
+            else 0
+        end as starts_visit
+    from with_previous
+),
+
+numbered as (
+    select
+        *,
+        sum(starts_visit) over (
+            partition by device_id_hmac, store_id, loaded_date
+            order by pinged_at, ping_id
+            rows between unbounded preceding and current row
+        ) as visit_no
+    from flagged
+),
+
+visits as (
+    select
+        max(case when starts_visit = 1 then ping_id end) as visit_id,
+        device_id_hmac,
+        store_id,
+        min(pinged_at) as visit_started_at,
+        max(pinged_at) as visit_ended_at,
+        max(case when starts_visit = 1 then pinged_date end) as visit_date,
+        {{ dbt.datediff('min(pinged_at)', 'max(pinged_at)', 'second') }} as dwell_seconds,
+        count(*) as pings,
+        loaded_date
+    from numbered
+    group by device_id_hmac, store_id, loaded_date, visit_no
+),
+
+resolved as (
+    select
+        source_record_id,
+        one_id
+    from {{ ref('int_records_resolved') }}
+    where source_feed = 'lbs_pings'
+)
+
+select
+    visits.visit_id,
+    resolved.one_id,
+    visits.device_id_hmac,
+    visits.store_id,
+    stores.brand_id,
+    visits.visit_started_at,
+    visits.visit_ended_at,
+    visits.visit_date,
+    visits.dwell_seconds / 60.0 as dwell_minutes,
+    visits.pings,
+    visits.loaded_date
+from visits
+inner join stores
+    on visits.store_id = stores.store_id
+inner join resolved
+    on visits.visit_id = resolved.source_record_id
+where visits.dwell_seconds >= {{ var('store_visit_min_dwell_minutes') }} * 60

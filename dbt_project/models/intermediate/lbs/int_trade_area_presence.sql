@@ -1,0 +1,79 @@
+-- Incremental: each night reads only its own partition of pings, so cost follows the night, not the history.
+{{ config(
+    materialized='incremental',
+    unique_key=['one_id', 'brand_id', 'seen_date'],
+    incremental_strategy=('merge' if target.type == 'spark' else 'delete+insert'),
+    on_schema_change='fail',
+) }}
+
+{%- set radius_km = var('aipl_opportunity_radius_km') %}
+
+with stores as (
+    select
+        store_id,
+        brand_id,
+        lat,
+        lon,
+        opened_on,
+        closed_on,
+        lat - {{ geo_lat_margin_deg(radius_km) }} as box_min_lat,
+        lat + {{ geo_lat_margin_deg(radius_km) }} as box_max_lat,
+        lon - {{ geo_lon_margin_deg(radius_km, 'lat') }} as box_min_lon,
+        lon + {{ geo_lon_margin_deg(radius_km, 'lat') }} as box_max_lon
+    from {{ ref('stg_reference__stores') }}
+),
+
+-- A Wi-Fi or beacon ping without coordinates was heard inside its store, so it stands at the store.
+pings as (
+    select
+        pings.ping_id,
+        pings.pinged_date,
+        pings.loaded_date,
+        coalesce(pings.lat, heard_by.lat) as lat,
+        coalesce(pings.lon, heard_by.lon) as lon
+    from {{ ref('stg_lbs__pings') }} as pings
+    left join stores as heard_by
+        on pings.store_id = heard_by.store_id
+    where
+        pings.is_device_linkable
+        {% if is_incremental() %}
+            and pings.loaded_date = cast('{{ var("run_date") }}' as date)
+        {% else %}
+            and pings.loaded_date <= cast('{{ var("run_date") }}' as date)
+        {% endif %}
+),
+
+resolved as (
+    select
+        source_record_id,
+        one_id
+    from {{ ref('int_records_resolved') }}
+    where source_feed = 'lbs_pings'
+),
+
+near_store as (
+    select
+        resolved.one_id,
+        stores.brand_id,
+        pings.pinged_date as seen_date,
+        pings.loaded_date
+    from pings
+    inner join resolved
+        on pings.ping_id = resolved.source_record_id
+    inner join stores
+        on
+            pings.lat between stores.box_min_lat and stores.box_max_lat
+            and pings.lon between stores.box_min_lon and stores.box_max_lon
+    where
+        (stores.opened_on is null or stores.opened_on <= pings.pinged_date)
+        and (stores.closed_on is null or pings.pinged_date <= stores.closed_on)
+        and {{ distance_km('pings.lat', 'pings.lon', 'stores.lat', 'stores.lon') }} <= {{ radius_km }}
+)
+
+select
+    one_id,
+    brand_id,
+    seen_date,
+    max(loaded_date) as loaded_date
+from near_store
+group by one_id, brand_id, seen_date

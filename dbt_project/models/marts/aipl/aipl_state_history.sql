@@ -1,0 +1,332 @@
+{{ config(
+    materialized='incremental',
+    unique_key='spell_id',
+    pre_hook=[
+        "{{ rewind_spells_from(var('run_date')) }}",
+        "{{ reopen_spells_from(var('run_date')) }}",
+    ],
+) }}
+-- Incremental: a night evaluates states on the run date only and closes or opens the spells that
+-- changed; a full build replays every day on which some behaviour's window opened or closed.
+{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
+{%- set awareness = var('aipl_awareness_window_days') %}
+{%- set interest = var('aipl_interest_window_days') %}
+{%- set purchase = var('aipl_purchase_window_days') %}
+{%- set loyalty = var('aipl_loyalty_window_days') %}
+{%- set opportunity = var('aipl_opportunity_window_days') %}
+{%- set longest = [awareness, interest, purchase, loyalty] | max %}
+
+with behaviours as (
+    {%- if is_incremental() %}
+    -- Tonight needs only behaviours still inside a window: the short windows' few days of touches and
+    -- the purchases and reviews of the long ones.
+    {{ aipl_daily_behaviours(
+        "touches.touched_date <= " ~ run_date ~ " and (touches.touched_date > "
+        ~ dbt.dateadd('day', -([awareness, interest] | max), run_date)
+        ~ " or (touches.behaviour in ('purchase', 'review_positive') and touches.touched_date > "
+        ~ dbt.dateadd('day', -longest, run_date) ~ "))"
+    ) | indent(4) }}
+    {%- else %}
+    {{ aipl_daily_behaviours("touches.touched_date <= " ~ run_date) | indent(4) }}
+    {%- endif %}
+),
+
+memberships as (
+    select
+        one_id,
+        brand_id,
+        valid_from,
+        valid_to
+    from {{ ref('int_membership_spells') }}
+    where is_active and valid_from <= {{ run_date }}
+),
+
+{% if var('oaipl') %}
+presence as (
+    select
+        one_id,
+        brand_id,
+        seen_date
+    from {{ ref('int_trade_area_presence') }}
+    where seen_date <= {{ run_date }}
+),
+{% endif %}
+
+{% if is_incremental() %}
+open_spells as (
+    select * from {{ this }}
+    where valid_to is null
+),
+
+evaluations as (
+    select distinct
+        one_id,
+        brand_id,
+        {{ run_date }} as state_date
+    from (
+        select one_id, brand_id from behaviours
+        where behaviour_date > {{ dbt.dateadd('day', -longest, run_date) }}
+        union all
+        select one_id, brand_id from memberships
+        where valid_to is null or valid_to > {{ run_date }}
+        union all
+        select one_id, brand_id from open_spells
+        {%- if var('oaipl') %}
+        union all
+        select one_id, brand_id from presence
+        where seen_date > {{ dbt.dateadd('day', -opportunity, run_date) }}
+        {%- endif %}
+    ) as pairs
+),
+{% else %}
+-- A state can change only on a day a behaviour happens, a window ends, refunds cover a purchase or a
+-- membership changes, so those are the only days a full build evaluates.
+evaluations as (
+    select distinct
+        one_id,
+        brand_id,
+        cast(state_date as date) as state_date
+    from (
+        select one_id, brand_id, behaviour_date as state_date from behaviours
+        union all
+        select one_id, brand_id, {{ dbt.dateadd('day', awareness, 'behaviour_date') }} from behaviours
+        where awareness_behaviour is not null
+        union all
+        select one_id, brand_id, {{ dbt.dateadd('day', interest, 'behaviour_date') }} from behaviours
+        where interest_behaviour is not null or has_page_view
+        union all
+        select one_id, brand_id, {{ dbt.dateadd('day', purchase, 'behaviour_date') }} from behaviours
+        where purchase_counts_until is not null
+        union all
+        select one_id, brand_id, {{ dbt.dateadd('day', loyalty, 'behaviour_date') }} from behaviours
+        where purchase_counts_until is not null or has_positive_review
+        union all
+        select one_id, brand_id, purchase_counts_until from behaviours
+        union all
+        select one_id, brand_id, valid_from from memberships
+        union all
+        select one_id, brand_id, valid_to from memberships
+        {%- if var('oaipl') %}
+        union all
+        select one_id, brand_id, seen_date from presence
+        union all
+        select one_id, brand_id, {{ dbt.dateadd('day', opportunity, 'seen_date') }} from presence
+        {%- endif %}
+    ) as days
+    where state_date <= {{ run_date }}
+),
+{% endif %}
+
+evidence as (
+    select
+        evaluations.one_id,
+        evaluations.brand_id,
+        evaluations.state_date,
+        behaviours.behaviour_date,
+        {{ dbt.datediff('behaviours.behaviour_date', 'evaluations.state_date', 'day') }} as days_ago,
+        cast(behaviours.behaviour_date as {{ dbt.type_string() }}) as day_key,
+        behaviours.awareness_behaviour,
+        behaviours.interest_behaviour,
+        behaviours.has_page_view,
+        coalesce(behaviours.purchase_counts_until > evaluations.state_date, false) as has_counting_purchase,
+        behaviours.has_positive_review
+    from evaluations
+    left join behaviours
+        on evaluations.one_id = behaviours.one_id
+        and evaluations.brand_id = behaviours.brand_id
+        and behaviours.behaviour_date <= evaluations.state_date
+        and behaviours.behaviour_date > {{ dbt.dateadd('day', -longest, 'evaluations.state_date') }}
+),
+
+-- Per evaluated day: what each rule sees inside its window, and the latest behaviour of each stage
+-- as '<YYYY-MM-DD><behaviour>' (the greatest is the latest).
+scored as (
+    select
+        one_id,
+        brand_id,
+        state_date,
+        count(distinct case
+            when has_counting_purchase and days_ago < {{ loyalty }} then behaviour_date
+        end) as loyalty_purchase_days,
+        max(case when has_positive_review and days_ago < {{ loyalty }} then 1 else 0 end) = 1
+            as has_loyalty_review,
+        max(case when has_counting_purchase and days_ago < {{ purchase }} then 1 else 0 end) = 1
+            as has_purchase,
+        max(case when interest_behaviour is not null and days_ago < {{ interest }} then 1 else 0 end) = 1
+            as has_interest_behaviour,
+        count(distinct case
+            when has_page_view and days_ago < {{ interest }} then behaviour_date
+        end) as page_view_days,
+        max(case
+            when awareness_behaviour is not null and days_ago < {{ awareness }} then 1 else 0
+        end) = 1 as has_awareness_behaviour,
+        max(case
+            when has_positive_review and days_ago < {{ loyalty }}
+                then {{ dbt.concat(['day_key', "'review_positive'"]) }}
+            when has_counting_purchase and days_ago < {{ loyalty }}
+                then {{ dbt.concat(['day_key', "'purchase'"]) }}
+        end) as latest_loyalty,
+        max(case
+            when has_counting_purchase and days_ago < {{ purchase }}
+                then {{ dbt.concat(['day_key', "'purchase'"]) }}
+        end) as latest_purchase,
+        max(case
+            when interest_behaviour is not null and days_ago < {{ interest }}
+                then {{ dbt.concat(['day_key', 'interest_behaviour']) }}
+        end) as latest_interest,
+        max(case
+            when has_page_view and days_ago < {{ interest }}
+                then {{ dbt.concat(['day_key', "'page_view'"]) }}
+        end) as latest_page_view,
+        max(case
+            when awareness_behaviour is not null and days_ago < {{ awareness }}
+                then {{ dbt.concat(['day_key', 'awareness_behaviour']) }}
+        end) as latest_awareness
+    from evidence
+    group by one_id, brand_id, state_date
+),
+
+members_on_day as (
+    select distinct
+        evaluations.one_id,
+        evaluations.brand_id,
+        evaluations.state_date
+    from evaluations
+    inner join memberships
+        on evaluations.one_id = memberships.one_id
+        and evaluations.brand_id = memberships.brand_id
+        and memberships.valid_from <= evaluations.state_date
+        and (memberships.valid_to is null or memberships.valid_to > evaluations.state_date)
+),
+
+{% if var('oaipl') %}
+present_on_day as (
+    select distinct
+        evaluations.one_id,
+        evaluations.brand_id,
+        evaluations.state_date
+    from evaluations
+    inner join presence
+        on evaluations.one_id = presence.one_id
+        and evaluations.brand_id = presence.brand_id
+        and presence.seen_date <= evaluations.state_date
+        and presence.seen_date > {{ dbt.dateadd('day', -opportunity, 'evaluations.state_date') }}
+),
+{% endif %}
+
+-- L, P, I, A in that order: the first rule that holds is the state.
+states as (
+    select
+        scored.one_id,
+        scored.brand_id,
+        scored.state_date,
+        case
+            when scored.loyalty_purchase_days >= {{ var('aipl_purchase_days_for_loyalty') }}
+                or scored.has_loyalty_review then 'L'
+            when scored.has_purchase then 'P'
+            when scored.has_interest_behaviour
+                or scored.page_view_days >= {{ var('aipl_page_view_days_for_interest') }}
+                or members_on_day.one_id is not null then 'I'
+            when scored.has_awareness_behaviour then 'A'
+            {%- if var('oaipl') %}
+            when present_on_day.one_id is not null then 'O'
+            {%- endif %}
+        end as state,
+        case
+            when scored.loyalty_purchase_days >= {{ var('aipl_purchase_days_for_loyalty') }}
+                or scored.has_loyalty_review then scored.latest_loyalty
+            when scored.has_purchase then scored.latest_purchase
+            when scored.page_view_days >= {{ var('aipl_page_view_days_for_interest') }}
+                and (scored.latest_interest is null or scored.latest_page_view > scored.latest_interest)
+                then scored.latest_page_view
+            when scored.has_interest_behaviour then scored.latest_interest
+            when members_on_day.one_id is not null then '0000-00-00membership'
+            when scored.has_awareness_behaviour then scored.latest_awareness
+            {%- if var('oaipl') %}
+            when present_on_day.one_id is not null then '0000-00-00trade_area_presence'
+            {%- endif %}
+        end as opened_by_key
+    from scored
+    left join members_on_day
+        on scored.one_id = members_on_day.one_id
+        and scored.brand_id = members_on_day.brand_id
+        and scored.state_date = members_on_day.state_date
+    {%- if var('oaipl') %}
+    left join present_on_day
+        on scored.one_id = present_on_day.one_id
+        and scored.brand_id = present_on_day.brand_id
+        and scored.state_date = present_on_day.state_date
+    {%- endif %}
+),
+
+{% if is_incremental() %}
+spells as (
+    -- The open spell of a consumer whose state changed tonight closes tonight...
+    select
+        open_spells.one_id,
+        open_spells.brand_id,
+        open_spells.state,
+        open_spells.valid_from,
+        {{ run_date }} as valid_to,
+        open_spells.opened_by_behaviour
+    from open_spells
+    inner join states
+        on open_spells.one_id = states.one_id
+        and open_spells.brand_id = states.brand_id
+    where open_spells.state != coalesce(states.state, 'none')
+
+    union all
+
+    -- ...and a spell of the new state, if any, opens.
+    select
+        states.one_id,
+        states.brand_id,
+        states.state,
+        states.state_date as valid_from,
+        cast(null as date) as valid_to,
+        substring(states.opened_by_key, 11) as opened_by_behaviour
+    from states
+    left join open_spells
+        on states.one_id = open_spells.one_id
+        and states.brand_id = open_spells.brand_id
+    where states.state is not null
+        and states.state != coalesce(open_spells.state, 'none')
+)
+{% else %}
+changes as (
+    select
+        one_id,
+        brand_id,
+        state_date,
+        state,
+        opened_by_key,
+        coalesce(state, 'none') != coalesce(
+            lag(state) over (partition by one_id, brand_id order by state_date), 'none'
+        ) as is_change
+    from states
+),
+
+spells as (
+    select
+        one_id,
+        brand_id,
+        state,
+        state_date as valid_from,
+        lead(state_date) over (partition by one_id, brand_id order by state_date) as valid_to,
+        substring(opened_by_key, 11) as opened_by_behaviour
+    from changes
+    where is_change
+)
+{% endif %}
+
+select
+    {{ dbt.concat(['one_id', "':'", 'brand_id', "':'", 'cast(valid_from as ' ~ dbt.type_string() ~ ')']) }}
+        as spell_id,
+    one_id,
+    brand_id,
+    state,
+    valid_from,
+    valid_to,
+    opened_by_behaviour
+from spells
+where state is not null

@@ -1,0 +1,101 @@
+{{ config(materialized='incremental', unique_key=['source_feed', 'record_date']) }}
+-- Incremental: feeds add millions of records a night; a night recounts only the days it touches.
+{#- Per feed and local day of the record (the feed's own event date): records, those resolved to a
+    consumer, and those whose consumer holds a person-level identifier in the current identity map;
+    rows with source_feed 'all' add the feeds up. A night recounts the days its records fall on and
+    the last identification_rate_restate_days days, on the run date's map; older days keep the map
+    of the last night that recounted them (a full refresh recounts every day on the current
+    map). -#}
+{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
+{%- set restate_from = dbt.dateadd('day', -var('identification_rate_restate_days'), run_date) %}
+{#- feed (silver table), its staging model, record id column, local event day column -#}
+{%- set feeds = [
+    ('online_orders', 'stg_online__order_lines', 'order_line_id', 'transacted_date'),
+    ('online_events', 'stg_online__events', 'event_id', 'event_date'),
+    ('pos_transactions', 'stg_pos__receipt_lines', 'receipt_line_id', 'sold_date'),
+    ('media_exposures', 'stg_media__exposures', 'exposure_id', 'event_date'),
+    ('lbs_pings', 'stg_lbs__pings', 'ping_id', 'pinged_date'),
+    ('members', 'stg_crm__member_changes', 'member_record_id', 'updated_date'),
+] %}
+
+with records as (
+    {%- for feed, model, record_id, record_date in feeds %}
+    select
+        '{{ feed }}' as source_feed,
+        {{ record_id }} as source_record_id,
+        {{ record_date }} as record_date,
+        loaded_date
+    from {{ ref(model) }}
+    where loaded_date <= {{ run_date }}
+    {%- if not loop.last %}
+
+    union all
+    {% endif %}
+    {%- endfor %}
+),
+
+{% if is_incremental() %}
+recounted_days as (
+    select distinct record_date
+    from records
+    where loaded_date = {{ run_date }}
+        or record_date > cast({{ restate_from }} as date)
+),
+
+counted_records as (
+    select * from records
+    where record_date in (select record_date from recounted_days)
+),
+{% else %}
+counted_records as (
+    select * from records
+),
+{% endif %}
+
+person_consumers as (
+    select distinct one_id
+    from {{ ref('stg_identity__identity_map') }}
+    where identifier_type in ('{{ var("identity_person_identifier_types") | join("', '") }}')
+),
+
+by_feed as (
+    select
+        counted_records.source_feed,
+        counted_records.record_date,
+        count(*) as records,
+        count(resolved.one_id) as resolved_records,
+        count(person_consumers.one_id) as person_identified_records
+    from counted_records
+    left join {{ ref('int_records_resolved') }} as resolved
+        on counted_records.source_feed = resolved.source_feed
+        and counted_records.source_record_id = resolved.source_record_id
+    left join person_consumers
+        on resolved.one_id = person_consumers.one_id
+    group by counted_records.source_feed, counted_records.record_date
+),
+
+with_all as (
+    select * from by_feed
+
+    union all
+
+    select
+        'all' as source_feed,
+        record_date,
+        cast(sum(records) as bigint) as records,
+        cast(sum(resolved_records) as bigint) as resolved_records,
+        cast(sum(person_identified_records) as bigint) as person_identified_records
+    from by_feed
+    group by record_date
+)
+
+select
+    source_feed,
+    record_date,
+    records,
+    resolved_records,
+    person_identified_records,
+    cast(resolved_records as double) / records as resolution_rate,
+    cast(person_identified_records as double) / records as identification_rate,
+    {{ run_date }} as counted_on_date
+from with_all

@@ -1,0 +1,159 @@
+-- Who lives or works around each store, by AIPL state for the store's brand on the run date.
+-- A consumer counts once per store: in the ring of whichever of home or work is nearer.
+{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
+{%- set rings_km = var('trade_area_rings_km') | sort %}
+{%- set reach_km = rings_km | last %}
+
+with rings as (
+    {%- for outer_km in rings_km %}
+        select
+            {{ loop.index }} as ring_no,
+            {{ loop.previtem if not loop.first else 0 }} as ring_inner_km,
+            {{ outer_km }} as ring_outer_km
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+stores as (
+    select
+        store_id,
+        brand_id,
+        lat,
+        lon,
+        lat - {{ geo_lat_margin_deg(reach_km) }} as box_min_lat,
+        lat + {{ geo_lat_margin_deg(reach_km) }} as box_max_lat,
+        lon - {{ geo_lon_margin_deg(reach_km, 'lat') }} as box_min_lon,
+        lon + {{ geo_lon_margin_deg(reach_km, 'lat') }} as box_max_lon
+    from {{ ref('dim_stores') }}
+),
+
+located_near as (
+    select
+        stores.store_id,
+        stores.brand_id,
+        locations.one_id,
+        locations.location_kind,
+        {{ distance_km('locations.lat', 'locations.lon', 'stores.lat', 'stores.lon') }} as distance_km
+    from {{ ref('int_consumer_locations') }} as locations
+    inner join stores
+        on
+            locations.lat between stores.box_min_lat and stores.box_max_lat
+            and locations.lon between stores.box_min_lon and stores.box_max_lon
+),
+
+nearest as (
+    select
+        *,
+        row_number() over (
+            partition by store_id, one_id order by distance_km, location_kind
+        ) as nearness
+    from located_near
+    where distance_km <= {{ reach_km }}
+),
+
+-- Rings are (inner, outer] km; the first also takes the store's own spot.
+placed as (
+    select
+        nearest.store_id,
+        nearest.brand_id,
+        nearest.one_id,
+        nearest.location_kind,
+        rings.ring_no
+    from nearest
+    inner join rings
+        on
+            nearest.distance_km <= rings.ring_outer_km
+            and (nearest.distance_km > rings.ring_inner_km or rings.ring_no = 1)
+    where nearest.nearness = 1
+),
+
+states_on_run_date as (
+    select
+        one_id,
+        brand_id,
+        state
+    from {{ ref('aipl_state_history') }}
+    where
+        valid_from <= {{ run_date }}
+        and (valid_to is null or valid_to > {{ run_date }})
+),
+
+-- Ever bought the brand, counting a sale unless it was fully refunded by the run date.
+buyers as (
+    select distinct
+        one_id,
+        brand_id
+    from {{ ref('fct_order_lines') }}
+    where
+        one_id is not null
+        and line_type = 'sale'
+        and order_date <= {{ run_date }}
+        and (fully_refunded_date is null or fully_refunded_date > {{ run_date }})
+),
+
+-- No A/I/P/L state (no spell, or an O spell under the oaipl scheme) makes an opportunity.
+classified as (
+    select
+        placed.store_id,
+        placed.ring_no,
+        placed.one_id,
+        placed.location_kind,
+        case
+            when states_on_run_date.state in ('A', 'I', 'P', 'L') then states_on_run_date.state
+            else 'O'
+        end as funnel_state,
+        buyers.one_id is not null as has_purchased
+    from placed
+    left join states_on_run_date
+        on
+            placed.one_id = states_on_run_date.one_id
+            and placed.brand_id = states_on_run_date.brand_id
+    left join buyers
+        on
+            placed.one_id = buyers.one_id
+            and placed.brand_id = buyers.brand_id
+),
+
+counts as (
+    select
+        store_id,
+        ring_no,
+        count(*) as consumers,
+        sum(case when location_kind = 'home' then 1 else 0 end) as consumers_by_home,
+        sum(case when location_kind = 'work' then 1 else 0 end) as consumers_by_work,
+        sum(case when funnel_state = 'O' then 1 else 0 end) as consumers_o,
+        sum(case when funnel_state = 'A' then 1 else 0 end) as consumers_a,
+        sum(case when funnel_state = 'I' then 1 else 0 end) as consumers_i,
+        sum(case when funnel_state = 'P' then 1 else 0 end) as consumers_p,
+        sum(case when funnel_state = 'L' then 1 else 0 end) as consumers_l,
+        sum(
+            case when funnel_state in ('O', 'A', 'I') and not has_purchased then 1 else 0 end
+        ) as potential_customers
+    from classified
+    group by store_id, ring_no
+)
+
+select
+    stores.store_id,
+    stores.brand_id,
+    rings.ring_no,
+    rings.ring_inner_km,
+    rings.ring_outer_km,
+    coalesce(counts.consumers, 0) as consumers,
+    coalesce(counts.consumers_by_home, 0) as consumers_by_home,
+    coalesce(counts.consumers_by_work, 0) as consumers_by_work,
+    coalesce(counts.consumers_o, 0) as consumers_o,
+    coalesce(counts.consumers_a, 0) as consumers_a,
+    coalesce(counts.consumers_i, 0) as consumers_i,
+    coalesce(counts.consumers_p, 0) as consumers_p,
+    coalesce(counts.consumers_l, 0) as consumers_l,
+    coalesce(counts.potential_customers, 0) as potential_customers,
+    {{ run_date }} as as_of_date
+from stores
+cross join rings
+left join counts
+    on
+        stores.store_id = counts.store_id
+        and rings.ring_no = counts.ring_no

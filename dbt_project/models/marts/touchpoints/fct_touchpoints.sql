@@ -1,0 +1,95 @@
+{{ config(materialized='incremental', unique_key='touchpoint_id') }}
+-- depends_on: {{ ref('stg_identity__identifiers') }}
+-- depends_on: {{ ref('stg_identity__identity_map') }}
+-- depends_on: {{ ref('stg_identity__one_id_changes') }}
+-- Incremental: the behaviour feeds add millions of rows a night, so a night adds its own touches and
+-- re-resolves only the touches of consumers whose ids that night's merges and splits changed.
+{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
+{%- set touch_columns = [
+    'brand_id', 'behaviour', 'touched_at', 'touched_date', 'channel', 'platform', 'store_id',
+    'campaign_id', 'sku', 'coupon_id', 'amount', 'quantity', 'related_record_id', 'source_feed',
+    'source_record_id', 'loaded_date',
+] %}
+
+with touches as (
+    select * from {{ ref('int_touchpoints_online_events') }}
+    union all
+    select * from {{ ref('int_touchpoints_media') }}
+    union all
+    select * from {{ ref('int_touchpoints_order_lines') }}
+    union all
+    select * from {{ ref('int_touchpoints_store_visits') }}
+),
+
+{% if is_incremental() %}
+night_touches as (
+    select * from touches
+    where loaded_date = {{ run_date }}
+),
+
+night_resolved as (
+    {{ resolve_records(
+        ref('stg_identity__identifiers'),
+        ref('stg_identity__identity_map'),
+        "ids.loaded_date = " ~ run_date,
+    ) | indent(4) }}
+),
+
+changed_touches as (
+    select * from {{ this }}
+    where one_id in (
+        select old_one_id from {{ ref('stg_identity__one_id_changes') }}
+        where changed_date = {{ run_date }}
+    )
+),
+
+changed_resolved as (
+    {{ resolve_records(
+        ref('stg_identity__identifiers'),
+        ref('stg_identity__identity_map'),
+        "ids.source_record_id in (select source_record_id from changed_touches)",
+    ) | indent(4) }}
+),
+
+resolved_touches as (
+    select
+        night_resolved.one_id,
+        {%- for column in touch_columns %}
+        night_touches.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from night_touches
+    inner join night_resolved
+        on night_touches.source_feed = night_resolved.source_feed
+        and night_touches.source_record_id = night_resolved.source_record_id
+
+    union all
+
+    select
+        changed_resolved.one_id,
+        {%- for column in touch_columns %}
+        changed_touches.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from changed_touches
+    inner join changed_resolved
+        on changed_touches.source_feed = changed_resolved.source_feed
+        and changed_touches.source_record_id = changed_resolved.source_record_id
+)
+{% else %}
+resolved_touches as (
+    select
+        resolved.one_id,
+        {%- for column in touch_columns %}
+        touches.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from touches
+    inner join {{ ref('int_records_resolved') }} as resolved
+        on touches.source_feed = resolved.source_feed
+        and touches.source_record_id = resolved.source_record_id
+)
+{% endif %}
+
+select
+    {{ dbt.concat(['source_feed', "':'", 'source_record_id', "':'", 'behaviour']) }} as touchpoint_id,
+    one_id,
+    {{ touch_columns | join(',\n    ') }}
+from resolved_touches

@@ -1,0 +1,15 @@
+-- As of the run date: a re-run of an earlier night sees only what had arrived by then.
+select
+    member_record_id,
+    member_id_hmac,
+    brand_id,
+    joined_on,
+    status,
+    status = 'active' as is_active,
+    coalesce(consent_marketing, false) as has_marketing_consent,
+    coalesce(consent_ad_targeting, false) as has_ad_targeting_consent,
+    updated_at,
+    updated_date,
+    dt as loaded_date
+from {{ source('crm', 'members') }}
+where dt <= cast('{{ var("run_date") }}' as date)
