@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from delta_reading import DAYS, FEEDS, START
+from delta_reading import DAYS, FEEDS, REFERENCE_FEEDS, START
 
 from databank.config import load_settings
 from databank.generator.generate import GenerateArgs, generate
@@ -17,7 +17,7 @@ from spark_jobs.standardise import standardise
 
 @pytest.fixture(scope="session")
 def ingested(spark, tmp_path_factory):
-    """Three generated days of every event feed and CRM members, ingested; (settings, lakehouse)."""
+    """Three generated days of every event feed, CRM members and reference data, ingested."""
     data = tmp_path_factory.mktemp("ingest")
     settings = load_settings(data_dir=data, hmac_key="integration-key")
     # Refunds paid out within the three days and placeholder phones on many orders, so both are seen.
@@ -28,6 +28,8 @@ def ingested(spark, tmp_path_factory):
     )
     lake = EmbeddedLakehouse(str(settings.lakehouse))
     _every_feed_and_day(lambda feed, day: ingest(spark, lake, settings, feed, day))
+    for feed in REFERENCE_FEEDS:
+        ingest(spark, lake, settings, feed, START)
     return settings, lake
 
 
@@ -36,6 +38,8 @@ def standardised(spark, ingested):
     """The ingested days standardised into silver."""
     settings, lake = ingested
     _every_feed_and_day(lambda feed, day: standardise(spark, lake, settings, feed, day))
+    for feed in REFERENCE_FEEDS:
+        standardise(spark, lake, settings, feed, START)
     return settings, lake
 
 

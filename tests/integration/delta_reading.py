@@ -9,6 +9,8 @@ from databank.lakehouse import EmbeddedLakehouse
 
 START, DAYS = date(2026, 5, 1), 3
 FEEDS = [*feeds("event"), "members"]
+# Reference snapshots the marts join; the first day's serves every later day.
+REFERENCE_FEEDS = ["brands", "stores", "products", "campaigns", "keywords"]
 
 
 def read_table(lake: EmbeddedLakehouse, layer: str, name: str) -> pl.DataFrame:

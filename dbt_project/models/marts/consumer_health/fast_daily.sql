@@ -1,0 +1,168 @@
+{{ config(materialized='incremental', unique_key=['brand_id', 'fast_date']) }}
+-- Incremental: a night adds its own day, which needs only the spells around it and the last
+-- fast_thriving_window_days of behaviours; a full build counts every day from the first state
+-- day.
+{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
+{%- set lag_days = var('fast_advancing_lag_days') %}
+{%- set window = var('fast_thriving_window_days') %}
+
+with days as (
+    select calendar_date as fast_date
+    from {{ ref('int_calendar_days') }}
+    {%- if is_incremental() %}
+    where calendar_date = {{ run_date }}
+    {%- else %}
+    where calendar_date >= (
+        select min(cast(valid_from as date)) from {{ ref('aipl_state_history') }}
+    )
+        and calendar_date <= {{ run_date }}
+    {%- endif %}
+),
+
+-- O (opportunity) is no asset and ranks as none here.
+asset_spells as (
+    select
+        one_id,
+        brand_id,
+        {{ aipl_state_rank('state') }} as state_rank,
+        cast(valid_from as date) as valid_from,
+        cast(valid_to as date) as valid_to
+    from {{ ref('aipl_state_history') }}
+    where state in ('A', 'I', 'P', 'L')
+),
+
+states_on_day as (
+    select
+        days.fast_date,
+        spells.one_id,
+        spells.brand_id,
+        spells.state_rank
+    from days
+    inner join asset_spells as spells
+        on spells.valid_from <= days.fast_date
+        and (spells.valid_to is null or spells.valid_to > days.fast_date)
+),
+
+-- The state of fast_advancing_lag_days before, on the row of the day it is compared on.
+states_on_lagged_day as (
+    select
+        days.fast_date,
+        spells.one_id,
+        spells.brand_id,
+        spells.state_rank
+    from days
+    inner join asset_spells as spells
+        on spells.valid_from <= {{ health_add_days('days.fast_date', -lag_days) }}
+        and (
+            spells.valid_to is null
+            or spells.valid_to > {{ health_add_days('days.fast_date', -lag_days) }}
+        )
+),
+
+fertility_advancing as (
+    select
+        coalesce(on_day.brand_id, lagged.brand_id) as brand_id,
+        coalesce(on_day.fast_date, lagged.fast_date) as fast_date,
+        count(on_day.one_id) as asset_consumers,
+        count(lagged.one_id) as lagged_asset_consumers,
+        count(case when on_day.state_rank > lagged.state_rank then 1 end) as deepened_consumers,
+        count(case when lagged.one_id is null then on_day.one_id end) as entered_consumers
+    from states_on_day as on_day
+    full outer join states_on_lagged_day as lagged
+        on on_day.one_id = lagged.one_id
+        and on_day.brand_id = lagged.brand_id
+        and on_day.fast_date = lagged.fast_date
+    group by
+        coalesce(on_day.brand_id, lagged.brand_id),
+        coalesce(on_day.fast_date, lagged.fast_date)
+),
+
+-- A consumer holding two member ids of a brand is one member.
+members_on_day as (
+    select distinct
+        days.fast_date,
+        spells.one_id,
+        spells.brand_id
+    from days
+    inner join {{ ref('int_membership_spells') }} as spells
+        on spells.is_active
+        and spells.valid_from <= days.fast_date
+        and (spells.valid_to is null or spells.valid_to > days.fast_date)
+),
+
+engagement_spells as (
+    {%- if is_incremental() %}
+    {#- The interest window reaches back for the page views that make Interest inside the window. #}
+    {{ health_engagement_spells(
+        "touches.touched_date <= " ~ run_date ~ " and touches.touched_date > "
+        ~ health_add_days(run_date, -(window + var('aipl_interest_window_days')))
+    ) }}
+    {%- else %}
+    {{ health_engagement_spells("touches.touched_date <= " ~ run_date) }}
+    {%- endif %}
+),
+
+superiority_thriving as (
+    select
+        members.brand_id,
+        members.fast_date,
+        count(*) as active_members,
+        count(engaged.one_id) as thriving_members
+    from members_on_day as members
+    left join engagement_spells as engaged
+        on members.one_id = engaged.one_id
+        and members.brand_id = engaged.brand_id
+        and engaged.valid_from <= members.fast_date
+        and engaged.valid_to > members.fast_date
+    group by members.brand_id, members.fast_date
+),
+
+brand_days as (
+    select
+        brands.brand_id,
+        days.fast_date
+    from {{ ref('stg_reference__brands') }} as brands
+    cross join days
+),
+
+counts as (
+    select
+        brand_days.brand_id,
+        brand_days.fast_date,
+        coalesce(fertility_advancing.asset_consumers, 0) as asset_consumers,
+        coalesce(fertility_advancing.lagged_asset_consumers, 0) as lagged_asset_consumers,
+        coalesce(fertility_advancing.deepened_consumers, 0) as deepened_consumers,
+        coalesce(fertility_advancing.entered_consumers, 0) as entered_consumers,
+        coalesce(superiority_thriving.active_members, 0) as active_members,
+        coalesce(superiority_thriving.thriving_members, 0) as thriving_members
+    from brand_days
+    left join fertility_advancing
+        on brand_days.brand_id = fertility_advancing.brand_id
+        and brand_days.fast_date = fertility_advancing.fast_date
+    left join superiority_thriving
+        on brand_days.brand_id = superiority_thriving.brand_id
+        and brand_days.fast_date = superiority_thriving.fast_date
+)
+
+select
+    brand_id,
+    fast_date,
+    asset_consumers,
+    lagged_asset_consumers,
+    deepened_consumers,
+    entered_consumers,
+    deepened_consumers + entered_consumers as advancing_consumers,
+    case
+        when lagged_asset_consumers > 0
+            then cast(deepened_consumers + entered_consumers as double) / lagged_asset_consumers
+    end as advancing_rate,
+    case
+        when lagged_asset_consumers > 0
+            then cast(deepened_consumers as double) / lagged_asset_consumers
+    end as deepening_rate,
+    active_members,
+    thriving_members,
+    case
+        when active_members > 0 then cast(thriving_members as double) / active_members
+    end as thriving_rate
+from counts
