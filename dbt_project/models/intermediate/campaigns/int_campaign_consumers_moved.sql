@@ -6,7 +6,7 @@
 -- moved when any day from the anchor day through anchor + campaign_attribution_days - 1, capped at
 -- the run date, has state I or higher (I, P or L).
 {%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
-{%- set interest_rank = campaign_state_ranks()['I'] %}
+{%- set interest_rank = aipl_state_ranks()['I'] %}
 {%- set window_end = dbt.dateadd('day', var('campaign_attribution_days') - 1, 'anchor_date') %}
 
 with exposed as (
@@ -34,14 +34,16 @@ spells as (
         brand_id,
         valid_from,
         valid_to,
-        {{ campaign_state_rank('state') }} as state_rank
+        {{ aipl_state_rank('state') }} as state_rank
     from {{ ref('aipl_state_history') }}
     where valid_from <= {{ run_date }}
 ),
 
--- Consumers of the brand: any state spell or any touchpoint of the brand up to the run date.
+-- Consumers of the brand: any state spell or any touchpoint of the brand up to the run date. Ids
+-- OneID has since merged away keep their closed spells in the history but are nobody today.
 brand_consumers as (
     select one_id, brand_id from spells
+    where one_id in (select one_id from {{ ref('dim_consumers') }})
 
     union
 
@@ -122,8 +124,8 @@ select
     audience,
     anchor_date,
     window_end_date,
-    {{ campaign_state_of_rank('baseline_rank') }} as baseline_state,
-    {{ campaign_state_of_rank('peak_rank') }} as peak_state,
+    {{ aipl_state_of_rank('baseline_rank') }} as baseline_state,
+    {{ aipl_state_of_rank('peak_rank') }} as peak_state,
     peak_rank >= {{ interest_rank }} as is_moved
 from ranked
 where baseline_rank < {{ interest_rank }}

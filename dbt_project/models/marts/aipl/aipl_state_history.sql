@@ -6,6 +6,8 @@
         "{{ reopen_spells_from(var('run_date')) }}",
     ],
 ) }}
+-- depends_on: {{ ref('int_trade_area_presence') }}
+-- depends_on: {{ ref('stg_identity__identity_map') }}
 -- Incremental: a night evaluates states on the run date only and closes or opens the spells that
 -- changed; a full build replays every day on which some behaviour's window opened or closed.
 {%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
@@ -48,7 +50,9 @@ presence as (
         brand_id,
         seen_date
     from {{ ref('int_trade_area_presence') }}
+    -- Presence keeps the id its night resolved to; ids merged away since are nobody today.
     where seen_date <= {{ run_date }}
+        and one_id in (select one_id from {{ ref('stg_identity__identity_map') }})
 ),
 {% endif %}
 
