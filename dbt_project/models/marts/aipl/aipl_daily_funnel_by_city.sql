@@ -1,0 +1,41 @@
+{{ config(materialized='incremental', unique_key=['brand_id', 'funnel_date', 'home_city']) }}
+-- Incremental: a night adds its own day; earlier days' funnels do not change.
+-- Cities are those of the consumers' homes today (unknown when no home was inferred).
+{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
+
+with days as (
+    select calendar_date as funnel_date
+    from {{ ref('int_calendar_days') }}
+    {%- if is_incremental() %}
+    where calendar_date = {{ run_date }}
+    {%- else %}
+    where calendar_date >= (select min(valid_from) from {{ ref('aipl_state_history') }})
+    {%- endif %}
+),
+
+states as (
+    select
+        spells.brand_id,
+        days.funnel_date,
+        coalesce(consumers.home_city, 'unknown') as home_city,
+        spells.state
+    from days
+    inner join {{ ref('aipl_state_history') }} as spells
+        on spells.valid_from <= days.funnel_date
+        and (spells.valid_to is null or spells.valid_to > days.funnel_date)
+    left join {{ ref('dim_consumers') }} as consumers
+        on spells.one_id = consumers.one_id
+)
+
+select
+    brand_id,
+    funnel_date,
+    home_city,
+    sum(case when state = 'O' then 1 else 0 end) as consumers_o,
+    sum(case when state = 'A' then 1 else 0 end) as consumers_a,
+    sum(case when state = 'I' then 1 else 0 end) as consumers_i,
+    sum(case when state = 'P' then 1 else 0 end) as consumers_p,
+    sum(case when state = 'L' then 1 else 0 end) as consumers_l,
+    sum(case when state in ('A', 'I', 'P', 'L') then 1 else 0 end) as asset_total
+from states
+group by brand_id, funnel_date, home_city
