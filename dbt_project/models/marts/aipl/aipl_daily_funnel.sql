@@ -1,15 +1,8 @@
 {{ config(materialized='incremental', unique_key=['brand_id', 'funnel_date']) }}
 -- Incremental: a night adds its own day; earlier days' funnels do not change.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 
 with days as (
-    select calendar_date as funnel_date
-    from {{ ref('int_calendar_days') }}
-    {%- if is_incremental() %}
-    where calendar_date = {{ run_date }}
-    {%- else %}
-    where calendar_date >= (select min(valid_from) from {{ ref('aipl_state_history') }})
-    {%- endif %}
+    {{ aipl_report_days('funnel_date') | indent(4) }}
 ),
 
 states as (
@@ -19,8 +12,7 @@ states as (
         spells.state
     from days
     inner join {{ ref('aipl_state_history') }} as spells
-        on spells.valid_from <= days.funnel_date
-        and (spells.valid_to is null or spells.valid_to > days.funnel_date)
+        on {{ spell_holds_on('spells', 'days.funnel_date') }}
 ),
 
 brand_days as (

@@ -1,16 +1,9 @@
 {{ config(materialized='incremental', unique_key=['brand_id', 'funnel_date', 'home_city']) }}
 -- Incremental: a night adds its own day; earlier days' funnels do not change.
 -- Cities are those of the consumers' homes today (unknown when no home was inferred).
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 
 with days as (
-    select calendar_date as funnel_date
-    from {{ ref('int_calendar_days') }}
-    {%- if is_incremental() %}
-    where calendar_date = {{ run_date }}
-    {%- else %}
-    where calendar_date >= (select min(valid_from) from {{ ref('aipl_state_history') }})
-    {%- endif %}
+    {{ aipl_report_days('funnel_date') | indent(4) }}
 ),
 
 states as (
@@ -21,8 +14,7 @@ states as (
         spells.state
     from days
     inner join {{ ref('aipl_state_history') }} as spells
-        on spells.valid_from <= days.funnel_date
-        and (spells.valid_to is null or spells.valid_to > days.funnel_date)
+        on {{ spell_holds_on('spells', 'days.funnel_date') }}
     left join {{ ref('dim_consumers') }} as consumers
         on spells.one_id = consumers.one_id
 )

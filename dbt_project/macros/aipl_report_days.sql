@@ -1,0 +1,16 @@
+{#- The days a daily AIPL mart covers: the run date on a night; on a full build, every day from the
+    first state spell through the run date. -#}
+{% macro aipl_report_days(day_column) -%}
+    select calendar_date as {{ day_column }}
+    from {{ ref('int_calendar_days') }}
+    {%- if is_incremental() %}
+    where calendar_date = cast('{{ var("run_date") }}' as date)
+    {%- else %}
+    where calendar_date >= (select min(valid_from) from {{ ref('aipl_state_history') }})
+    {%- endif %}
+{%- endmacro %}
+
+{#- A spell (valid_from inclusive, valid_to exclusive, null while current) holds on a day. -#}
+{% macro spell_holds_on(spell, day) -%}
+    ({{ spell }}.valid_from <= {{ day }} and ({{ spell }}.valid_to is null or {{ spell }}.valid_to > {{ day }}))
+{%- endmacro %}
