@@ -30,11 +30,13 @@ with pings as (
 ),
 
 resolved as (
-    select
-        source_record_id,
-        one_id
-    from {{ ref('int_records_resolved') }}
-    where source_feed = 'lbs_pings'
+    -- Only the window's sightings: resolving every ping of the history would cost the history.
+    {{ resolve_records(
+        ref('stg_identity__identifiers'),
+        ref('stg_identity__identity_map'),
+        "ids.source_feed = 'lbs_pings' and ids.seen_date > "
+        ~ dbt.dateadd('day', -var('home_location_window_days'), "cast('" ~ var('run_date') ~ "' as date)"),
+    ) | indent(4) }}
 ),
 
 located as (

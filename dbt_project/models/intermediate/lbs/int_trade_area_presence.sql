@@ -44,11 +44,13 @@ pings as (
 ),
 
 resolved as (
-    select
-        source_record_id,
-        one_id
-    from {{ ref('int_records_resolved') }}
-    where source_feed = 'lbs_pings'
+    -- Only the night's sightings: resolving every ping of the history would cost the history.
+    {{ resolve_records(
+        ref('stg_identity__identifiers'),
+        ref('stg_identity__identity_map'),
+        "ids.source_feed = 'lbs_pings'"
+        ~ (" and ids.loaded_date = cast('" ~ var('run_date') ~ "' as date)" if is_incremental() else ""),
+    ) | indent(4) }}
 ),
 
 near_store as (

@@ -1,4 +1,5 @@
 {{ config(materialized='incremental', unique_key=['source_feed', 'record_date']) }}
+-- depends_on: {{ ref('stg_identity__identifiers') }}
 -- Incremental: feeds add millions of records a night; a night recounts only the days it touches.
 {#- Per feed and local day of the record (the feed's own event date): records, those resolved to a
     consumer, and those whose consumer holds a person-level identifier in the current identity map;
@@ -52,6 +53,19 @@ counted_records as (
 ),
 {% endif %}
 
+-- Only the recounted days' records are resolved: resolving the whole history would cost the history.
+resolved as (
+    {%- if is_incremental() %}
+    {{ resolve_records(
+        ref('stg_identity__identifiers'),
+        ref('stg_identity__identity_map'),
+        "ids.seen_date in (select record_date from recounted_days)",
+    ) | indent(4) }}
+    {%- else %}
+    select * from {{ ref('int_records_resolved') }}
+    {%- endif %}
+),
+
 person_consumers as (
     select distinct one_id
     from {{ ref('stg_identity__identity_map') }}
@@ -66,7 +80,7 @@ by_feed as (
         count(resolved.one_id) as resolved_records,
         count(person_consumers.one_id) as person_identified_records
     from counted_records
-    left join {{ ref('int_records_resolved') }} as resolved
+    left join resolved
         on counted_records.source_feed = resolved.source_feed
         and counted_records.source_record_id = resolved.source_record_id
     left join person_consumers

@@ -39,7 +39,13 @@ select
 from lines
 left join {{ ref('int_refunds_by_line') }} as refunds
     on lines.order_line_id = refunds.order_line_id
-left join {{ ref('int_records_resolved') }} as resolved
+left join (
+    {{ resolve_records(
+        ref('stg_identity__identifiers'),
+        ref('stg_identity__identity_map'),
+        "ids.source_feed in ('online_orders', 'pos_transactions')",
+    ) | indent(4) }}
+) as resolved
     on lines.source_feed = resolved.source_feed and lines.order_line_id = resolved.source_record_id
 left join {{ ref('stg_reference__products') }} as products
     on lines.sku = products.sku
