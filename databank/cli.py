@@ -16,6 +16,7 @@ from databank.config import Settings, ensure_demo_key, load_settings
 from databank.evaluation import evaluate_identity, write_report
 from databank.generator import GenerateArgs, GenerationSummary, generate
 from databank.generator.generate import TRUTH_DIR
+from databank.marts import MartsBuildError, build_marts
 
 app = typer.Typer(
     help="databank: a consumer data bank for retail brands (nightly lakehouse, OneID, AIPL funnel).",
@@ -147,6 +148,49 @@ def eval_identity_command(
         rates.add_row(feed, f"{rate:.1%}")
     console.print(rates)
     console.print(f"Written to [bold]{write_report(figures, settings.reports)}[/]")
+
+
+@app.command("marts")
+def marts_command(
+    day: Annotated[str, typer.Option("--date", help="Local business day to build, YYYY-MM-DD.")],
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild every mart from all of silver.")
+    ] = False,
+) -> None:
+    """Build the marts with dbt and publish them: the analyst warehouse and gold Delta tables."""
+    settings = load_settings()
+    with console.status(f"Building the marts of {day}") as status:
+
+        def on_line(line: str) -> None:
+            if " of " in line:  # dbt's progress lines: "12:00:00  3 of 40 OK created ..."
+                status.update(f"dbt: {line.split('  ', 1)[-1][:100]}")
+
+        try:
+            result = build_marts(settings, _parse_day(day), full_refresh, on_line=on_line)
+        except MartsBuildError as error:
+            console.print(f"[bold red]Build failed[/]: {error}")
+            raise typer.Exit(1) from error
+    table = Table(
+        "table",
+        "rows",
+        "gold partitioned by",
+        "partitions written",
+        title=f"Marts of {result.run_date} published in {result.seconds:.1f} s "
+        f"(dbt {result.dbt_seconds:.1f} s, gold {result.gold_seconds:.1f} s)",
+    )
+    for published in result.tables:
+        table.add_row(
+            published.name,
+            f"{published.rows:,}",
+            published.partition_by or "",
+            str(published.partitions_written),
+        )
+    console.print(table)
+    statuses = ", ".join(f"{count} {status}" for status, count in sorted(result.dbt_statuses.items()))
+    console.print(
+        f"dbt: {statuses or 'no results'}. Warehouse [bold]{result.warehouse}[/] (open it read-only); "
+        f"gold Delta tables under [bold]{settings.lakehouse / 'gold'}[/]."
+    )
 
 
 def _generate_with_progress(args: GenerateArgs) -> GenerationSummary:

@@ -36,6 +36,13 @@ SILVER_TABLES = (
 def register_silver(con: duckdb.DuckDBPyConnection, lakehouse: Path, tables=SILVER_TABLES) -> list[str]:
     """Create or refresh `silver.<table>` for every table of `tables` that exists; return their names."""
     con.execute("CREATE SCHEMA IF NOT EXISTS silver")
+    # What an earlier build made of each table: a view, or an empty table (DuckDB's DROP VIEW fails
+    # on a table, so drop by kind).
+    existing = dict(
+        con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'silver'"
+        ).fetchall()
+    )
     registered = []
     for name in tables:
         path = lakehouse / "silver" / name
@@ -43,8 +50,8 @@ def register_silver(con: duckdb.DuckDBPyConnection, lakehouse: Path, tables=SILV
             continue
         table = DeltaTable(str(path))
         files = table.file_uris()
-        con.execute(f"DROP VIEW IF EXISTS silver.{name}")
-        con.execute(f"DROP TABLE IF EXISTS silver.{name}")
+        if name in existing:
+            con.execute(f"DROP {'VIEW' if existing[name] == 'VIEW' else 'TABLE'} silver.{name}")
         if files:
             con.execute(
                 f"CREATE VIEW silver.{name} AS SELECT * FROM "

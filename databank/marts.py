@@ -1,0 +1,411 @@
+"""Build the marts with dbt and publish them: the analyst warehouse (DuckDB) and gold Delta tables.
+
+Readers never see a half-built warehouse. A night's build works on a copy: the published file
+(`data/warehouse/databank.duckdb`) is copied to a build file beside it, silver is registered there,
+`dbt build` runs against the copy, every table of the `marts` schema is written to
+`<lakehouse>/gold/<table>` as Delta, and only then does the build file replace the published one
+with `os.replace`. The swap is the night's commit point: atomic on POSIX, so a dashboard opens either
+last night's file or tonight's, and one already holding the old file open keeps reading the old
+inode until it closes. If dbt fails, the error lists dbt's failing nodes and nothing is published; if
+writing gold fails, the warehouse stays at last night and a re-run writes gold again. A night runs
+the models and their data tests; dbt's unit tests check SQL logic, not data, and run in the test
+suite (`unit_tests=True`).
+
+Gold: a small mart is overwritten each night (one new Delta version). A big mart whose nightly
+change gathers in a few values of one column (`GOLD_PARTITIONS`, or a model's
+`meta: {gold_partition_by: <column>}`) is partitioned by that column, and only the partitions whose
+row count or checksum differ from the warehouse are rewritten, in one commit: a night costs what it
+changed, plus a scan of both sides in DuckDB, and a re-run, a backfill or a full refresh rewrites
+exactly what differs. Files a commit removed stay for `retention_days` (time travel and readers
+mid-scan) and are then vacuumed; the Delta log keeps 30 days.
+
+On the cluster profile dbt-spark writes the marts into gold itself (`--target spark`, Delta); this
+module is the one-machine path.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from deltalake import DeltaTable, write_deltalake
+
+from databank.config import Settings
+from databank.warehouse import register_silver
+
+PROJECT_DIR_ENV = "DATABANK_DBT_PROJECT_DIR"
+WAREHOUSE_PATH_ENV = "DATABANK_DBT_DUCKDB_PATH"  # read by dbt_project/profiles.yml, target `local`
+TARGET_ENV = "DATABANK_DBT_TARGET"
+MARTS_SCHEMA = "marts"
+
+# The column along which each big incremental mart changes at night. State history: a spell, once
+# closed, never changes again, so a night rewrites the open spells (valid_to null) and adds the spells
+# it closed. Touchpoints: a night adds its own `loaded_date`; but touches re-resolved after tonight's
+# identity merges sit in older days, and Parquet rewrites whole files (delta-rs writes no deletion
+# vectors), so a night with merges rewrites those days too: on the demo data, every day.
+GOLD_PARTITIONS: Mapping[str, str] = {"fct_touchpoints": "loaded_date", "aipl_state_history": "valid_to"}
+GOLD_CONFIGURATION = {
+    "delta.deletedFileRetentionDuration": "interval 7 days",
+    "delta.logRetentionDuration": "interval 30 days",
+}
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
+
+class MartsBuildError(RuntimeError):
+    """dbt failed; the published warehouse and gold were left as they were."""
+
+    def __init__(self, message: str, failures: list[dict[str, str]] | None = None) -> None:
+        self.failures = failures or []
+        lines = [f"{f['unique_id']} ({f['status']}): {f['message']}" for f in self.failures]
+        super().__init__("\n  ".join([message, *lines]))
+
+
+class BuildInProgressError(RuntimeError):
+    """Another build of the same warehouse holds its lock."""
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    """What the dbt step of a build is given."""
+
+    project_dir: Path
+    warehouse: Path  # the build file, never the published one
+    run_date: date
+    full_refresh: bool  # the build file starts empty: build everything from all of silver
+    work_dir: Path  # dbt's target/ and logs/
+    on_line: Callable[[str], None] | None = None
+    unit_tests: bool = False  # nightly builds run the data tests; unit tests belong to CI
+
+
+DbtStep = Callable[[DbtRun], None]
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    name: str
+    rows: int
+    gold_path: Path
+    gold_version: int
+    partition_by: str | None  # None: one unpartitioned Delta table
+    partitions_written: int  # 0: unchanged since the last night; an unpartitioned table counts as one
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    run_date: date
+    warehouse: Path
+    tables: tuple[PublishedTable, ...]
+    dbt_statuses: dict[str, int] = field(default_factory=dict)
+    dbt_seconds: float = 0.0
+    gold_seconds: float = 0.0
+    seconds: float = 0.0
+
+
+def find_dbt_project() -> Path:
+    """dbt_project/ of this checkout (beside the package), of the working directory, or named by env."""
+    candidates = [
+        Path(os.environ[PROJECT_DIR_ENV]) if PROJECT_DIR_ENV in os.environ else None,
+        Path(__file__).resolve().parent.parent / "dbt_project",
+        Path.cwd() / "dbt_project",
+    ]
+    for candidate in candidates:
+        if candidate is not None and (candidate / "dbt_project.yml").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no dbt project found (looked in {', '.join(str(c) for c in candidates if c)}); "
+        f"set {PROJECT_DIR_ENV} to the folder holding dbt_project.yml"
+    )
+
+
+def build_marts(
+    settings: Settings,
+    run_date: date,
+    full_refresh: bool = False,
+    *,
+    dbt_step: DbtStep | None = None,
+    on_line: Callable[[str], None] | None = None,
+    retention_days: int = 7,
+    unit_tests: bool = False,
+) -> BuildResult:
+    """Build the marts of `run_date` aside, write gold, then swap the build in as the warehouse.
+
+    `dbt_step` replaces dbt (tests); `on_line` receives each line dbt prints; `unit_tests` adds dbt's
+    unit tests to the build's data tests (the test suite does, a night need not: they test SQL logic,
+    not the night's data).
+    """
+    started = time.perf_counter()
+    published = settings.warehouse
+    published.parent.mkdir(parents=True, exist_ok=True)
+    build = published.with_name(f"{published.stem}.build{published.suffix}")
+    work_dir = settings.reports / "dbt"
+    with _build_lock(published):
+        fresh = _prepare_build_file(published, build, fresh=full_refresh)
+        with duckdb.connect(str(build)) as con:
+            register_silver(con, settings.lakehouse)
+
+        dbt_started = time.perf_counter()
+        (dbt_step or run_dbt_build)(
+            DbtRun(find_dbt_project(), build, run_date, fresh, work_dir, on_line, unit_tests)
+        )
+        dbt_seconds = time.perf_counter() - dbt_started
+
+        gold_started = time.perf_counter()
+        partitions = {**GOLD_PARTITIONS, **_declared_gold_partitions(work_dir / "target")}
+        with duckdb.connect(str(build)) as con:
+            con.execute("SET TimeZone = 'UTC'")
+            tables = publish_gold(
+                con,
+                Path(settings.lakehouse) / "gold",
+                partitions,
+                rewrite_all=full_refresh,
+                retention_hours=retention_days * 24,
+            )
+            con.execute("CHECKPOINT")  # nothing left in a write-ahead log beside the file
+        gold_seconds = time.perf_counter() - gold_started
+
+        os.replace(build, published)
+    return BuildResult(
+        run_date=run_date,
+        warehouse=published,
+        tables=tuple(tables),
+        dbt_statuses=_statuses(work_dir / "target"),
+        dbt_seconds=dbt_seconds,
+        gold_seconds=gold_seconds,
+        seconds=time.perf_counter() - started,
+    )
+
+
+@contextmanager
+def _build_lock(published: Path) -> Iterator[None]:
+    # Two builds of one warehouse would write the same build file.
+    with open(published.with_name(published.name + ".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise BuildInProgressError(f"another build of {published} is running") from error
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _prepare_build_file(published: Path, build: Path, fresh: bool) -> bool:
+    """Make the build file; return whether it starts empty (nothing published yet, or `fresh`)."""
+    for leftover in (build, build.with_name(build.name + ".wal")):
+        leftover.unlink(missing_ok=True)  # of a build that died
+    # Incremental marts start from their previous state: copying the file is cheap next to
+    # rebuilding their history. Readers only ever open the published file, never this copy.
+    if fresh or not published.exists():
+        return True
+    shutil.copyfile(published, build)
+    return False
+
+
+def run_dbt_build(run: DbtRun) -> None:
+    """`dbt build` in a subprocess (the in-process runner keeps the DuckDB file open after it ends).
+
+    Unit tests, when asked for, need every model's relation to exist (those of incremental models
+    read their own): on an empty build file, `dbt run --empty` first creates every model without rows,
+    and the build that follows is a full refresh, so incremental models still build all of history.
+    """
+    if not run.unit_tests:
+        _dbt(run, "build", "--exclude", "resource_type:unit_test", *(["--full-refresh"] * run.full_refresh))
+        return
+    if run.full_refresh:
+        _dbt(run, "run", "--empty")
+    _dbt(run, "build", *(["--full-refresh"] * run.full_refresh))
+
+
+def _dbt(run: DbtRun, command: str, *options: str) -> None:
+    arguments = [
+        sys.executable,
+        "-m",
+        "dbt.cli.main",
+        command,
+        *options,
+        "--project-dir",
+        str(run.project_dir),
+        "--profiles-dir",
+        str(run.project_dir),
+        "--target",
+        "local",
+        "--target-path",
+        str(run.work_dir / "target"),
+        "--log-path",
+        str(run.work_dir / "logs"),
+        "--vars",
+        json.dumps({"run_date": run.run_date.isoformat()}),
+    ]
+    env = {
+        **os.environ,
+        WAREHOUSE_PATH_ENV: str(run.warehouse),
+        TARGET_ENV: "local",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DBT_USE_COLORS": "False",  # failure messages end up in exceptions and logs
+    }
+    (run.work_dir / "target" / "run_results.json").unlink(missing_ok=True)  # of an earlier invocation
+    run.work_dir.mkdir(parents=True, exist_ok=True)
+    tail: list[str] = []
+    with subprocess.Popen(
+        arguments, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            tail = [*tail[-39:], line.rstrip()]
+            if run.on_line:
+                run.on_line(line.rstrip())
+    failures = _failures(run.work_dir / "target")
+    if process.returncode != 0 or failures:
+        raise MartsBuildError(
+            f"dbt {' '.join([command, *options])} for {run.run_date} failed (exit {process.returncode});"
+            " nothing was published"
+            + ("" if failures else ". Last lines of dbt's output:\n" + "\n".join(tail)),
+            failures,
+        )
+
+
+def _run_results(target: Path) -> list[dict]:
+    path = target / "run_results.json"
+    return json.loads(path.read_text())["results"] if path.is_file() else []
+
+
+def _failures(target: Path) -> list[dict[str, str]]:
+    return [
+        {"unique_id": r["unique_id"], "status": r["status"], "message": (r.get("message") or "").strip()}
+        for r in _run_results(target)
+        if r["status"] in FAILED_STATUSES
+    ]
+
+
+def _statuses(target: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for result in _run_results(target):
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
+    return counts
+
+
+def _declared_gold_partitions(target: Path) -> dict[str, str]:
+    """`meta: {gold_partition_by: <column>}` of the marts models, from dbt's manifest if there is one."""
+    path = target / "manifest.json"
+    if not path.is_file():
+        return {}
+    nodes = json.loads(path.read_text())["nodes"].values()
+    return {
+        node["alias"] or node["name"]: node["config"]["meta"]["gold_partition_by"]
+        for node in nodes
+        if node["resource_type"] == "model"
+        and node["schema"] == MARTS_SCHEMA
+        and node["config"].get("meta", {}).get("gold_partition_by")
+    }
+
+
+def publish_gold(
+    con: duckdb.DuckDBPyConnection,
+    gold: Path,
+    partitions: Mapping[str, str],
+    rewrite_all: bool = False,
+    retention_hours: int = 7 * 24,
+) -> list[PublishedTable]:
+    """Bring `gold/<table>` (Delta) level with every table of the `marts` schema; return what was done."""
+    names = [
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name",
+            [MARTS_SCHEMA],
+        ).fetchall()
+    ]
+    published = []
+    for name in names:
+        path = gold / name
+        columns = [row[0] for row in con.execute(f"DESCRIBE {MARTS_SCHEMA}.{name}").fetchall()]
+        partition = partitions.get(name) if partitions.get(name) in columns else None
+        written = _publish_table(con, name, path, columns, partition, rewrite_all)
+        table = DeltaTable(str(path))
+        table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
+        rows = con.execute(f"SELECT count(*) FROM {MARTS_SCHEMA}.{name}").fetchone()[0]
+        published.append(PublishedTable(name, rows, path, table.version(), partition, written))
+    return published
+
+
+def _publish_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    path: Path,
+    columns: list[str],
+    partition: str | None,
+    rewrite_all: bool,
+) -> int:
+    """Write the partitions of gold/<name> that differ from the warehouse (an unpartitioned table is
+    one partition); return how many were written."""
+    existing = DeltaTable(str(path)) if (path / "_delta_log").is_dir() else None
+    if (
+        rewrite_all
+        or existing is None
+        or existing.metadata().partition_columns != ([partition] if partition else [])
+        or [f.name for f in existing.schema().fields] != columns
+    ):
+        _overwrite(con, name, path, partition)
+        if partition is None:
+            return 1
+        distinct = f'SELECT DISTINCT "{partition}" FROM {MARTS_SCHEMA}.{name}'
+        return con.execute(f"SELECT count(*) FROM ({distinct})").fetchone()[0]
+
+    files = existing.file_uris()
+    gold_rows = (
+        f"read_parquet({files!r}, hive_partitioning = true, hive_types_autocast = false)"
+        if files
+        else f"(SELECT * FROM {MARTS_SCHEMA}.{name} LIMIT 0)"
+    )
+    changed = con.execute(f"""
+        WITH wh AS ({_checksums(f"{MARTS_SCHEMA}.{name}", columns, partition)}),
+            gold AS ({_checksums(gold_rows, columns, partition)})
+        SELECT coalesce(wh.part, gold.part) AS part
+        FROM wh FULL OUTER JOIN gold ON wh.part IS NOT DISTINCT FROM gold.part
+        WHERE wh.rows IS DISTINCT FROM gold.rows OR wh.checksum IS DISTINCT FROM gold.checksum
+    """).fetchall()
+    if not changed:
+        return 0  # no new Delta version for a table that did not change
+    if partition is None:
+        _overwrite(con, name, path, None)
+        return 1
+    values = [row[0] for row in changed if row[0] is not None]
+    literals = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+    is_null = [f'"{partition}" IS NULL'] if len(values) < len(changed) else []
+    in_delta = " OR ".join([f'"{partition}" IN ({literals})'] * bool(values) + is_null)
+    in_warehouse = " OR ".join([f'CAST("{partition}" AS VARCHAR) IN ({literals})'] * bool(values) + is_null)
+    replacing = con.sql(f"SELECT * FROM {MARTS_SCHEMA}.{name} WHERE {in_warehouse}").to_arrow_reader()
+    write_deltalake(str(path), replacing, mode="overwrite", predicate=in_delta, partition_by=[partition])
+    return len(changed)
+
+
+def _overwrite(con: duckdb.DuckDBPyConnection, name: str, path: Path, partition: str | None) -> None:
+    write_deltalake(
+        str(path),
+        con.sql(f"SELECT * FROM {MARTS_SCHEMA}.{name}").to_arrow_reader(),
+        mode="overwrite",
+        schema_mode="overwrite",
+        partition_by=[partition] if partition else None,
+        configuration=GOLD_CONFIGURATION,
+    )
+
+
+def _checksums(relation: str, columns: list[str], partition: str | None) -> str:
+    """Rows and a checksum per partition value (as text) of a relation."""
+    # Every value as text, so the warehouse's types and those read back from Parquet hash alike.
+    values = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns if c != partition)
+    part = f'CAST("{partition}" AS VARCHAR)' if partition else "''"
+    return (
+        f"SELECT {part} AS part, count(*) AS rows, sum(hash({values})) AS checksum FROM {relation} GROUP BY 1"
+    )
