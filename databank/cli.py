@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +17,7 @@ from databank.evaluation import evaluate_identity, write_report
 from databank.generator import GenerateArgs, GenerationSummary, generate
 from databank.generator.generate import TRUTH_DIR
 from databank.marts import MartsBuildError, build_marts
+from databank.pipeline import DayRun
 
 app = typer.Typer(
     help="databank: a consumer data bank for retail brands (nightly lakehouse, OneID, AIPL funnel).",
@@ -191,6 +192,113 @@ def marts_command(
         f"dbt: {statuses or 'no results'}. Warehouse [bold]{result.warehouse}[/] (open it read-only); "
         f"gold Delta tables under [bold]{settings.lakehouse / 'gold'}[/]."
     )
+
+
+@app.command("run")
+def run_command(
+    day: Annotated[str | None, typer.Option("--date", help="One business day to run, YYYY-MM-DD.")] = None,
+    start: Annotated[str | None, typer.Option(help="First day of a range to run, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of the range (inclusive), YYYY-MM-DD.")] = None,
+    wait_minutes: Annotated[
+        int, typer.Option(min=0, help="How long to wait for a required feed that has not landed.")
+    ] = 0,
+) -> None:
+    """Run the nightly Airflow DAG in-process for a day or a range of days, in order.
+
+    Airflow's metadata (SQLite) and the run's log are kept under <data_dir>/airflow. Stops at the
+    first day that fails and exits non-zero, naming the task and its error.
+    """
+    from databank.pipeline import airflow_home, output_to, run_days
+
+    if day and (start or end):
+        raise typer.BadParameter("give either --date or --start and --end")
+    if not day and not (start and end):
+        raise typer.BadParameter("give --date D, or --start D1 --end D2")
+    first, last = (_parse_day(day), _parse_day(day)) if day else (_parse_day(start), _parse_day(end))
+    if last < first:
+        raise typer.BadParameter(f"--end {last} is before --start {first}")
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    settings = load_settings()
+    log_file = airflow_home(settings) / "logs" / f"run-{first}-{last}-{datetime.now():%Y%m%dT%H%M%S}.log"
+    console.print(
+        f"Running databank_nightly for {len(days)} day(s), {first} to {last}; log: [bold]{log_file}[/]"
+    )
+    runs: list[DayRun] = []
+    with output_to(log_file) as terminal:
+        shown = Console(file=terminal)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=shown,
+        ) as progress:
+            bar = progress.add_task("days", total=len(days))
+
+            def on_task(run_day: date, task_id: str, state: str) -> None:
+                progress.update(bar, description=f"{run_day} {task_id}: {state}")
+
+            def on_day(run: DayRun) -> None:
+                runs.append(run)
+                progress.advance(bar)
+                progress.console.print(_day_summary(run))
+
+            run_days(days, wait_minutes=wait_minutes, on_task=on_task, on_day=on_day)
+    failed = next((run for run in runs if run.state != "success"), None)
+    if failed is not None:
+        for task in failed.failed:
+            console.print(
+                f"[bold red]{failed.day}: task {task.task_id} failed[/]: {task.error or 'see the log'}"
+            )
+        if not failed.failed:
+            console.print(f"[bold red]{failed.day}: the run ended {failed.state}[/] (see the log)")
+        later = len(days) - len(runs)
+        console.print(f"{later} later day(s) not run. Log: {log_file}")
+        raise typer.Exit(1)
+    console.print(
+        f"[green]{len(runs)} day(s) done.[/] Warehouse [bold]{settings.warehouse}[/] (open it read-only)."
+    )
+
+
+def _day_summary(run: DayRun) -> Table:
+    """One day: rows per feed through bronze, quarantine and silver; then what failed or was published."""
+    table = Table(
+        "feed",
+        "files",
+        "delivered",
+        "bronze",
+        "quarantined",
+        "silver",
+        title=f"{run.day}: {run.state}, {run.seconds:.0f} s",
+    )
+    feeds = sorted({task.task_id.split(".")[0] for task in run.tasks if "." in task.task_id})
+    for feed in feeds:
+        ingested = run.returned.get(f"{feed}.ingest") or {}
+        standardised = run.returned.get(f"{feed}.standardise") or {}
+        if not ingested:
+            state = next((t.state for t in run.tasks if t.task_id == f"{feed}.wait_for_landing"), "")
+            table.add_row(feed, "not delivered" if state == "skipped" else state)
+            continue
+        table.add_row(
+            feed,
+            str(ingested["files_delivered"]),
+            f"{ingested['rows_delivered']:,}",
+            f"{ingested['rows_bronze']:,}",
+            f"{ingested['rows_quarantined']:,}",
+            f"{standardised['rows_silver']:,}" if standardised else "",
+        )
+    notes = []
+    identity = run.returned.get("resolve_identity")
+    if identity:
+        notes.append(f"OneID: {identity['consumers']:,} consumers, {identity['merges']} merges")
+    if run.published:
+        rows = sum(t["rows"] for t in run.published["tables"].values())
+        notes.append(f"published {len(run.published['tables'])} marts ({rows:,} rows)")
+    notes += [
+        f"{task.task_id} {task.state}" for task in run.tasks if task.state in ("failed", "upstream_failed")
+    ]
+    table.caption = "; ".join(notes)
+    return table
 
 
 def _generate_with_progress(args: GenerateArgs) -> GenerationSummary:

@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from databank.contracts import SCHEMAS_DIR
 
 CONFIG_FILE_ENV = "DATABANK_CONFIG"
 DEFAULT_CONFIG_FILE = "databank.toml"
@@ -82,6 +84,67 @@ class IdentitySettings(BaseModel):
     )
 
 
+class PipelineSettings(BaseModel):
+    """The nightly run (the Airflow DAG `databank_nightly` and `databank run`)."""
+
+    required_feeds: tuple[str, ...] = Field(
+        ("online_orders", "online_events", "pos_transactions", "media_exposures", "lbs_pings", "members"),
+        description="Feeds every night needs: the run waits for their landing folder and fails without it.",
+    )
+    optional_feeds: tuple[str, ...] = Field(
+        ("brands", "stores", "products", "campaigns", "keywords", "erasure_requests"),
+        description=(
+            "Feeds delivered only when they change (reference snapshots, erasure requests): looked for "
+            "once the required feeds are in; a missing one is reported and skipped."
+        ),
+    )
+    start_date: date = Field(
+        date(2026, 5, 1), description="First business day the DAG runs for; catchup runs every day since."
+    )
+    end_date: date | None = Field(None, description="Last business day the DAG runs for; none: no end.")
+    landing_timeout_minutes: int = Field(
+        6 * 60, ge=0, description="How long a night waits for a required feed's landing folder."
+    )
+    landing_poke_seconds: int = Field(
+        300, gt=0, description="How often a night looks for a landing folder that is not there yet."
+    )
+    retries: int = Field(2, ge=0, description="Retries of a failed task, unless a retry cannot fix it.")
+    retry_delay_seconds: int = Field(60, ge=0, description="Wait before the first retry; doubles each time.")
+    max_retry_delay_minutes: int = Field(30, gt=0, description="Longest wait between two retries.")
+    spark_task_timeout_minutes: int = Field(
+        90, gt=0, description="Longest an ingest, standardise or identity task may run."
+    )
+    marts_timeout_minutes: int = Field(120, gt=0, description="Longest the dbt build and publish may run.")
+    depends_on_past: bool = Field(
+        True,
+        description=(
+            "Identity and marts of a night wait for the previous night's to succeed: they build on its "
+            "state. `databank run` runs nights in order itself and turns this off."
+        ),
+    )
+    max_parallel_tasks: int = Field(
+        2, gt=0, description="Tasks of one night running at once (each Spark task is a Spark driver)."
+    )
+    owner: str = Field("data-platform", min_length=1, description="Owner shown on every task.")
+
+    @model_validator(mode="after")
+    def _feeds_known_and_disjoint(self) -> PipelineSettings:
+        both = set(self.required_feeds) & set(self.optional_feeds)
+        if both:
+            raise ValueError(f"feeds both required and optional: {sorted(both)}")
+        known = {p.stem for p in SCHEMAS_DIR.glob("*.yaml")}
+        unknown = (set(self.required_feeds) | set(self.optional_feeds)) - known
+        if unknown:
+            raise ValueError(f"feeds without a contract in {SCHEMAS_DIR}: {sorted(unknown)}")
+        if not self.required_feeds:
+            raise ValueError("at least one feed must be required: a night with no data is no night")
+        return self
+
+    @property
+    def feeds(self) -> tuple[str, ...]:
+        return (*self.required_feeds, *self.optional_feeds)
+
+
 class Settings(BaseSettings):
     """Where databank keeps its data and how it interprets time."""
 
@@ -116,6 +179,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     identity: IdentitySettings = IdentitySettings()
     demo: DemoSettings = DemoSettings()
+    pipeline: PipelineSettings = PipelineSettings()
 
     @field_validator("business_timezone")
     @classmethod

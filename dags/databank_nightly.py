@@ -1,0 +1,186 @@
+"""
+# databank_nightly — one run per business day
+
+Each run covers one **local business day** of the brand (`business_timezone` in the databank
+configuration, Asia/Shanghai by default): it is triggered at the local midnight that ends the day,
+and its data interval is that day, `[D 00:00, D+1 00:00)` local. Every task works on that day and
+nothing else (never on the clock), and running a task again replaces what it wrote for the day: a
+re-run, a backfill (`catchup`, or `databank run --start D1 --end D2`) and a late delivery (re-run
+the day, then the days after it) are the same tasks run again.
+
+## Per feed, in parallel (one task group each)
+1. `wait_for_landing`: the feed's folder `<landing>/<feed>/dt=D/` holds a file. A **required** feed
+   (`[pipeline] required_feeds`) is awaited up to `landing_timeout_minutes`, then the run fails
+   naming the feed. An **optional** feed (`optional_feeds`: reference snapshots and erasure requests,
+   delivered only when they change) is awaited as long as a required feed is still missing; once every
+   required feed is in, a missing optional one is reported as *skipped* and the night goes on with
+   the latest snapshot delivered before.
+2. `ingest`: landing files → bronze and quarantine (Delta), every delivered row accounted for.
+3. `standardise`: bronze → silver (UTC times, dedup, refunds linked) and identifier sightings.
+
+## Then, once for the day
+4. `resolve_identity`: the day's sightings → OneID, incremental on the previous night's snapshot.
+5. `build_and_publish_marts`: dbt builds the marts on a copy of the warehouse; the copy replaces the
+   analyst warehouse atomically and every mart is mirrored to a gold Delta table. Its outlets are one
+   Asset per gold table (`databank.gold.<table>`), each event carrying the table's rows and Delta
+   version, so a consumer (a BI refresh, an export) schedules on the tables it reads.
+
+dbt runs as one task, not one task per model (Cosmos): the build works on a copy of the warehouse
+that is swapped in only when every model and data test passed, so readers never see a half-built
+night; per-model tasks would each write the published file. dbt's own output lists each model.
+
+## Operations
+- `max_active_runs=1` and `catchup`: nights run in order. Identity and marts build on the previous
+  night's state, so they wait for its success (`depends_on_past`): a failed night stops the line
+  until it is fixed and re-run.
+- Retries with exponential backoff, except failures a retry cannot fix (bad data, a failing dbt
+  test, a missing pseudonymisation key: `databank.pipeline.NotRetryableError`), which fail at once.
+- Execution timeouts on every task; sensors reschedule between pokes instead of holding a slot.
+- Logic lives in `databank.pipeline` (importable, testable without Airflow); this file only wires it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+import pendulum
+from airflow.sdk import (
+    Asset,
+    CronTriggerTimetable,
+    ExceptionRetryPolicy,
+    PokeReturnValue,
+    RetryAction,
+    RetryRule,
+    TriggerRule,
+    dag,
+    task,
+    task_group,
+)
+from airflow.sdk.exceptions import AirflowSkipException
+
+from databank import pipeline
+
+log = logging.getLogger(__name__)
+
+SETTINGS = pipeline.settings()
+PIPELINE = SETTINGS.pipeline
+
+GOLD_ASSETS = {
+    table: Asset(
+        name=f"databank.gold.{table}", uri=pipeline.gold_path(table, SETTINGS).as_uri(), group="databank_gold"
+    )
+    for table in pipeline.gold_tables()
+}
+
+RETRY_POLICY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception=pipeline.NotRetryableError,
+            action=RetryAction.FAIL,
+            reason="running again cannot fix it: fix the data or the code, then re-run the day",
+        )
+    ]
+)
+
+
+def _midnight_after(day: date) -> pendulum.DateTime:
+    """The trigger of a business day's run: the local midnight that ends the day."""
+    return pendulum.datetime(day.year, day.month, day.day, tz=SETTINGS.business_timezone).add(days=1)
+
+
+@task.sensor(
+    mode="reschedule",
+    poke_interval=PIPELINE.landing_poke_seconds,
+    timeout=PIPELINE.landing_timeout_minutes * 60,
+    execution_timeout=timedelta(minutes=5),
+)
+def wait_for_landing(
+    feed: str, required: bool, data_interval_start: datetime | None = None
+) -> PokeReturnValue:
+    """The feed's landing folder for the day holds a file (an optional feed: or every required one has)."""
+    day = pipeline.business_day(data_interval_start)
+    folder = pipeline.landing_folder(feed, day)
+    if pipeline.has_landed(feed, day):
+        return PokeReturnValue(is_done=True, xcom_value=str(folder))
+    if not required and all(pipeline.has_landed(f, day) for f in PIPELINE.required_feeds):
+        raise AirflowSkipException(f"optional feed {feed} was not delivered for {day} (no files in {folder})")
+    log.info("%s feed %s has not landed yet in %s", "required" if required else "optional", feed, folder)
+    return PokeReturnValue(is_done=False)
+
+
+# Tasks returning a dict say multiple_outputs=False: one XCom each, not one more per key.
+@task(multiple_outputs=False)
+def ingest(feed: str, data_interval_start: datetime | None = None) -> dict:
+    """Landing files -> bronze + quarantine; returns the row accounting."""
+    return pipeline.ingest(feed, pipeline.business_day(data_interval_start))
+
+
+@task(multiple_outputs=False)
+def standardise(feed: str, data_interval_start: datetime | None = None) -> dict:
+    """Bronze -> silver and identifier sightings; returns rows in and out."""
+    return pipeline.standardise(feed, pipeline.business_day(data_interval_start))
+
+
+@task_group
+def feed_night(feed: str, required: bool) -> None:
+    """Wait for one feed's delivery, ingest it, standardise it."""
+    landed = wait_for_landing.override(soft_fail=not required)(feed, required)
+    landed >> ingest(feed) >> standardise(feed)
+
+
+@task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED, depends_on_past=PIPELINE.depends_on_past)
+def resolve_identity(data_interval_start: datetime | None = None) -> dict:
+    """Identifier sightings of the day -> OneID; runs when every feed is standardised or was skipped."""
+    return pipeline.resolve(pipeline.business_day(data_interval_start))
+
+
+@task(
+    multiple_outputs=False,
+    outlets=list(GOLD_ASSETS.values()),
+    execution_timeout=timedelta(minutes=PIPELINE.marts_timeout_minutes),
+    depends_on_past=PIPELINE.depends_on_past,
+)
+def build_and_publish_marts(data_interval_start: datetime | None = None, outlet_events=None) -> dict:
+    """dbt build of the day's marts, swapped in as the warehouse and mirrored to gold Delta tables."""
+    published = pipeline.build_and_publish_marts(pipeline.business_day(data_interval_start))
+    for table, figures in published["tables"].items():
+        if table in GOLD_ASSETS:
+            outlet_events[GOLD_ASSETS[table]].extra = {"run_date": published["run_date"], **figures}
+        else:
+            log.warning(
+                "gold table %s has no Asset: it is not a model under dbt_project/models/marts/", table
+            )
+    return published
+
+
+@dag(
+    dag_id=pipeline.DAG_ID,
+    schedule=CronTriggerTimetable(
+        "0 0 * * *", timezone=SETTINGS.business_timezone, interval=timedelta(days=1)
+    ),
+    start_date=_midnight_after(PIPELINE.start_date),
+    end_date=_midnight_after(PIPELINE.end_date) if PIPELINE.end_date else None,
+    catchup=True,
+    max_active_runs=1,
+    max_active_tasks=PIPELINE.max_parallel_tasks,
+    doc_md=__doc__,
+    tags=["databank", "nightly"],
+    default_args={
+        "owner": PIPELINE.owner,
+        "retries": PIPELINE.retries,
+        "retry_delay": timedelta(seconds=PIPELINE.retry_delay_seconds),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=PIPELINE.max_retry_delay_minutes),
+        "retry_policy": RETRY_POLICY,
+        "execution_timeout": timedelta(minutes=PIPELINE.spark_task_timeout_minutes),
+    },
+)
+def databank_nightly() -> None:
+    feeds = [
+        feed_night.override(group_id=feed)(feed, feed in PIPELINE.required_feeds) for feed in PIPELINE.feeds
+    ]
+    feeds >> resolve_identity() >> build_and_publish_marts()
+
+
+nightly = databank_nightly()

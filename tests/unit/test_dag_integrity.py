@@ -1,0 +1,217 @@
+"""The nightly DAG: parses cleanly and cheaply, wires every configured feed, and keys on the business day."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from graphlib import TopologicalSorter
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+
+from databank import pipeline
+from databank.config import PipelineSettings, load_settings
+
+HEAVY_MODULES = ("pyspark", "duckdb", "deltalake", "dbt", "pyarrow", "pandas", "databank.marts", "spark_jobs")
+
+
+@pytest.fixture(scope="module")
+def dagbag(tmp_path_factory):
+    """The DAG folder as Airflow's DAG processor parses it, with Airflow's home in a scratch folder."""
+    home = tmp_path_factory.mktemp("airflow-home")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AIRFLOW_HOME", str(home))  # no effect if Airflow was imported already: fine for parsing
+    patch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    from airflow.dag_processing.dagbag import DagBag
+
+    yield DagBag(dag_folder=str(pipeline.DAG_FILE.parent))
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def dag(dagbag):
+    return dagbag.dags[pipeline.DAG_ID]
+
+
+@pytest.fixture(scope="module")
+def nightly_module(dagbag):
+    """The DAG file's module, for its constants (assets, retry policy)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("databank_nightly_under_test", pipeline.DAG_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_dag_folder_imports_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert list(dagbag.dags) == [pipeline.DAG_ID]
+
+
+def test_parsing_is_cheap_and_imports_nothing_heavy(tmp_path):
+    # A fresh interpreter, as the DAG processor's: Airflow's own import is timed apart from the file's.
+    probe = f"""
+import json, sys, time, runpy
+import airflow.sdk, airflow.providers.standard.decorators.sensor
+started = time.perf_counter()
+runpy.run_path({str(pipeline.DAG_FILE)!r})
+print(json.dumps({{"seconds": time.perf_counter() - started,
+                   "heavy": [m for m in {HEAVY_MODULES!r} if m in sys.modules]}}))
+"""
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert figures["heavy"] == []
+    assert figures["seconds"] < 2.0  # about 0.1 s here; the DAG processor allows 30 s per file
+
+
+def test_no_cycles_and_the_night_runs_feeds_then_identity_then_marts(dag):
+    dag.check_cycle()
+    graph = {task.task_id: set(task.upstream_task_ids) for task in dag.tasks}
+    order = list(TopologicalSorter(graph).static_order())
+    feeds = load_settings().pipeline.feeds
+
+    assert {t.split(".")[0] for t in graph if "." in t} == set(feeds)
+    for feed in feeds:
+        assert graph[f"{feed}.wait_for_landing"] == set()
+        assert graph[f"{feed}.ingest"] == {f"{feed}.wait_for_landing"}
+        assert graph[f"{feed}.standardise"] == {f"{feed}.ingest"}
+    assert graph["resolve_identity"] == {f"{feed}.standardise" for feed in feeds}
+    assert graph["build_and_publish_marts"] == {"resolve_identity"}
+    assert order[-2:] == ["resolve_identity", "build_and_publish_marts"]
+
+
+def test_every_task_has_owner_retries_backoff_and_a_timeout(dag):
+    config = load_settings().pipeline
+    for task in dag.tasks:
+        assert task.owner == config.owner, task.task_id
+        assert task.retries == config.retries, task.task_id
+        assert task.retry_exponential_backoff == 2.0, task.task_id
+        assert task.max_retry_delay == timedelta(minutes=config.max_retry_delay_minutes), task.task_id
+        assert task.retry_policy is not None, task.task_id
+        assert task.execution_timeout is not None, task.task_id
+    marts = dag.get_task("build_and_publish_marts")
+    assert marts.execution_timeout == timedelta(minutes=config.marts_timeout_minutes)
+
+
+def test_a_failure_no_retry_can_fix_fails_at_once(nightly_module):
+    policy = nightly_module.RETRY_POLICY
+
+    assert policy.evaluate(pipeline.NotRetryableError("dbt test failed"), 1, 3).action.value == "fail"
+    assert policy.evaluate(OSError("disk hiccup"), 1, 3).action.value != "fail"
+
+
+def test_schedule_is_daily_at_local_midnight_with_catchup_and_one_run_at_a_time(dag):
+    timetable = dag.timetable
+
+    assert type(timetable).__name__ == "CronTriggerTimetable"
+    assert timetable.expression == "0 0 * * *"
+    assert str(timetable.timezone) == load_settings().business_timezone == "Asia/Shanghai"
+    assert dag.catchup is True
+    assert dag.max_active_runs == 1
+    assert (dag.doc_md or "").strip().startswith("# databank_nightly")
+    assert "nightly" in dag.tags
+
+
+def test_a_run_covers_the_business_day_that_ends_at_its_trigger(dag):
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    trigger = datetime(2026, 5, 2, tzinfo=shanghai)
+    interval = coerce_to_core_timetable(dag.timetable).infer_manual_data_interval(run_after=trigger)
+
+    assert interval.end - interval.start == timedelta(days=1)
+    assert pipeline.business_day(interval.start) == date(2026, 5, 1)
+    # The interval starts at 16:00 UTC the day before: the day is read in the business time zone.
+    assert interval.start.astimezone(UTC).date() == date(2026, 4, 30)
+
+
+def test_the_first_scheduled_run_covers_the_configured_start_day(dag):
+    start = load_settings().pipeline.start_date
+
+    assert pipeline.business_day(dag.start_date - timedelta(days=1)) == start
+    assert dag.start_date.astimezone(ZoneInfo("Asia/Shanghai")).hour == 0
+
+
+def test_marts_publish_one_asset_per_gold_table_and_only_they_depend_on_the_past(dag):
+    marts = dag.get_task("build_and_publish_marts")
+    names = sorted(asset.name for asset in marts.outlets)
+
+    assert names == [f"databank.gold.{table}" for table in pipeline.gold_tables()]
+    assert {"databank.gold.fct_touchpoints", "databank.gold.aipl_state_history"} <= set(names)
+    assert all(
+        asset.uri.startswith("file:///") and asset.uri.endswith("/gold/" + asset.name.split(".")[-1])
+        for asset in marts.outlets
+    )
+    assert {t.task_id for t in dag.tasks if t.depends_on_past} == {
+        "resolve_identity",
+        "build_and_publish_marts",
+    }
+    assert dag.get_task("resolve_identity").trigger_rule == "none_failed"
+
+
+def test_required_feeds_fail_when_late_and_optional_ones_are_skipped(dag):
+    config = load_settings().pipeline
+    required = dag.get_task(f"{config.required_feeds[0]}.wait_for_landing")
+    optional = dag.get_task(f"{config.optional_feeds[0]}.wait_for_landing")
+
+    assert (required.soft_fail, optional.soft_fail) == (False, True)
+    assert required.mode == "reschedule"
+    assert required.timeout == config.landing_timeout_minutes * 60
+
+
+def test_landing_sensor_waits_for_files_and_skips_an_optional_feed_once_the_required_are_in(
+    dag, tmp_path, monkeypatch
+):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    monkeypatch.setenv("DATABANK_LANDING_DIR", str(tmp_path))
+    pipeline.settings.cache_clear()
+    config = load_settings().pipeline
+    day = date(2026, 5, 1)
+    interval_start = datetime(2026, 5, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+    poke = dag.get_task(f"{config.optional_feeds[0]}.wait_for_landing").python_callable
+    try:
+        assert not poke(config.required_feeds[0], True, data_interval_start=interval_start).is_done
+        # An empty folder, or one holding only a hidden file, is a delivery still under way.
+        (pipeline.landing_folder(config.required_feeds[0], day) / ".part").parent.mkdir(parents=True)
+        (pipeline.landing_folder(config.required_feeds[0], day) / ".part").write_text("")
+        assert not poke(config.required_feeds[0], True, data_interval_start=interval_start).is_done
+        assert not poke(config.optional_feeds[0], False, data_interval_start=interval_start).is_done
+
+        for feed in config.required_feeds:
+            folder = pipeline.landing_folder(feed, day)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{feed}.csv").write_text("")  # an empty file is a delivery: of nothing
+        landed = poke(config.required_feeds[0], True, data_interval_start=interval_start)
+        assert landed.is_done
+        assert landed.xcom_value == str(pipeline.landing_folder(config.required_feeds[0], day))
+        with pytest.raises(AirflowSkipException, match="not delivered"):
+            poke(config.optional_feeds[0], False, data_interval_start=interval_start)
+    finally:
+        pipeline.settings.cache_clear()
+
+
+def test_pipeline_feeds_must_have_contracts_and_be_required_or_optional_not_both():
+    with pytest.raises(ValidationError, match="both required and optional"):
+        PipelineSettings(required_feeds=("online_orders",), optional_feeds=("online_orders",))
+    with pytest.raises(ValidationError, match="without a contract"):
+        PipelineSettings(required_feeds=("online_orders", "tiktok_orders"))
+    with pytest.raises(ValidationError, match="at least one feed must be required"):
+        PipelineSettings(required_feeds=())
+
+
+def test_pipeline_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DATABANK_PIPELINE__REQUIRED_FEEDS", '["online_orders"]')
+    monkeypatch.setenv("DATABANK_PIPELINE__LANDING_TIMEOUT_MINUTES", "0")
+
+    config = load_settings().pipeline
+
+    assert config.required_feeds == ("online_orders",)
+    assert config.landing_timeout_minutes == 0
