@@ -10,6 +10,9 @@ select
     brand_id,
     min(touched_at) as first_exposed_at,
     min(touched_date) as first_exposed_date,
+    -- The attribution window: from first exposure through campaign_attribution_days - 1 days after.
+    cast({{ dbt.dateadd('day', var('campaign_attribution_days') - 1, 'min(touched_date)') }} as date)
+        as attribution_end_date,
     max(touched_date) as last_exposed_date,
     count(case when behaviour in ('impression', 'interactive') then 1 end) as exposures,
     count(case when behaviour = 'click' then 1 end) as clicks,

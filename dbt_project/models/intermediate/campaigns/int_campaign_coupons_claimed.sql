@@ -5,9 +5,6 @@
 -- coupon_redeem of the same coupon_id at or after the first claim in the window, up to the run
 -- date.
 {%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
-{%- set window_end = dbt.dateadd(
-    'day', var('campaign_attribution_days') - 1, 'first_exposed_date'
-) %}
 
 with exposed as (
     select
@@ -15,7 +12,7 @@ with exposed as (
         brand_id,
         one_id,
         first_exposed_at,
-        cast({{ window_end }} as date) as window_end_date
+        attribution_end_date
     from {{ ref('int_campaign_consumers_exposed') }}
 ),
 
@@ -47,7 +44,7 @@ claims as (
         and exposed.brand_id = touches.brand_id
         and touches.behaviour = 'coupon_claim'
         and touches.touched_at >= exposed.first_exposed_at
-        and touches.touched_date <= exposed.window_end_date
+        and touches.touched_date <= exposed.attribution_end_date
     group by exposed.campaign_id, exposed.brand_id, exposed.one_id, touches.coupon_id
 )
 

@@ -4,9 +4,6 @@
 -- sample_purchase_days days after its day, up to the run date. Purchases are net of full refunds as
 -- seen from the run date (AIPL.md), so a bought-then-fully-refunded line does not convert a sample.
 {%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
-{%- set window_end = dbt.dateadd(
-    'day', var('campaign_attribution_days') - 1, 'first_exposed_date'
-) %}
 {%- set purchase_window_end = dbt.dateadd(
     'day', var('sample_purchase_days') - 1, 'touches.touched_date'
 ) %}
@@ -17,7 +14,7 @@ with exposed as (
         brand_id,
         one_id,
         first_exposed_at,
-        cast({{ window_end }} as date) as window_end_date
+        attribution_end_date
     from {{ ref('int_campaign_consumers_exposed') }}
 ),
 
@@ -36,7 +33,7 @@ samples as (
         and exposed.brand_id = touches.brand_id
         and touches.behaviour = 'sample_received'
         and touches.touched_at >= exposed.first_exposed_at
-        and touches.touched_date <= exposed.window_end_date
+        and touches.touched_date <= exposed.attribution_end_date
         and touches.touched_date <= {{ run_date }}
 ),
 

@@ -39,10 +39,7 @@ stores as (
         lon,
         opened_on,
         closed_on,
-        lat - {{ geo_lat_margin_deg(radius_km) }} as box_min_lat,
-        lat + {{ geo_lat_margin_deg(radius_km) }} as box_max_lat,
-        lon - {{ geo_lon_margin_deg(radius_km, 'lat') }} as box_min_lon,
-        lon + {{ geo_lon_margin_deg(radius_km, 'lat') }} as box_max_lon
+        {{ geo_box_columns(radius_km) | indent(8) }}
     from {{ ref('stg_reference__stores') }}
 ),
 
@@ -59,14 +56,11 @@ sdk_near_store as (
         {{ distance_km('pings.lat', 'pings.lon', 'stores.lat', 'stores.lon') }} as distance_km
     from pings
     inner join stores
-        on
-            pings.lat between stores.box_min_lat and stores.box_max_lat
-            and pings.lon between stores.box_min_lon and stores.box_max_lon
+        on {{ geo_in_box('pings.lat', 'pings.lon', 'stores') | indent(8) }}
     where
         pings.source = 'sdk'
         and (pings.accuracy_m is null or pings.accuracy_m <= {{ radius_m }})
-        and (stores.opened_on is null or stores.opened_on <= pings.pinged_date)
-        and (stores.closed_on is null or pings.pinged_date <= stores.closed_on)
+        and {{ store_open_on('stores', 'pings.pinged_date') }}
 ),
 
 -- A device is in one place at a time: a ping within reach of two stores belongs to the nearer one,

@@ -17,8 +17,7 @@ select
     stores.pos_system,
     stores.has_interactive_screen,
     (
-        (stores.opened_on is null or stores.opened_on <= {{ run_date }})
-        and (stores.closed_on is null or {{ run_date }} <= stores.closed_on)
+        {{ store_open_on('stores', run_date) }}
     ) as is_open
 from {{ ref('stg_reference__stores') }} as stores
 left join {{ ref('stg_reference__brands') }} as brands

@@ -22,10 +22,7 @@ stores as (
         brand_id,
         lat,
         lon,
-        lat - {{ geo_lat_margin_deg(reach_km) }} as box_min_lat,
-        lat + {{ geo_lat_margin_deg(reach_km) }} as box_max_lat,
-        lon - {{ geo_lon_margin_deg(reach_km, 'lat') }} as box_min_lon,
-        lon + {{ geo_lon_margin_deg(reach_km, 'lat') }} as box_max_lon
+        {{ geo_box_columns(reach_km) | indent(8) }}
     from {{ ref('dim_stores') }}
 ),
 
@@ -38,9 +35,7 @@ located_near as (
         {{ distance_km('locations.lat', 'locations.lon', 'stores.lat', 'stores.lon') }} as distance_km
     from {{ ref('int_consumer_locations') }} as locations
     inner join stores
-        on
-            locations.lat between stores.box_min_lat and stores.box_max_lat
-            and locations.lon between stores.box_min_lon and stores.box_max_lon
+        on {{ geo_in_box('locations.lat', 'locations.lon', 'stores') | indent(8) }}
 ),
 
 nearest as (
