@@ -1,18 +1,9 @@
 {{ config(materialized='incremental', unique_key=['brand_id', 'funnel_date']) }}
 -- Incremental: a night adds its own day; earlier days' funnels do not change.
+-- The city split holds every consumer in a state (unknown city included), so the funnel is its sum.
 
 with days as (
     {{ aipl_report_days('funnel_date') | indent(4) }}
-),
-
-states as (
-    select
-        spells.brand_id,
-        days.funnel_date,
-        spells.state
-    from days
-    inner join {{ ref('aipl_state_history') }} as spells
-        on {{ spell_holds_on('spells', 'days.funnel_date') }}
 ),
 
 brand_days as (
@@ -27,15 +18,15 @@ counts as (
     select
         brand_days.brand_id,
         brand_days.funnel_date,
-        sum(case when states.state = 'O' then 1 else 0 end) as consumers_o,
-        sum(case when states.state = 'A' then 1 else 0 end) as consumers_a,
-        sum(case when states.state = 'I' then 1 else 0 end) as consumers_i,
-        sum(case when states.state = 'P' then 1 else 0 end) as consumers_p,
-        sum(case when states.state = 'L' then 1 else 0 end) as consumers_l
+        coalesce(sum(by_city.consumers_o), 0) as consumers_o,
+        coalesce(sum(by_city.consumers_a), 0) as consumers_a,
+        coalesce(sum(by_city.consumers_i), 0) as consumers_i,
+        coalesce(sum(by_city.consumers_p), 0) as consumers_p,
+        coalesce(sum(by_city.consumers_l), 0) as consumers_l
     from brand_days
-    left join states
-        on brand_days.brand_id = states.brand_id
-        and brand_days.funnel_date = states.funnel_date
+    left join {{ ref('aipl_daily_funnel_by_city') }} as by_city
+        on brand_days.brand_id = by_city.brand_id
+        and brand_days.funnel_date = by_city.funnel_date
     group by brand_days.brand_id, brand_days.funnel_date
 )
 
