@@ -42,9 +42,9 @@ import duckdb
 from deltalake import DeltaTable, write_deltalake
 
 from databank.config import Settings
+from databank.dbt_project import find_dbt_project
 from databank.warehouse import register_silver
 
-PROJECT_DIR_ENV = "DATABANK_DBT_PROJECT_DIR"
 WAREHOUSE_PATH_ENV = "DATABANK_DBT_DUCKDB_PATH"  # read by dbt_project/profiles.yml, target `local`
 TARGET_ENV = "DATABANK_DBT_TARGET"
 MARTS_SCHEMA = "marts"
@@ -110,22 +110,6 @@ class BuildResult:
     dbt_seconds: float = 0.0
     gold_seconds: float = 0.0
     seconds: float = 0.0
-
-
-def find_dbt_project() -> Path:
-    """dbt_project/ of this checkout (beside the package), of the working directory, or named by env."""
-    candidates = [
-        Path(os.environ[PROJECT_DIR_ENV]) if PROJECT_DIR_ENV in os.environ else None,
-        Path(__file__).resolve().parent.parent / "dbt_project",
-        Path.cwd() / "dbt_project",
-    ]
-    for candidate in candidates:
-        if candidate is not None and (candidate / "dbt_project.yml").is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"no dbt project found (looked in {', '.join(str(c) for c in candidates if c)}); "
-        f"set {PROJECT_DIR_ENV} to the folder holding dbt_project.yml"
-    )
 
 
 def build_marts(

@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pluggy import HookimplMarker
 
 from databank.config import MissingKeyError, Settings, load_settings
+from databank.dbt_project import find_dbt_project
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DAG_ID = "databank_nightly"
 DAG_FILE = Path(__file__).resolve().parent.parent / "dags" / f"{DAG_ID}.py"
-PROJECT_DIR_ENV = "DATABANK_DBT_PROJECT_DIR"  # as databank.marts reads it
 
 
 class NotRetryableError(RuntimeError):
@@ -141,16 +141,9 @@ def build_and_publish_marts(day: date) -> dict[str, Any]:
     }
 
 
-def dbt_project_dir() -> Path:
-    """dbt_project/ beside the package, or the folder named by DATABANK_DBT_PROJECT_DIR."""
-    if PROJECT_DIR_ENV in os.environ:
-        return Path(os.environ[PROJECT_DIR_ENV])
-    return Path(__file__).resolve().parent.parent / "dbt_project"
-
-
 def gold_tables(project_dir: Path | None = None) -> list[str]:
     """The marts published as gold tables: one per model under models/marts/ (read without dbt)."""
-    marts = (project_dir or dbt_project_dir()) / "models" / "marts"
+    marts = (project_dir or find_dbt_project()) / "models" / "marts"
     return sorted(p.stem for p in marts.rglob("*.sql"))
 
 
