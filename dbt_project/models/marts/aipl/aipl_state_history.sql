@@ -219,11 +219,9 @@ present_on_day as (
 {% endif %}
 
 -- L, P, I, A in that order: the first rule that holds is the state.
-states as (
+rules as (
     select
-        scored.one_id,
-        scored.brand_id,
-        scored.state_date,
+        scored.*,
         case
             when scored.loyalty_purchase_days >= {{ var('aipl_purchase_days_for_loyalty') }}
                 or scored.has_loyalty_review then 'L'
@@ -235,21 +233,7 @@ states as (
             {%- if var('oaipl') %}
             when present_on_day.one_id is not null then 'O'
             {%- endif %}
-        end as state,
-        case
-            when scored.loyalty_purchase_days >= {{ var('aipl_purchase_days_for_loyalty') }}
-                or scored.has_loyalty_review then scored.latest_loyalty
-            when scored.has_purchase then scored.latest_purchase
-            when scored.page_view_days >= {{ var('aipl_page_view_days_for_interest') }}
-                and (scored.latest_interest is null or scored.latest_page_view > scored.latest_interest)
-                then scored.latest_page_view
-            when scored.has_interest_behaviour then scored.latest_interest
-            when members_on_day.one_id is not null then '0000-00-00membership'
-            when scored.has_awareness_behaviour then scored.latest_awareness
-            {%- if var('oaipl') %}
-            when present_on_day.one_id is not null then '0000-00-00trade_area_presence'
-            {%- endif %}
-        end as opened_by_key
+        end as state
     from scored
     left join members_on_day
         on scored.one_id = members_on_day.one_id
@@ -261,6 +245,30 @@ states as (
         and scored.brand_id = present_on_day.brand_id
         and scored.state_date = present_on_day.state_date
     {%- endif %}
+),
+
+-- The behaviour that holds the state: the latest of its rule (keys are '<YYYY-MM-DD><behaviour>').
+states as (
+    select
+        one_id,
+        brand_id,
+        state_date,
+        state,
+        case state
+            when 'L' then substring(latest_loyalty, 11)
+            when 'P' then substring(latest_purchase, 11)
+            when 'I' then
+                case
+                    when page_view_days >= {{ var('aipl_page_view_days_for_interest') }}
+                        and (latest_interest is null or latest_page_view > latest_interest)
+                        then substring(latest_page_view, 11)
+                    when has_interest_behaviour then substring(latest_interest, 11)
+                    else 'membership'
+                end
+            when 'A' then substring(latest_awareness, 11)
+            when 'O' then 'trade_area_presence'
+        end as opened_by_behaviour
+    from rules
 ),
 
 {% if is_incremental() %}
@@ -288,7 +296,7 @@ spells as (
         states.state,
         states.state_date as valid_from,
         cast(null as date) as valid_to,
-        substring(states.opened_by_key, 11) as opened_by_behaviour
+        states.opened_by_behaviour
     from states
     left join open_spells
         on states.one_id = open_spells.one_id
@@ -303,7 +311,7 @@ changes as (
         brand_id,
         state_date,
         state,
-        opened_by_key,
+        opened_by_behaviour,
         coalesce(state, 'none') != coalesce(
             lag(state) over (partition by one_id, brand_id order by state_date), 'none'
         ) as is_change
@@ -317,7 +325,7 @@ spells as (
         state,
         state_date as valid_from,
         lead(state_date) over (partition by one_id, brand_id order by state_date) as valid_to,
-        substring(opened_by_key, 11) as opened_by_behaviour
+        opened_by_behaviour
     from changes
     where is_change
 )
