@@ -11,7 +11,7 @@ export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo test lint bench check-python check-java
+.PHONY: setup demo test lint bench check-python check-java browser
 
 setup: check-python check-java $(VENV)/.synced
 
@@ -30,6 +30,18 @@ check-java:
 	  echo "Spark needs Java 17 or newer; found Java $$major."; \
 	  echo "Install it: apt-get update && apt-get install -y openjdk-17-jre-headless"; exit 1; }
 
+# The browser tests (Data Docs, dashboard) drive Debian's headless Chromium; CJK fonts render Chinese names.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list :lang=zh | grep -q . || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium, its driver and CJK fonts for the browser tests (Debian packages)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver fonts-noto-cjk >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium: apt-get install -y chromium chromium-driver fonts-noto-cjk"; \
+	    exit 1; \
+	  fi; }
+
 # The lock file pins every package; --frozen installs exactly what it says.
 $(VENV)/.synced: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -44,7 +56,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 # pytest exits 5 when it collects nothing; say so instead of failing for the wrong reason.
-test: setup lint
+test: setup lint browser
 	@$(BIN)/python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 

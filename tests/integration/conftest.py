@@ -10,6 +10,7 @@ from databank.config import load_settings
 from databank.generator.generate import GenerateArgs, generate
 from databank.generator.rates import Rates
 from databank.lakehouse import EmbeddedLakehouse
+from databank.marts import build_marts
 from spark_jobs.ingest_feed import ingest
 from spark_jobs.resolve_identity import resolve
 from spark_jobs.standardise import standardise
@@ -49,6 +50,22 @@ def resolved(spark, standardised):
     settings, lake = standardised
     results = [resolve(spark, lake, settings, START + timedelta(days=offset)) for offset in range(DAYS)]
     return settings, lake, results
+
+
+@pytest.fixture(scope="session")
+def published(resolved, tmp_path_factory):
+    """The marts of the last resolved day built (with dbt's unit tests) and published: the warehouse
+    and gold tables an analyst, the dashboard or an audience export reads. Returns the settings that
+    point at them and what the build reported."""
+    resolved_settings, _, _ = resolved
+    settings = load_settings(
+        data_dir=tmp_path_factory.mktemp("published"),
+        lakehouse_dir=resolved_settings.lakehouse,
+        hmac_key="integration-key",
+    )
+    # build_marts raises, listing dbt's failing nodes, if any model, data test or unit test fails
+    result = build_marts(settings, START + timedelta(days=DAYS - 1), full_refresh=True, unit_tests=True)
+    return settings, result
 
 
 def _every_feed_and_day(step) -> None:

@@ -8,20 +8,11 @@ import duckdb
 import pytest
 from delta_reading import DAYS, START
 
-from databank.config import load_settings
-from databank.marts import build_marts
-
 pytestmark = pytest.mark.slow
 
 
-def test_dbt_build_over_silver_passes_every_model_test(resolved, tmp_path):
-    resolved_settings, _, _ = resolved
-    settings = load_settings(
-        data_dir=tmp_path, lakehouse_dir=resolved_settings.lakehouse, hmac_key="integration-key"
-    )
-
-    # build_marts raises, listing dbt's failing nodes, if any model, data test or unit test fails
-    result = build_marts(settings, START + timedelta(days=DAYS - 1), full_refresh=True, unit_tests=True)
+def test_dbt_build_over_silver_passes_every_model_test(published):
+    settings, result = published  # built with every data test and unit test, which all passed
 
     assert result.dbt_statuses.get("success", 0) > 0
     assert result.dbt_statuses.get("pass", 0) > 0
