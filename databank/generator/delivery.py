@@ -89,8 +89,7 @@ class Delivery:
         damage: bool = True,
     ) -> list[Path]:
         """Write every file of `table` (grouped by its `_file` column); return the paths written."""
-        folder = self.out / contract.feed / f"dt={day_stamp[:4]}-{day_stamp[4:6]}-{day_stamp[6:]}"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self._folder(contract, day_stamp)
         written = []
         files = table.column("_file")
         for name in sorted(pc.unique(files).to_pylist()):
@@ -100,6 +99,17 @@ class Delivery:
             path = folder / name
             written += self._write_file(contract, rows, path, rng, damage)
         return written
+
+    def deliver_nothing(self, contract: Contract, day_stamp: str) -> Path:
+        """A source with no records for the day still delivers: an empty file says so."""
+        path = self._folder(contract, day_stamp) / f"{contract.feed}_{day_stamp}.{contract.formats[0]}"
+        path.write_bytes(b"")
+        return path
+
+    def _folder(self, contract: Contract, day_stamp: str) -> Path:
+        folder = self.out / contract.feed / f"dt={day_stamp[:4]}-{day_stamp[4:6]}-{day_stamp[6:]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def _write_file(self, contract, rows: pa.Table, path: Path, rng, damage: bool) -> list[Path]:
         file_format = path.suffix.lstrip(".")

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from databank.contracts import load_contract
+from databank.contracts import feeds, load_contract
 from databank.generator.delivery import Delivery
 from databank.generator.population import (
     PLACEHOLDER_PHONES,
@@ -117,6 +117,9 @@ def generate(
                 rows_today += table.num_rows
                 if "_person" in table.column_names:
                     records.write_table(_truth_records(feed, contract.record_id, table, people, day))
+            for feed in sorted(set(feeds("event")) - set(tables)):
+                delivery.deliver_nothing(load_contract(feed), f"{day:%Y%m%d}")
+                summary.files += 1
             defects = delivery.take_defects()
             summary.defects.update(d["kind"] for d in defects)
             _append_defects(out, defects, index)

@@ -43,3 +43,18 @@ def test_another_seed_changes_every_event_feed(tmp_path, monkeypatch):
     changed = {path.split("/")[0] for path, _ in first.items() ^ other.items()}
 
     assert set(feeds("event")) <= changed
+
+
+def test_every_event_feed_delivers_every_day_an_empty_file_when_it_has_nothing(tmp_path):
+    # Two people for two days: most feeds have nothing to send on most days.
+    generate(GenerateArgs(out=tmp_path, consumers=2, days=2, start=date(2026, 5, 1), seed=5, bad_rate=0))
+
+    folders = {
+        (feed, day): tmp_path / feed / f"dt={day}"
+        for feed in feeds("event")
+        for day in ("2026-05-01", "2026-05-02")
+    }
+    empty = [key for key, folder in folders.items() if [f.stat().st_size for f in folder.iterdir()] == [0]]
+
+    assert all(folder.is_dir() and any(folder.iterdir()) for folder in folders.values())
+    assert empty  # some feeds delivered nothing, as a single empty file
