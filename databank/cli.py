@@ -260,6 +260,37 @@ def run_command(
     )
 
 
+@app.command("airflow")
+def airflow_command(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the UI and API on 127.0.0.1.")] = 8080,
+) -> None:
+    """Start Airflow standalone (UI, scheduler) with the nightly DAG loaded, until Ctrl-C.
+
+    It shares <data_dir>/airflow with `databank run`, so the days already run show in the UI.
+    """
+    from databank.airflow_standalone import StartError, start
+
+    settings = load_settings()
+    with console.status("Starting Airflow standalone (about half a minute)"):
+        try:
+            server = start(settings, port)
+        except StartError as error:
+            console.print(f"[bold red]{error}[/]")
+            raise typer.Exit(1) from error
+    user, password = server.login()
+    console.print(
+        f"Airflow is up at [bold]{server.url}[/]: log in as [bold]{user}[/] / [bold]{password}[/].\n"
+        f"The DAG databank_nightly starts paused; its runs from `databank run` are listed. "
+        f"Output: {server.log_file}. Ctrl-C stops every Airflow process."
+    )
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        console.print("Stopping Airflow")
+    finally:
+        server.stop()
+
+
 def _day_summary(run: DayRun) -> Table:
     """One day: rows per feed through bronze, quarantine and silver; then what failed or was published."""
     table = Table(
