@@ -12,3 +12,13 @@
         update {{ this }} set valid_to = null where valid_to >= cast('{{ run_date }}' as date)
     {%- endif %}
 {%- endmacro %}
+
+{#- Pre-hook of an incremental model whose rows each belong to one night (`column`: the night that
+    wrote the row, or the day it reports): before a night is (re-)built, delete what that night or a
+    later one wrote. Re-running an earlier night (late data) then leaves no later night's rows beside
+    that night's dimensions; the later nights are re-run after it, in order. -#}
+{% macro rewind_nights_from(column) -%}
+    {% if is_incremental() -%}
+        delete from {{ this }} where {{ column }} >= cast('{{ var("run_date") }}' as date)
+    {%- endif %}
+{%- endmacro %}

@@ -4,6 +4,7 @@
     unique_key='visit_id',
     incremental_strategy=('merge' if target.type == 'spark' else 'delete+insert'),
     on_schema_change='fail',
+    pre_hook="{{ rewind_nights_from('loaded_date') }}",
 ) }}
 
 {%- set radius_m = var('store_visit_radius_m') %}

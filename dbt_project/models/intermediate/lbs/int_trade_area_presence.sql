@@ -4,6 +4,7 @@
     unique_key=['one_id', 'brand_id', 'seen_date'],
     incremental_strategy=('merge' if target.type == 'spark' else 'delete+insert'),
     on_schema_change='fail',
+    pre_hook="{{ rewind_nights_from('loaded_date') }}",
 ) }}
 
 {%- set radius_km = var('aipl_opportunity_radius_km') %}

@@ -1,4 +1,8 @@
-{{ config(materialized='incremental', unique_key=['brand_id', 'funnel_date']) }}
+{{ config(
+    materialized='incremental',
+    unique_key=['brand_id', 'funnel_date'],
+    pre_hook="{{ rewind_nights_from('funnel_date') }}",
+) }}
 -- Incremental: a night adds its own day; earlier days' funnels do not change.
 -- The city split holds every consumer in a state (unknown city included), so the funnel is its sum.
 

@@ -1,4 +1,8 @@
-{{ config(materialized='incremental', unique_key=['brand_id', 'funnel_date', 'home_city']) }}
+{{ config(
+    materialized='incremental',
+    unique_key=['brand_id', 'funnel_date', 'home_city'],
+    pre_hook="{{ rewind_nights_from('funnel_date') }}",
+) }}
 -- Incremental: a night adds its own day; earlier days' funnels do not change.
 -- Cities are those of the consumers' homes today (unknown when no home was inferred).
 

@@ -1,4 +1,8 @@
-{{ config(materialized='incremental', unique_key='flow_id') }}
+{{ config(
+    materialized='incremental',
+    unique_key='flow_id',
+    pre_hook="{{ rewind_nights_from('d1') }}",
+) }}
 -- Incremental: a night adds the matrices that end on its own day; earlier matrices do not change.
 
 with end_days as (

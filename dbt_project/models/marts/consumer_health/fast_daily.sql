@@ -1,4 +1,8 @@
-{{ config(materialized='incremental', unique_key=['brand_id', 'fast_date']) }}
+{{ config(
+    materialized='incremental',
+    unique_key=['brand_id', 'fast_date'],
+    pre_hook="{{ rewind_nights_from('fast_date') }}",
+) }}
 -- Incremental: a night adds its own day, which needs only the spells around it and the last
 -- fast_thriving_window_days of behaviours; a full build counts every day from the first state
 -- day.

@@ -1,4 +1,8 @@
-{{ config(materialized='incremental', unique_key='touchpoint_id') }}
+{{ config(
+    materialized='incremental',
+    unique_key='touchpoint_id',
+    pre_hook="{{ rewind_nights_from('loaded_date') }}",
+) }}
 -- depends_on: {{ ref('stg_identity__identifiers') }}
 -- depends_on: {{ ref('stg_identity__identity_map') }}
 -- depends_on: {{ ref('stg_identity__one_id_changes') }}
@@ -40,6 +44,12 @@ changed_touches as (
     where one_id in (
         select old_one_id from {{ ref('stg_identity__one_id_changes') }}
         where changed_date = {{ run_date }}
+    )
+    -- A re-run of an earlier night (late data) finds ids that later nights' merges and splits made:
+    -- they are resolved again on that night's map.
+    or one_id not in (
+        select one_id from {{ ref('stg_identity__identity_map') }}
+        where one_id is not null
     )
 ),
 
