@@ -2,11 +2,13 @@
 
 Readers never see a half-built warehouse. A night's build works on a copy: the published file
 (`data/warehouse/databank.duckdb`) is copied to a build file beside it, silver is registered there,
-`dbt build` runs against the copy, every table of the `marts` schema is written to
+`dbt build` runs against the copy, the gold quality gate checks the copy's marts
+(`databank.quality.gates.check_gold`), every table of the `marts` schema is written to
 `<lakehouse>/gold/<table>` as Delta, and only then does the build file replace the published one
 with `os.replace`. The swap is the night's commit point: atomic on POSIX, so a dashboard opens either
 last night's file or tonight's, and one already holding the old file open keeps reading the old
-inode until it closes. If dbt fails, the error lists dbt's failing nodes and nothing is published; if
+inode until it closes. If dbt fails, the error lists dbt's failing nodes and nothing is published;
+if a critical expectation of the gold gate fails, the error names it and nothing is published; if
 writing gold fails, the warehouse stays at last night and a re-run writes gold again. A night runs
 the models and their data tests; dbt's unit tests check SQL logic, not data, and run in the test
 suite (`unit_tests=True`).
@@ -71,6 +73,10 @@ class MartsBuildError(RuntimeError):
         super().__init__("\n  ".join([message, *lines]))
 
 
+class GoldQualityError(MartsBuildError):
+    """A critical expectation of the gold quality gate failed on the build; nothing was published."""
+
+
 class BuildInProgressError(RuntimeError):
     """Another build of the same warehouse holds its lock."""
 
@@ -89,6 +95,7 @@ class DbtRun:
 
 
 DbtStep = Callable[[DbtRun], None]
+GoldGate = Callable[[Settings, Path, date], object]  # (settings, build file, run date); raises to stop
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,7 @@ class BuildResult:
     tables: tuple[PublishedTable, ...]
     dbt_statuses: dict[str, int] = field(default_factory=dict)
     dbt_seconds: float = 0.0
+    gate_seconds: float = 0.0  # the gold quality gate
     gold_seconds: float = 0.0
     seconds: float = 0.0
 
@@ -118,13 +126,16 @@ def build_marts(
     full_refresh: bool = False,
     *,
     dbt_step: DbtStep | None = None,
+    gold_gate: GoldGate | None = None,
     on_line: Callable[[str], None] | None = None,
     retention_days: int = 7,
     unit_tests: bool = False,
 ) -> BuildResult:
     """Build the marts of `run_date` aside, write gold, then swap the build in as the warehouse.
 
-    `dbt_step` replaces dbt (tests); `on_line` receives each line dbt prints; `unit_tests` adds dbt's
+    `dbt_step` replaces dbt (tests); `gold_gate` checks the build file before anything is published
+    (default: the gold quality gate; with a replaced dbt step, which builds no real marts, only the one
+    given); `on_line` receives each line dbt prints; `unit_tests` adds dbt's
     unit tests to the build's data tests (the test suite does, a night need not: they test SQL logic,
     not the night's data).
     """
@@ -143,6 +154,12 @@ def build_marts(
             DbtRun(find_dbt_project(), build, run_date, fresh, work_dir, on_line, unit_tests)
         )
         dbt_seconds = time.perf_counter() - dbt_started
+
+        gate_started = time.perf_counter()
+        gate = gold_gate or (None if dbt_step else _gold_quality_gate)
+        if gate is not None:
+            gate(settings, build, run_date)
+        gate_seconds = time.perf_counter() - gate_started
 
         gold_started = time.perf_counter()
         partitions = {**GOLD_PARTITIONS, **_declared_gold_partitions(work_dir / "target")}
@@ -165,9 +182,28 @@ def build_marts(
         tables=tuple(tables),
         dbt_statuses=_statuses(work_dir / "target"),
         dbt_seconds=dbt_seconds,
+        gate_seconds=gate_seconds,
         gold_seconds=gold_seconds,
         seconds=time.perf_counter() - started,
     )
+
+
+def _gold_quality_gate(settings: Settings, build: Path, run_date: date) -> None:
+    """The gold gate on the build file; a critical failure stops the build before it is published."""
+    # Imported here: Great Expectations takes seconds to import, and this module is imported by
+    # commands that never build.
+    from databank.quality.gates import QualityGateError, check_gold
+
+    try:
+        check_gold(settings, build, run_date)
+    except QualityGateError as error:
+        failures = [
+            {"unique_id": name, "status": "critical", "message": error.observed[name]}
+            for name in error.report.failed_critical
+        ]
+        raise GoldQualityError(
+            f"the gold quality gate failed for {run_date}; nothing was published", failures
+        ) from error
 
 
 @contextmanager

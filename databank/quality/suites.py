@@ -1,0 +1,217 @@
+"""Bronze and silver suites, derived from the feed contracts in `schemas/` (no column is listed here).
+
+From each contract column: it exists with the Arrow type its declared type is stored as, is never
+null when required, stays inside its enum and its min/max, and, for an identifier, holds nothing but
+an HMAC-SHA256 hex digest (no raw phone or id reaches the lakehouse). From the contract: at least one
+identifier of each `require_any` group is there, and the record id is unique within the day (a
+warning in bronze, where the same record delivered twice is expected and left to standardise;
+critical in silver, which holds each record once). Silver adds the local business date of the event
+time, inside the delivery window ingestion enforces.
+
+Volume, for event feeds: the day holds rows at all (a warning: a thin feed, a few POS lines a day,
+may have none) and, once there is history enough, a count near the trailing average of the feed's
+earlier days: a drop below (1 - t) times it is critical (a lost file or platform, a feed that did
+not come), a rise above 1 / (1 - t) times it a warning (growth, a campaign, or a delivery counted
+twice, which the record id check names).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+from great_expectations.expectations import Expectation
+from great_expectations.expectations.row_conditions import AndCondition
+from great_expectations.expectations.row_conditions import Column as RowColumn
+
+from databank.config import QualitySettings, Settings
+from databank.contracts import Column, ColumnType, Contract
+from databank.quality.checks import WARNING, build_suite, check
+from spark_jobs.transforms.identifiers import hashed_names
+from spark_jobs.transforms.standardise import local_date_column
+from spark_jobs.transforms.validate import DeliveryWindow
+
+# How bronze and silver store each contract type (Spark's types, as delta-rs writes them), in the
+# names pandas gives Arrow-backed columns.
+STORED_TYPES: Mapping[ColumnType, str] = {
+    "string": "string[pyarrow]",
+    "int": "int64[pyarrow]",
+    "float": "double[pyarrow]",
+    "boolean": "bool[pyarrow]",
+    "date": "date32[day][pyarrow]",
+    "timestamp": "timestamp[us, tz=UTC][pyarrow]",
+}
+HMAC_HEX = r"^[0-9a-f]{64}$"  # the hex HMAC-SHA256 pseudonymisation writes in place of an identifier
+
+
+@dataclass(frozen=True)
+class VolumeBand:
+    """The rows a feed's day may hold: around the average of its earlier days."""
+
+    average: float
+    days: int  # earlier days the average is taken over
+    tolerance: float
+
+    @property
+    def min_rows(self) -> int:
+        return math.floor(self.average * (1 - self.tolerance))
+
+    @property
+    def max_rows(self) -> int:
+        return math.ceil(self.average / (1 - self.tolerance))
+
+
+def volume_band(earlier_rows: Mapping[date, int], quality: QualitySettings) -> VolumeBand | None:
+    """The band from the row counts of earlier days; none while history is too short or too thin."""
+    if len(earlier_rows) < quality.volume_min_history_days:
+        return None
+    average = sum(earlier_rows.values()) / len(earlier_rows)
+    if average < quality.volume_min_average_rows:
+        return None
+    return VolumeBand(average, len(earlier_rows), quality.volume_tolerance)
+
+
+def trailing_days(day: date, quality: QualitySettings) -> list[date]:
+    """The earlier days a day's volume is compared with."""
+    return [day - timedelta(days=n) for n in range(1, quality.volume_trailing_days + 1)]
+
+
+def bronze_suite(contract: Contract, volume: VolumeBand | None, settings: Settings) -> gx.ExpectationSuite:
+    """`bronze.<feed>`: the day's typed rows as ingestion wrote them."""
+    expectations = [
+        *_column_checks(contract),
+        *_require_any_checks(contract),
+        check(
+            f"unique({contract.record_id})",
+            gxe.ExpectColumnValuesToBeUnique,
+            WARNING,
+            column=contract.record_id,
+        ),
+        *_volume_checks(contract, volume),
+    ]
+    return build_suite(f"bronze.{contract.feed}", expectations, settings.quality.severity)
+
+
+def silver_suite(
+    contract: Contract, day: date, volume: VolumeBand | None, settings: Settings
+) -> gx.ExpectationSuite:
+    """`silver.<feed>`: the day's records, each once, with their local business date."""
+    expectations = [
+        *_column_checks(contract),
+        *_require_any_checks(contract),
+        check(f"unique({contract.record_id})", gxe.ExpectColumnValuesToBeUnique, column=contract.record_id),
+        *_business_date_checks(contract, day, settings),
+        *_volume_checks(contract, volume),
+    ]
+    return build_suite(f"silver.{contract.feed}", expectations, settings.quality.severity)
+
+
+def stored_name(contract: Contract, column: str) -> str:
+    """The name a contract column has in bronze and silver (identifiers are stored hashed)."""
+    return hashed_names(contract).get(column, column)
+
+
+def _column_checks(contract: Contract) -> list[Expectation]:
+    checks = []
+    for column in contract.columns:
+        name = stored_name(contract, column.name)
+        checks += [
+            check(f"exists({name})", gxe.ExpectColumnToExist, column=name),
+            check(f"type({name})", gxe.ExpectColumnTypeToBe, column=name, type_=STORED_TYPES[column.type]),
+            *_value_checks(column, name),
+        ]
+    return checks
+
+
+def _value_checks(column: Column, name: str) -> list[Expectation]:
+    checks = []
+    if column.required:
+        checks.append(check(f"not_null({name})", gxe.ExpectColumnValuesToNotBeNull, column=name))
+    if column.enum:
+        checks.append(
+            check(
+                f"in_set({name})", gxe.ExpectColumnValuesToBeInSet, column=name, value_set=list(column.enum)
+            )
+        )
+    if column.min is not None or column.max is not None:
+        checks.append(
+            check(
+                f"between({name})",
+                gxe.ExpectColumnValuesToBeBetween,
+                column=name,
+                min_value=column.min,
+                max_value=column.max,
+            )
+        )
+    if column.identifier:
+        checks.append(
+            check(f"pseudonymised({name})", gxe.ExpectColumnValuesToMatchRegex, column=name, regex=HMAC_HEX)
+        )
+    return checks
+
+
+def _require_any_checks(contract: Contract) -> list[Expectation]:
+    """At least one column of each group holds a value: among rows where all but the first are
+    null, the first is not."""
+    checks = []
+    for group in contract.require_any:
+        first, *others = [stored_name(contract, c) for c in group]
+        others_null = [RowColumn(c).is_null() for c in others]
+        checks.append(
+            check(
+                f"any_of({'|'.join([first, *others])})",
+                gxe.ExpectColumnValuesToNotBeNull,
+                column=first,
+                row_condition=others_null[0]
+                if len(others_null) == 1
+                else AndCondition(conditions=others_null),
+            )
+        )
+    return checks
+
+
+def _business_date_checks(contract: Contract, day: date, settings: Settings) -> list[Expectation]:
+    if contract.event_time is None:
+        return []
+    name = local_date_column(contract.event_time.column)
+    earliest, latest = business_dates(day, settings)
+    return [
+        check(f"not_null({name})", gxe.ExpectColumnValuesToNotBeNull, column=name),
+        check(
+            f"in_delivery_window({name})",
+            gxe.ExpectColumnValuesToBeBetween,
+            column=name,
+            min_value=earliest,
+            max_value=latest,
+        ),
+    ]
+
+
+def business_dates(day: date, settings: Settings) -> tuple[date, date]:
+    """First and last local business date an event delivered on `day` may have: the local dates of
+    ingestion's delivery window (its end is exclusive)."""
+    ingest = settings.ingest
+    window = DeliveryWindow.for_day(day, settings.tz, ingest.late_days, ingest.future_tolerance_minutes)
+    # The window's instants are naive UTC.
+    first = window.earliest.replace(tzinfo=UTC).astimezone(settings.tz)
+    last = (window.latest - timedelta(microseconds=1)).replace(tzinfo=UTC).astimezone(settings.tz)
+    return first.date(), last.date()
+
+
+def _volume_checks(contract: Contract, volume: VolumeBand | None) -> list[Expectation]:
+    if contract.kind != "event":
+        return []  # reference feeds deliver a snapshot or changes only when something changed
+    # An empty day is shown, not fatal on its own: a thin feed (a few POS lines a day) may have none.
+    checks = [check("rows_present", gxe.ExpectTableRowCountToBeBetween, WARNING, min_value=1)]
+    if volume is not None:
+        checks += [
+            check("volume_not_dropped", gxe.ExpectTableRowCountToBeBetween, min_value=volume.min_rows),
+            check(
+                "volume_not_surged", gxe.ExpectTableRowCountToBeBetween, WARNING, max_value=volume.max_rows
+            ),
+        ]
+    return checks
