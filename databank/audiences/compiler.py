@@ -1,0 +1,237 @@
+"""Compile an audience definition into one DuckDB query over the warehouse marts.
+
+The SQL text is assembled only from the fixed fragments below; every value of a definition reaches
+the query as a bound parameter (`$name`), and the only identifier that varies, the consent column,
+is looked up in a fixed whitelist. So a definition can change what the query matches, never what it
+does.
+
+The query returns one row per matched consumer of dim_consumers (the current OneIDs):
+
+- `one_id`;
+- `member_id_hmac`: a membership of the audience's brand that carries the consent, or null;
+- `has_consent`: the consumer holds an active membership of the brand, and every active membership
+  of theirs with the brand carries the consent flag of the export's purpose (one withdrawal is
+  enough to exclude them). Consent is read from dim_memberships, the CRM as last known to the
+  warehouse, whatever the run day: an export made now honours a consent withdrawn since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from databank.audiences.definition import AudienceDefinition, AudienceError
+
+ACTIVATION_KEYS = ("one_id", "member_id_hmac")
+CONSENT_COLUMNS = {
+    "has_marketing_consent": "memberships.has_marketing_consent",
+    "has_ad_targeting_consent": "memberships.has_ad_targeting_consent",
+}
+# The consumer's state for the brand on a day given by a fixed parameter name; none without a spell.
+STATE_ON = """coalesce((
+        select any_value(spells.state)
+        from marts.aipl_state_history as spells
+        where
+            spells.one_id = consumers.one_id
+            and spells.brand_id = $brand_id
+            and spells.valid_from <= {day}
+            and (spells.valid_to is null or spells.valid_to > {day})
+    ), 'none')"""
+# Distance as the dbt macro distance_km computes it, so rings agree with store_trade_areas to the bit.
+DISTANCE_KM = """(2 * 6371.0088 * asin(least(1.0, sqrt(
+                power(sin(radians((stores.lat) - (locations.lat)) / 2), 2)
+                + cos(radians(locations.lat)) * cos(radians(stores.lat))
+                * power(sin(radians((stores.lon) - (locations.lon)) / 2), 2)
+            ))))"""
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """One condition on `consumers` (dim_consumers) and the parameters it binds."""
+
+    sql: str
+    parameters: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompiledAudience:
+    """The audience query and its bound parameters."""
+
+    sql: str
+    parameters: dict[str, object]
+
+    @property
+    def count_sql(self) -> str:
+        """Matched and consenting consumers."""
+        return (
+            "select count(*) as matched, count(*) filter (where has_consent) as consenting\n"
+            f"from (\n{self.sql}\n) as audience"
+        )
+
+    @property
+    def export_sql(self) -> str:
+        """The activation keys of the consenting consumers, in a stable order."""
+        return (
+            f"select {', '.join(ACTIVATION_KEYS)}\n"
+            f"from (\n{self.sql}\n) as audience\n"
+            "where has_consent\n"
+            "order by one_id"
+        )
+
+
+def compile_audience(definition: AudienceDefinition, run_date: date, consent_flag: str) -> CompiledAudience:
+    """The query of `definition` on `run_date`, consent read from the dim_memberships flag `consent_flag`."""
+    if consent_flag not in CONSENT_COLUMNS:
+        raise AudienceError(f"{consent_flag!r} is no consent flag; known: {', '.join(CONSENT_COLUMNS)}")
+    predicates = _predicates(definition, run_date)
+    parameters: dict[str, object] = {"brand_id": definition.brand_id, "run_date": run_date}
+    for predicate in predicates:
+        parameters.update(predicate.parameters)
+    conditions = "\n    and ".join(predicate.sql for predicate in predicates)
+    sql = f"""with consenting_members as (
+    select
+        memberships.one_id,
+        min(memberships.member_id_hmac) as member_id_hmac
+    from marts.dim_memberships as memberships
+    where
+        memberships.brand_id = $brand_id
+        and memberships.is_active
+        and memberships.one_id is not null
+    group by memberships.one_id
+    having bool_and(coalesce({CONSENT_COLUMNS[consent_flag]}, false))
+)
+
+select
+    consumers.one_id,
+    consenting_members.member_id_hmac,
+    consenting_members.one_id is not null as has_consent
+from marts.dim_consumers as consumers
+left join consenting_members
+    on consumers.one_id = consenting_members.one_id
+where
+    {conditions}"""
+    return CompiledAudience(sql, parameters)
+
+
+def _predicates(definition: AudienceDefinition, run_date: date) -> list[Predicate]:
+    predicates = []
+    if definition.aipl_states is not None:
+        predicates.append(_in_states(definition.aipl_states))
+    if definition.aipl_flow is not None:
+        flow = definition.aipl_flow
+        predicates.append(
+            _in_flow_cell(flow.state_d0, flow.state_d1, run_date - timedelta(days=flow.lag_days))
+        )
+    if definition.lifecycle_stages is not None:
+        predicates.append(_in_lifecycle_stages(definition.lifecycle_stages))
+    if definition.rfm_classes is not None:
+        predicates.append(_in_rfm_classes(definition.rfm_classes))
+    if definition.trade_area is not None:
+        predicates.append(_in_trade_area(definition.trade_area.store_id, definition.trade_area.rings))
+    if definition.campaign_exposure is not None:
+        exposure = definition.campaign_exposure
+        predicates.append(
+            _exposed_to(exposure.campaign_id, exposure.behaviours, exposure.within_days, run_date)
+        )
+    if definition.last_seen_within_days is not None:
+        predicates.append(_seen_since(run_date - timedelta(days=definition.last_seen_within_days - 1)))
+    return predicates
+
+
+def _in_states(states: tuple[str, ...]) -> Predicate:
+    return Predicate(
+        f"list_contains($aipl_states, {STATE_ON.format(day='$run_date')})", {"aipl_states": list(states)}
+    )
+
+
+def _in_flow_cell(state_d0: str, state_d1: str, d0: date) -> Predicate:
+    return Predicate(
+        f"{STATE_ON.format(day='$flow_d0')} = $flow_state_d0\n"
+        f"    and {STATE_ON.format(day='$run_date')} = $flow_state_d1",
+        {"flow_d0": d0, "flow_state_d0": state_d0, "flow_state_d1": state_d1},
+    )
+
+
+def _in_lifecycle_stages(stages: tuple[str, ...]) -> Predicate:
+    return Predicate(
+        """consumers.one_id in (
+        select lifecycle.one_id
+        from marts.consumer_lifecycle as lifecycle
+        where
+            lifecycle.brand_id = $brand_id
+            and lifecycle.as_of_date = $run_date
+            and list_contains($lifecycle_stages, lifecycle.lifecycle_stage)
+    )""",
+        {"lifecycle_stages": list(stages)},
+    )
+
+
+def _in_rfm_classes(classes: tuple[str, ...]) -> Predicate:
+    return Predicate(
+        """consumers.one_id in (
+        select rfm.one_id
+        from marts.consumer_rfm as rfm
+        where
+            rfm.brand_id = $brand_id
+            and rfm.as_of_date = $run_date
+            and list_contains($rfm_classes, rfm.rfm_class)
+    )""",
+        {"rfm_classes": list(classes)},
+    )
+
+
+def _in_trade_area(store_id: str, rings: tuple[int, ...]) -> Predicate:
+    """store_trade_areas' rule per consumer: the nearer of home and work places them in (inner, outer] km
+    (ring 1 from the store itself), with the ring bounds read from the mart."""
+    return Predicate(
+        f"""consumers.one_id in (
+        select nearest.one_id
+        from (
+            select
+                locations.one_id,
+                min({DISTANCE_KM}) as distance_km
+            from intermediate.int_consumer_locations as locations
+            inner join marts.dim_stores as stores
+                on stores.store_id = $trade_area_store_id
+            group by locations.one_id
+        ) as nearest
+        inner join marts.store_trade_areas as rings
+            on
+                rings.store_id = $trade_area_store_id
+                and rings.as_of_date = $run_date
+                and nearest.distance_km <= rings.ring_outer_km
+                and (nearest.distance_km > rings.ring_inner_km or rings.ring_no = 1)
+        where list_contains($trade_area_rings, rings.ring_no)
+    )""",
+        {"trade_area_store_id": store_id, "trade_area_rings": list(rings)},
+    )
+
+
+def _exposed_to(
+    campaign_id: str, behaviours: tuple[str, ...], within_days: int | None, run_date: date
+) -> Predicate:
+    since = run_date - timedelta(days=within_days - 1) if within_days is not None else date.min
+    return Predicate(
+        """consumers.one_id in (
+        select touches.one_id
+        from marts.fct_touchpoints as touches
+        where
+            touches.campaign_id = $campaign_id
+            and list_contains($campaign_behaviours, touches.behaviour)
+            and touches.touched_date between $campaign_since and $run_date
+    )""",
+        {"campaign_id": campaign_id, "campaign_behaviours": list(behaviours), "campaign_since": since},
+    )
+
+
+def _seen_since(since: date) -> Predicate:
+    return Predicate(
+        """consumers.one_id in (
+        select touches.one_id
+        from marts.fct_touchpoints as touches
+        where
+            touches.brand_id = $brand_id
+            and touches.touched_date between $seen_since and $run_date
+    )""",
+        {"seen_since": since},
+    )

@@ -1,0 +1,221 @@
+"""Audience definitions: one YAML file per audience, `<folder>/<name>.yaml`, checked field by field.
+
+A definition names one brand, the purpose of its exports (which decides the consent that applies) and
+at least one criterion; a consumer belongs to the audience when every criterion given holds:
+
+    description: Members interested in the brand who have not bought yet
+    brand_id: B01
+    purpose: marketing              # marketing | ad_targeting
+    aipl_states: [I]                # state on the run day: none, O, A, I, P, L
+    aipl_flow: {state_d0: L, state_d1: P, lag_days: 7}   # instead of aipl_states: a cell of aipl_flow
+    lifecycle_stages: [at_risk, dormant]
+    rfm_classes: [important_retention]
+    trade_area: {store_id: S01001, rings: [1, 2]}
+    campaign_exposure: {campaign_id: C0101, behaviours: [click], within_days: 14}
+    last_seen_within_days: 30       # a touchpoint of the brand in the N days ending on the run day
+
+Unknown fields, unknown values, ids that are not plain ids and windows that are not positive whole
+days are errors. Whether the brand, store, campaign, ring and flow lag exist is checked against the
+warehouse when the audience is sized or exported (`databank.audiences.checks`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from databank.config import Purpose
+
+State = Literal["none", "O", "A", "I", "P", "L"]
+LifecycleStage = Literal["new", "reactivated", "active", "at_risk", "dormant", "churned"]
+RfmClass = Literal[
+    "important_value",
+    "important_development",
+    "important_retention",
+    "important_winback",
+    "general_value",
+    "general_development",
+    "general_retention",
+    "general_winback",
+]
+MediaBehaviour = Literal["impression", "video_view", "live_view", "click", "interactive"]
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+DEFINITION_SUFFIX = ".yaml"
+
+
+class AudienceError(Exception):
+    """An audience cannot be loaded, sized or exported; the message says why, for the person asking."""
+
+
+def _plain_id(value: str) -> str:
+    if not ID_PATTERN.fullmatch(value):
+        raise ValueError(f"{value!r} is not an id (up to 64 letters, digits and _ . : -)")
+    return value
+
+
+WarehouseId = Annotated[str, AfterValidator(_plain_id)]
+# strict: YAML's `true` or `7.5` is no number of days.
+Days = Annotated[int, Field(strict=True, gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FlowCell(_Strict):
+    """Consumers in state_d0 lag_days before the run day and in state_d1 on it: a cell of aipl_flow."""
+
+    state_d0: State
+    state_d1: State
+    lag_days: Days
+
+    @model_validator(mode="after")
+    def _some_state(self) -> FlowCell:
+        if self.state_d0 == "none" and self.state_d1 == "none":
+            raise ValueError("none -> none is no flow cell: it is everyone outside the brand's funnel")
+        return self
+
+
+class TradeArea(_Strict):
+    """Consumers placed in one of these rings of the store by store_trade_areas (nearer of home or work)."""
+
+    store_id: WarehouseId
+    rings: tuple[Days, ...] = Field(min_length=1)
+
+
+class CampaignExposure(_Strict):
+    """Consumers with a touch of these media behaviours of the campaign, optionally within the last days."""
+
+    campaign_id: WarehouseId
+    behaviours: tuple[MediaBehaviour, ...] = Field(get_args(MediaBehaviour), min_length=1)
+    within_days: Days | None = None
+
+
+class AudienceDefinition(_Strict):
+    """What one YAML file says; every criterion given must hold (they are combined with AND)."""
+
+    description: str = ""
+    brand_id: WarehouseId
+    purpose: Purpose
+    aipl_states: tuple[State, ...] | None = Field(None, min_length=1)
+    aipl_flow: FlowCell | None = None
+    lifecycle_stages: tuple[LifecycleStage, ...] | None = Field(None, min_length=1)
+    rfm_classes: tuple[RfmClass, ...] | None = Field(None, min_length=1)
+    trade_area: TradeArea | None = None
+    campaign_exposure: CampaignExposure | None = None
+    last_seen_within_days: Days | None = None
+
+    @model_validator(mode="after")
+    def _criteria_make_sense(self) -> AudienceDefinition:
+        if not any(getattr(self, criterion) is not None for criterion in CRITERIA):
+            raise ValueError(f"an audience needs at least one criterion: {', '.join(CRITERIA)}")
+        if self.aipl_states is not None and self.aipl_flow is not None:
+            raise ValueError(
+                "give aipl_states or aipl_flow, not both: a flow cell already fixes the state on the run day"
+            )
+        return self
+
+
+CRITERIA = (
+    "aipl_states",
+    "aipl_flow",
+    "lifecycle_stages",
+    "rfm_classes",
+    "trade_area",
+    "campaign_exposure",
+    "last_seen_within_days",
+)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A definition as loaded from its file."""
+
+    name: str
+    path: Path
+    definition: AudienceDefinition
+
+
+def load_audience(folder: Path, name: str) -> Audience:
+    """The audience `name` of `folder`, validated; an AudienceError saying what is wrong otherwise."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise AudienceError(f"{name!r} is not an audience name (up to 64 letters, digits, _ and -)")
+    path = folder / f"{name}{DEFINITION_SUFFIX}"
+    if not path.is_file():
+        raise AudienceError(
+            f"no audience {name!r}: {path} does not exist (`databank audience list` shows those in {folder})"
+        )
+    return Audience(name, path, parse_definition(path))
+
+
+def list_audiences(folder: Path) -> list[tuple[str, Audience | AudienceError]]:
+    """Every definition file of `folder` by name, loaded, or the error that keeps it from loading."""
+    if not folder.is_dir():
+        raise AudienceError(
+            f"no audience folder {folder} (set [audiences] folder or DATABANK_AUDIENCES__FOLDER)"
+        )
+    listed: list[tuple[str, Audience | AudienceError]] = []
+    for path in sorted(folder.glob(f"*{DEFINITION_SUFFIX}")):
+        try:
+            listed.append((path.stem, load_audience(folder, path.stem)))
+        except AudienceError as error:
+            listed.append((path.stem, error))
+    return listed
+
+
+def parse_definition(path: Path) -> AudienceDefinition:
+    """The definition in the YAML file `path`."""
+    try:
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as error:
+        raise AudienceError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(content, dict):
+        raise AudienceError(f"{path} must hold a mapping of fields (brand_id, purpose, criteria)")
+    try:
+        return AudienceDefinition.model_validate(content)
+    except ValidationError as error:
+        problems = "\n".join(f"  {_describe(problem)}" for problem in error.errors())
+        raise AudienceError(f"{path} is not a valid audience:\n{problems}") from error
+
+
+def _describe(problem: Any) -> str:
+    where = ".".join(str(part) for part in problem["loc"]) or "definition"
+    if problem["type"] == "extra_forbidden":
+        return f"{where}: unknown field (known: {', '.join(_fields_at(problem['loc']))})"
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] in ("missing", "value_error") or problem["loc"] == ():
+        return f"{where}: {message}"
+    return f"{where}: {message} (got {problem['input']!r})"
+
+
+def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
+    """The fields of the model that holds the field at `loc`."""
+    model: type[BaseModel] = AudienceDefinition
+    for part in loc[:-1]:
+        annotation = model.model_fields[str(part)].annotation
+        model = next(
+            arg
+            for arg in (*get_args(annotation), annotation)
+            if isinstance(arg, type) and issubclass(arg, BaseModel)
+        )
+    return list(model.model_fields)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice is an error rather than the last one winning."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        repeated = sorted({str(key) for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"field {', '.join(repeated)} given more than once", node.start_mark
+            )
+        return super().construct_mapping(node, deep=deep)
