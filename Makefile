@@ -11,7 +11,7 @@ export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo test lint bench check-python check-java browser airflow
+.PHONY: setup demo test lint bench check-python check-java browser airflow dashboard
 
 setup: check-python check-java $(VENV)/.synced
 
@@ -50,6 +50,10 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 demo: setup
 	$(BIN)/databank demo
+
+# The AIPL dashboard over the published warehouse, read-only, on http://127.0.0.1:8501; Ctrl-C stops it.
+dashboard: setup
+	$(BIN)/databank dashboard --port $(or $(PORT),8501)
 
 # Airflow's UI on 127.0.0.1 (port: make airflow PORT=8081) with the nightly DAG; Ctrl-C stops it.
 airflow: setup

@@ -16,14 +16,22 @@ the day, then the days after it) are the same tasks run again.
    required feed is in, a missing optional one is reported as *skipped* and the night goes on with
    the latest snapshot delivered before.
 2. `ingest`: landing files → bronze and quarantine (Delta), every delivered row accounted for.
-3. `standardise`: bronze → silver (UTC times, dedup, refunds linked) and identifier sightings.
+3. `check_bronze`: the bronze quality gate (Great Expectations suites generated from the feed's
+   contract, and its volume against the trailing average): a failed critical expectation stops the
+   night before anything is published; warnings are recorded (`data_quality/README.md`).
+4. `standardise`: bronze → silver (UTC times, dedup, refunds linked) and identifier sightings.
+5. `check_silver`: the silver quality gate (types, unique keys, dates within the delivery, volume).
 
 ## Then, once for the day
-4. `resolve_identity`: the day's sightings → OneID, incremental on the previous night's snapshot.
-5. `build_and_publish_marts`: dbt builds the marts on a copy of the warehouse; the copy replaces the
-   analyst warehouse atomically and every mart is mirrored to a gold Delta table. Its outlets are one
-   Asset per gold table (`databank.gold.<table>`), each event carrying the table's rows and Delta
-   version, so a consumer (a BI refresh, an export) schedules on the tables it reads.
+6. `resolve_identity`: the day's sightings → OneID, incremental on the previous night's snapshot.
+7. `build_and_publish_marts`: dbt builds the marts on a copy of the warehouse; the gold quality gate
+   (AIPL states sum to the assets, the flow identity, rates, no missing day, freshness) checks the
+   copy; only then is every mart mirrored to a gold Delta table and the copy swapped in as the analyst
+   warehouse, atomically. Its outlets are one Asset per gold table (`databank.gold.<table>`), each
+   event carrying the table's rows and Delta version, so a consumer (a BI refresh, an export)
+   schedules on the tables it reads.
+8. `publish_quality_report`: `<reports>/quality/index.html` shows every check of every night, this
+   one's too; it runs whether the night passed or failed.
 
 dbt runs as one task, not one task per model (Cosmos): the build works on a copy of the warehouse
 that is swapped in only when every model and data test passed, so readers never see a half-built
@@ -36,6 +44,10 @@ night; per-model tasks would each write the published file. dbt's own output lis
 - Retries with exponential backoff, except failures a retry cannot fix (bad data, a failing dbt
   test, a missing pseudonymisation key: `databank.pipeline.NotRetryableError`), which fail at once.
 - Execution timeouts on every task; sensors reschedule between pokes instead of holding a slot.
+- Spark jobs run in the task's process on the embedded profile (one machine, no services); on the
+  `cluster` profile (`DATABANK_PROFILE=cluster`) ingest, standardise and identity are submitted with
+  spark-submit through the Airflow connection `[cluster] spark_conn_id`, delta-spark fetched by
+  `--packages`; the cluster's Python environment has databank installed from the same lock file.
 - Logic lives in `databank.pipeline` (importable, testable without Airflow); this file only wires it.
 """
 
@@ -45,6 +57,7 @@ import logging
 from datetime import date, datetime, timedelta
 
 import pendulum
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import (
     Asset,
     CronTriggerTimetable,
@@ -60,11 +73,17 @@ from airflow.sdk import (
 from airflow.sdk.exceptions import AirflowSkipException
 
 from databank import pipeline
+from databank.config import DELTA_SPARK_CONF
 
 log = logging.getLogger(__name__)
 
 SETTINGS = pipeline.settings()
 PIPELINE = SETTINGS.pipeline
+ON_CLUSTER = SETTINGS.profile == "cluster"
+# The run's business day, as Airflow renders it into a submitted job's arguments.
+BUSINESS_DAY = (
+    f"{{{{ data_interval_start.in_timezone('{SETTINGS.business_timezone}').strftime('%Y-%m-%d') }}}}"
+)
 
 GOLD_ASSETS = {
     table: Asset(
@@ -122,17 +141,60 @@ def standardise(feed: str, data_interval_start: datetime | None = None) -> dict:
     return pipeline.standardise(feed, pipeline.business_day(data_interval_start))
 
 
+def submitted(job: str, task_id: str, *arguments: str, **task_arguments) -> SparkSubmitOperator:
+    """A Spark job of spark_jobs/ run by spark-submit on the cluster, for the run's business day."""
+    return SparkSubmitOperator(
+        task_id=task_id,
+        application=str(pipeline.spark_job_file(job)),
+        application_args=[*arguments, "--date", BUSINESS_DAY],
+        conn_id=SETTINGS.cluster.spark_conn_id,
+        packages=SETTINGS.cluster.delta_package,
+        conf={**DELTA_SPARK_CONF, **SETTINGS.cluster.conf},
+        name=f"databank {task_id} {' '.join(arguments)} {BUSINESS_DAY}".replace("  ", " "),
+        **task_arguments,
+    )
+
+
+@task(multiple_outputs=False)
+def check_bronze(feed: str, data_interval_start: datetime | None = None) -> dict:
+    """The bronze quality gate of the feed's day: its contract's expectations and its volume."""
+    return pipeline.check_quality("bronze", feed, pipeline.business_day(data_interval_start))
+
+
+@task(multiple_outputs=False)
+def check_silver(feed: str, data_interval_start: datetime | None = None) -> dict:
+    """The silver quality gate of the feed's day: typed, deduplicated, dated within the delivery."""
+    return pipeline.check_quality("silver", feed, pipeline.business_day(data_interval_start))
+
+
 @task_group
 def feed_night(feed: str, required: bool) -> None:
-    """Wait for one feed's delivery, ingest it, standardise it."""
+    """Wait for one feed's delivery, ingest it, check bronze, standardise it, check silver."""
     landed = wait_for_landing.override(soft_fail=not required)(feed, required)
-    landed >> ingest(feed) >> standardise(feed)
+    if ON_CLUSTER:
+        ingested = submitted("ingest_feed", "ingest", "--feed", feed)
+        standardised = submitted("standardise", "standardise", "--feed", feed)
+    else:
+        ingested, standardised = ingest(feed), standardise(feed)
+    landed >> ingested >> check_bronze(feed) >> standardised >> check_silver(feed)
 
 
 @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED, depends_on_past=PIPELINE.depends_on_past)
 def resolve_identity(data_interval_start: datetime | None = None) -> dict:
     """Identifier sightings of the day -> OneID; runs when every feed is standardised or was skipped."""
     return pipeline.resolve(pipeline.business_day(data_interval_start))
+
+
+def identity_task():
+    """Resolve identity in this worker (embedded) or as a job submitted to the cluster."""
+    if ON_CLUSTER:
+        return submitted(
+            "resolve_identity",
+            "resolve_identity",
+            trigger_rule=TriggerRule.NONE_FAILED,
+            depends_on_past=PIPELINE.depends_on_past,
+        )
+    return resolve_identity()
 
 
 @task(
@@ -152,6 +214,12 @@ def build_and_publish_marts(data_interval_start: datetime | None = None, outlet_
                 "gold table %s has no Asset: it is not a model under dbt_project/models/marts/", table
             )
     return published
+
+
+@task(trigger_rule=TriggerRule.ALL_DONE)
+def publish_quality_report(data_interval_start: datetime | None = None) -> str:
+    """Rebuild the quality report with this night's checks, whether the night passed or failed."""
+    return pipeline.build_quality_report(pipeline.business_day(data_interval_start))
 
 
 @dag(
@@ -180,7 +248,7 @@ def databank_nightly() -> None:
     feeds = [
         feed_night.override(group_id=feed)(feed, feed in PIPELINE.required_feeds) for feed in PIPELINE.feeds
     ]
-    feeds >> resolve_identity() >> build_and_publish_marts()
+    feeds >> identity_task() >> build_and_publish_marts() >> publish_quality_report()
 
 
 nightly = databank_nightly()

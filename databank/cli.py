@@ -9,14 +9,20 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from databank.audiences import AudienceError, AudienceSize, export_audience, list_audiences, size_audience
+from databank.audiences.activation import ExportFormat
 from databank.config import Settings, ensure_demo_key, load_settings
+from databank.dashboard.launch import dashboard_url, serve
 from databank.evaluation import evaluate_identity, write_report
 from databank.generator import GenerateArgs, GenerationSummary, generate
 from databank.generator.generate import TRUTH_DIR
 from databank.marts import MartsBuildError, build_marts
+from databank.night_report import FLOW_LAG_DAYS, NightReport, night_report
 from databank.pipeline import DayRun
 
 app = typer.Typer(
@@ -29,6 +35,11 @@ eval_app = typer.Typer(
     help="Measure the data bank against the generator's ground truth.", no_args_is_help=True
 )
 app.add_typer(eval_app, name="eval")
+audience_app = typer.Typer(
+    help="Audiences: defined in YAML, sized, and exported (consenting consumers only) for activation.",
+    no_args_is_help=True,
+)
+app.add_typer(audience_app, name="audience")
 
 
 def _parse_day(value: str) -> date:
@@ -69,19 +80,24 @@ def generate_command(
 
 
 @app.command("demo")
-def demo_command() -> None:
-    """Generate the demo brand's feeds into the configured landing folder and say what was made."""
+def demo_command(
+    consumers: Annotated[int | None, typer.Option(min=1, help="People in the demo brand group.")] = None,
+    days: Annotated[int | None, typer.Option(min=2, help="Local days to generate and run.")] = None,
+) -> None:
+    """The whole system on a demo brand group: generate its feeds, run the nightly DAG for every day,
+    then print the last day's AIPL funnel, the week's flow and the identification rate."""
     settings = load_settings()
     demo = settings.demo
     args = GenerateArgs(
         out=settings.landing,
-        consumers=demo.consumers,
-        days=demo.days,
+        consumers=consumers or demo.consumers,
+        days=days or demo.days,
         start=demo.start,
         seed=demo.seed,
         bad_rate=demo.bad_rate,
         timezone=settings.business_timezone,
     )
+    started = time.perf_counter()
     _generate_with_progress(args)
     created = ensure_demo_key(settings)
     if created:
@@ -90,6 +106,9 @@ def demo_command() -> None:
             "A brand's installation sets its own in DATABANK_HMAC_KEY (or that file) and keeps it secret: "
             "every stored identifier is an HMAC under it."
         )
+    _run_with_progress([args.start + timedelta(days=n) for n in range(args.days)], settings)
+    _print_night_report(night_report(settings.warehouse))
+    console.print(f"\n[green]Demo done in {(time.perf_counter() - started) / 60:.1f} min.[/]")
     _where_next(settings)
 
 
@@ -103,6 +122,22 @@ def config_command() -> None:
     for name in ("landing", "lakehouse", "warehouse", "reports"):
         table.add_row(f"→ {name}", str(getattr(settings, name)))
     console.print(table)
+
+
+@app.command("dashboard")
+def dashboard_command(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8501,
+    address: Annotated[
+        str, typer.Option(help="Address to listen on; 127.0.0.1 serves this machine only.")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the AIPL dashboard over the published warehouse (read-only) until interrupted."""
+    settings = load_settings()
+    console.print(
+        f"Dashboard at [bold]{dashboard_url(address, port)}[/] over [bold]{settings.warehouse}[/] "
+        "(read-only; a newly published night shows on the next page load). Ctrl-C stops it."
+    )
+    raise typer.Exit(serve(settings, address, port))
 
 
 @eval_app.command("identity")
@@ -149,6 +184,94 @@ def eval_identity_command(
         rates.add_row(feed, f"{rate:.1%}")
     console.print(rates)
     console.print(f"Written to [bold]{write_report(figures, settings.reports)}[/]")
+
+
+@audience_app.command("list")
+def audience_list_command() -> None:
+    """List the audience definitions of the configured folder, and why any of them does not load."""
+    settings = load_settings()
+    try:
+        listed = list_audiences(settings.audiences.folder)
+    except AudienceError as error:
+        raise _audience_failed(error) from error
+    table = Table(
+        "name",
+        "brand",
+        "purpose",
+        "description",
+        title=f"Audiences in {escape(str(settings.audiences.folder))}",
+    )
+    for name, audience in listed:
+        if isinstance(audience, AudienceError):
+            table.add_row(name, "", "", Text(f"invalid: {audience}", style="red"))
+        else:
+            definition = audience.definition
+            table.add_row(name, definition.brand_id, definition.purpose, Text(definition.description))
+    console.print(table)
+
+
+@audience_app.command("size")
+def audience_size_command(
+    name: Annotated[str, typer.Argument(help="The audience: <audiences folder>/<name>.yaml.")],
+    day: Annotated[
+        str | None, typer.Option("--date", help="Run day, YYYY-MM-DD; default: the warehouse's latest.")
+    ] = None,
+) -> None:
+    """Consumers the audience matches, how many consent to its purpose, and whether it may be exported."""
+    settings = load_settings()
+    run_date = _parse_day(day) if day else None
+    try:
+        size = size_audience(settings, name, run_date)
+    except AudienceError as error:
+        raise _audience_failed(error) from error
+    console.print(_audience_size_table(size))
+
+
+@audience_app.command("export")
+def audience_export_command(
+    name: Annotated[str, typer.Argument(help="The audience: <audiences folder>/<name>.yaml.")],
+    file_format: Annotated[
+        ExportFormat, typer.Option("--format", help="File of activation keys.")
+    ] = "parquet",
+    day: Annotated[
+        str | None, typer.Option("--date", help="Run day, YYYY-MM-DD; default: the warehouse's latest.")
+    ] = None,
+) -> None:
+    """Write the activation keys of the consenting consumers, a manifest beside them, and a log line."""
+    settings = load_settings()
+    run_date = _parse_day(day) if day else None
+    try:
+        export = export_audience(settings, name, file_format, run_date)
+    except AudienceError as error:
+        raise _audience_failed(error) from error
+    console.print(_audience_size_table(export.size))
+    console.print(
+        f"Exported {export.size.consenting:,} consumers to [bold]{escape(str(export.file))}[/] "
+        f"(sha256 {export.sha256[:12]}…); manifest [bold]{escape(str(export.manifest))}[/], "
+        f"logged in {escape(str(export.log))}."
+    )
+
+
+def _audience_size_table(size: AudienceSize) -> Table:
+    table = Table(
+        "consumers",
+        "count",
+        title=f"Audience {size.name} on {size.run_date}, purpose {size.purpose} (needs {size.consent_flag})",
+    )
+    table.add_row("matched", f"{size.matched:,}")
+    table.add_row("excluded, no consent", f"{size.excluded_no_consent:,}")
+    table.add_row("consenting: exportable", f"{size.consenting:,}")
+    table.caption = (
+        "export allowed"
+        if size.export_allowed
+        else f"export refused: fewer than {size.min_export_size:,} consenting consumers"
+    )
+    return table
+
+
+def _audience_failed(error: AudienceError) -> typer.Exit:
+    console.print(Text(str(error), style="bold red"))
+    return typer.Exit(1)
 
 
 @app.command("marts")
@@ -208,8 +331,6 @@ def run_command(
     Airflow's metadata (SQLite) and the run's log are kept under <data_dir>/airflow. Stops at the
     first day that fails and exits non-zero, naming the task and its error.
     """
-    from databank.pipeline import airflow_home, output_to, run_days
-
     if day and (start or end):
         raise typer.BadParameter("give either --date or --start and --end")
     if not day and not (start and end):
@@ -219,6 +340,17 @@ def run_command(
         raise typer.BadParameter(f"--end {last} is before --start {first}")
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     settings = load_settings()
+    _run_with_progress(days, settings, wait_minutes)
+    console.print(
+        f"[green]{len(days)} day(s) done.[/] Warehouse [bold]{settings.warehouse}[/] (open it read-only)."
+    )
+
+
+def _run_with_progress(days: list[date], settings: Settings, wait_minutes: int = 0) -> list[DayRun]:
+    """Run the nightly DAG for `days` in order, showing each day's tasks; exit 1 at the first failure."""
+    from databank.pipeline import airflow_home, output_to, run_days
+
+    first, last = days[0], days[-1]
     log_file = airflow_home(settings) / "logs" / f"run-{first}-{last}-{datetime.now():%Y%m%dT%H%M%S}.log"
     console.print(
         f"Running databank_nightly for {len(days)} day(s), {first} to {last}; log: [bold]{log_file}[/]"
@@ -255,9 +387,7 @@ def run_command(
         later = len(days) - len(runs)
         console.print(f"{later} later day(s) not run. Log: {log_file}")
         raise typer.Exit(1)
-    console.print(
-        f"[green]{len(runs)} day(s) done.[/] Warehouse [bold]{settings.warehouse}[/] (open it read-only)."
-    )
+    return runs
 
 
 @app.command("airflow")
@@ -300,6 +430,7 @@ def _day_summary(run: DayRun) -> Table:
         "bronze",
         "quarantined",
         "silver",
+        "quality",
         title=f"{run.day}: {run.state}, {run.seconds:.0f} s",
     )
     feeds = sorted({task.task_id.split(".")[0] for task in run.tasks if "." in task.task_id})
@@ -317,6 +448,7 @@ def _day_summary(run: DayRun) -> Table:
             f"{ingested['rows_bronze']:,}",
             f"{ingested['rows_quarantined']:,}",
             f"{standardised['rows_silver']:,}" if standardised else "",
+            _quality_cell(run, feed),
         )
     notes = []
     identity = run.returned.get("resolve_identity")
@@ -330,6 +462,17 @@ def _day_summary(run: DayRun) -> Table:
     ]
     table.caption = "; ".join(notes)
     return table
+
+
+def _quality_cell(run: DayRun, feed: str) -> str:
+    """The feed's bronze and silver gates in a few words: checks run, warnings, critical failures."""
+    gates = [run.returned.get(f"{feed}.check_{stage}") for stage in ("bronze", "silver")]
+    gates = [gate for gate in gates if gate]
+    if not gates:
+        return ""
+    checked = sum(gate["checked"] for gate in gates)
+    warnings = sum(len(gate["failed_warning"]) for gate in gates)
+    return f"{checked} checks" + (f", {warnings} warning(s)" if warnings else ", all passed")
 
 
 def _generate_with_progress(args: GenerateArgs) -> GenerationSummary:
@@ -368,11 +511,72 @@ def _print_summary(summary: GenerationSummary, seconds: float) -> None:
         console.print(defects)
 
 
+def _print_night_report(report: NightReport) -> None:
+    funnel = Table(
+        "brand", "A", "I", "P", "L", "assets", "A→I", "I→P", "P→L", title=f"AIPL funnel on {report.day}"
+    )
+    for row in report.funnel:
+        funnel.add_row(
+            row["brand"],
+            *(f"{row[state]:,}" for state in ("a", "i", "p", "l", "asset_total")),
+            *(_percent(row[rate]) for rate in ("rate_a_to_i", "rate_i_to_p", "rate_p_to_l")),
+        )
+    console.print(funnel)
+    if report.flow:
+        flow = Table(
+            "brand",
+            "state",
+            "a week ago",
+            "stayed",
+            "moved up",
+            "moved down",
+            "left",
+            "came in",
+            title=f"Flow over the last week ({report.flow[0]['d0']} → {report.day})",
+        )
+        for row in report.flow:
+            flow.add_row(
+                row["brand"],
+                row["state"],
+                *(f"{row[c]:,}" for c in ("consumers_d0", "stayed", "converted_up", "converted_down")),
+                *(f"{row[c]:,}" for c in ("churned", "new_inflow")),
+            )
+        console.print(flow)
+    else:
+        console.print(f"No flow over a week yet: the warehouse holds less than {FLOW_LAG_DAYS + 1} days.")
+    identified = Table(
+        "feed",
+        "records",
+        "resolved to a OneID",
+        "identified as a person",
+        title=f"Identification on {report.day}",
+    )
+    for row in report.identification:
+        identified.add_row(
+            row["source_feed"],
+            f"{row['records']:,}",
+            _percent(row["resolution_rate"]),
+            _percent(row["identification_rate"]),
+        )
+    console.print(identified)
+
+
+def _percent(rate: float | None) -> str:
+    return "" if rate is None else f"{rate:.1%}"
+
+
 def _where_next(settings: Settings) -> None:
     console.print(
-        f"\nFeeds landed under [bold]{settings.landing}[/] as <feed>/dt=YYYY-MM-DD/<file>;"
-        f" the ground truth (who is who, every defect) is in [bold]{settings.landing / '_truth'}[/]."
-        "\nNext: `databank generate --help` for other sizes, `databank config` for paths and settings."
+        "\nWhere to look next:"
+        f"\n  warehouse (DuckDB, open it read-only)  {settings.warehouse}"
+        f"\n  gold Delta tables                      {settings.lakehouse / 'gold'}"
+        f"\n  quality report                         {settings.reports / 'quality' / 'index.html'}"
+        f"\n  run logs and Airflow metadata          {settings.data_dir / 'airflow'}"
+        f"\n  feeds as delivered, and their truth    {settings.landing}"
+        "\n  dashboard                              make dashboard"
+        "\n  the runs in Airflow's UI               make airflow"
+        "\n  analyst notebooks                      notebooks/"
+        "\n  marts and how to read them             dbt_project/README.md"
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -145,6 +146,96 @@ class PipelineSettings(BaseModel):
         return (*self.required_feeds, *self.optional_feeds)
 
 
+Purpose = Literal["marketing", "ad_targeting"]
+ConsentFlag = Literal["has_marketing_consent", "has_ad_targeting_consent"]
+
+
+# Spark's Delta support on the cluster profile (delta-spark's own settings), in every session and job.
+DELTA_SPARK_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+def _delta_spark_package() -> str:
+    """The Maven coordinate of the delta-spark release this environment locks (Spark 4: Scala 2.13)."""
+    return f"io.delta:delta-spark_2.13:{metadata.version('delta-spark')}"
+
+
+class ClusterSettings(BaseModel):
+    """The cluster profile: the nightly DAG submits its Spark jobs with spark-submit.
+
+    The master, deploy mode and resources are the Airflow connection's (`spark_conn_id`); the cluster's
+    Python environment has databank installed from the same lock file.
+    """
+
+    spark_conn_id: str = Field("spark_default", description="Airflow connection of the Spark cluster.")
+    delta_package: str = Field(
+        default_factory=_delta_spark_package,
+        description="delta-spark's Maven coordinate, fetched by spark-submit --packages.",
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict, description="Further Spark configuration of every submitted job."
+    )
+
+
+class ConsentFlagSettings(BaseModel):
+    """Per purpose of an audience export, the consent flag of dim_memberships it requires."""
+
+    marketing: ConsentFlag = "has_marketing_consent"
+    ad_targeting: ConsentFlag = "has_ad_targeting_consent"
+
+
+class AudienceSettings(BaseModel):
+    """Audience definitions and their exports (`databank audience`)."""
+
+    folder: Path = Field(Path("audiences"), description="Folder of the audience definitions, <name>.yaml.")
+    min_export_size: int = Field(
+        50, gt=0, description="Fewest consenting consumers an export may hold, so no one can be singled out."
+    )
+    export_dir: Path | None = Field(
+        None, description="Exports, their manifests and log; default <data_dir>/exports/audiences."
+    )
+    consent_flags: ConsentFlagSettings = ConsentFlagSettings()
+
+
+class QualitySettings(BaseModel):
+    """The quality gates after ingest, after standardise and before publish (`databank.quality`)."""
+
+    volume_trailing_days: int = Field(
+        7, gt=0, description="Days before the run day whose average row count a feed's day is held against."
+    )
+    volume_min_history_days: int = Field(
+        3, gt=0, description="Days of history that comparison needs; with fewer, the volume is not judged."
+    )
+    volume_min_average_rows: int = Field(
+        50,
+        ge=0,
+        description="A trailing average below this is too small to compare with: the volume is not judged.",
+    )
+    volume_tolerance: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description=(
+            "A day may hold from (1 - t) to 1 / (1 - t) times the trailing average of its feed: "
+            "0.5 allows half to double."
+        ),
+    )
+    touch_freshness_days: int = Field(
+        0, ge=0, description="How many days the newest touchpoint of a night may lie before the run date."
+    )
+    docs_days: int = Field(30, gt=0, description="Days of results the quality report shows.")
+    severity: dict[str, Literal["critical", "warning"]] = Field(
+        {},
+        description=(
+            "Severity overrides: a glob over '<suite>:<expectation>' (e.g. 'bronze.*:volume_not_dropped') "
+            "to critical or warning; the last pattern that matches wins."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """Where databank keeps its data and how it interprets time."""
 
@@ -180,6 +271,9 @@ class Settings(BaseSettings):
     identity: IdentitySettings = IdentitySettings()
     demo: DemoSettings = DemoSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    audiences: AudienceSettings = AudienceSettings()
+    quality: QualitySettings = QualitySettings()
 
     @field_validator("business_timezone")
     @classmethod
@@ -219,6 +313,10 @@ class Settings(BaseSettings):
     @property
     def reports(self) -> Path:
         return self.reports_dir or self.data_dir / "reports"
+
+    @property
+    def audience_exports(self) -> Path:
+        return self.audiences.export_dir or self.data_dir / "exports" / "audiences"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 DAG_ID = "databank_nightly"
 DAG_FILE = Path(__file__).resolve().parent.parent / "dags" / f"{DAG_ID}.py"
+SPARK_JOBS = Path(__file__).resolve().parent.parent / "spark_jobs"
 
 
 class NotRetryableError(RuntimeError):
@@ -110,6 +111,22 @@ def standardise(feed: str, day: date) -> dict[str, Any]:
     return _plain(result)
 
 
+def check_quality(stage: str, feed: str, day: date) -> dict[str, Any]:
+    """The quality gate of a feed's bronze or silver day; a failed critical expectation stops the night."""
+    from databank.quality.gates import QualityGateError, check_bronze, check_silver
+
+    check = {"bronze": check_bronze, "silver": check_silver}[stage]
+    with _not_retryable(QualityGateError):
+        return dataclasses.asdict(check(settings(), feed, day))
+
+
+def build_quality_report(day: date) -> str:
+    """The quality report (`<reports>/quality/index.html`) with every night's checks, this one's too."""
+    from databank.quality.docs import build_data_docs
+
+    return str(build_data_docs(settings()))
+
+
 def resolve(day: date) -> dict[str, Any]:
     """The day's identifier sightings -> OneID (incremental on the previous day's snapshot)."""
     from databank.lakehouse import lakehouse_for
@@ -139,6 +156,14 @@ def build_and_publish_marts(day: date) -> dict[str, Any]:
             for t in result.tables
         },
     }
+
+
+def spark_job_file(job: str) -> Path:
+    """The file spark-submit runs for a job of spark_jobs/ (each has a command line: `--help`)."""
+    path = SPARK_JOBS / f"{job}.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"no Spark job {job!r}: {path} does not exist")
+    return path
 
 
 def gold_tables(project_dir: Path | None = None) -> list[str]:

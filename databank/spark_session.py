@@ -12,7 +12,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from databank.config import Settings
+from databank.config import DELTA_SPARK_CONF, Settings
 
 EMBEDDED_CONF = {
     "spark.ui.enabled": "false",
@@ -23,11 +23,6 @@ EMBEDDED_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.driver.memory": "4g",
     "spark.sql.ansi.enabled": "false",
-}
-DELTA_CONF = {
-    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
-    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-    "spark.sql.session.timeZone": "UTC",
 }
 
 
@@ -49,6 +44,6 @@ def _cluster_session(app_name: str) -> SparkSession:
     from delta import configure_spark_with_delta_pip
 
     builder = SparkSession.builder.appName(app_name)
-    for key, value in DELTA_CONF.items():
+    for key, value in DELTA_SPARK_CONF.items():
         builder = builder.config(key, value)
     return configure_spark_with_delta_pip(builder).getOrCreate()

@@ -1,28 +1,37 @@
-"""The nightly DAG end to end: `databank run` (dag.test in-process) over one tiny generated day.
+"""The nightly DAG end to end, as a user runs it: `databank run` (`dag.test` in-process) over two
+generated days, a re-run of a finished day, a run killed in the middle of the marts build and run
+again, and a feed file that lands late followed by the documented catch-up.
 
-The run happens in its own process, as a user starts it: Airflow reads its home and metadata database
-once, at import, and they must be this test's (SQLite under the data dir), not the suite's.
+Every run happens in its own process, as a user starts it: Airflow reads its home and metadata
+database once, at import, and they must be this test's (SQLite under the data dir), not the suite's.
+The tests of this module build on each other in file order, on one data directory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
 from deltalake import DeltaTable
 
 from databank import pipeline
-from databank.config import load_settings
+from databank.config import Settings, load_settings
+from databank.contracts import load_contract
 from databank.generator.generate import GenerateArgs, generate
 
 pytestmark = pytest.mark.slow
-DAY = date(2026, 5, 1)
+DAYS = (date(2026, 5, 1), date(2026, 5, 2))
+LATE_FEED = "online_events"
 # Marts a single day of a small brand fills; the rest (RFM, lifecycle, ...) may rightly be empty.
 FILLED_BY_ONE_DAY = (
     "fct_touchpoints",
@@ -30,19 +39,23 @@ FILLED_BY_ONE_DAY = (
     "aipl_daily_funnel",
     "dim_consumers",
     "dim_stores",
+    "dim_brands",
 )
 
 
-def _databank(data_dir, *arguments: str) -> subprocess.CompletedProcess:
-    env = {
+def _environment(data_dir: Path) -> dict[str, str]:
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DATABANK_", "AIRFLOW"))},
         "DATABANK_DATA_DIR": str(data_dir),
         "DATABANK_HMAC_KEY": "dag-end-to-end-key",
         "COLUMNS": "200",  # rich wraps at the terminal width; keep messages on one line
     }
+
+
+def _databank(data_dir: Path, *arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "databank.cli", *arguments],
-        env=env,
+        env=_environment(data_dir),
         cwd=data_dir,
         capture_output=True,
         text=True,
@@ -50,34 +63,69 @@ def _databank(data_dir, *arguments: str) -> subprocess.CompletedProcess:
     )
 
 
+def _succeeded(result: subprocess.CompletedProcess) -> bool:
+    return result.returncode == 0 or pytest.fail(result.stdout[-3000:] + result.stderr[-3000:])
+
+
+def gold_checksums(settings: Settings) -> dict[str, tuple[int, int]]:
+    """Rows and an order-independent hash of the content of every gold table's current version."""
+    sums = {}
+    with duckdb.connect() as con:
+        for table in pipeline.gold_tables():
+            files = DeltaTable(str(settings.lakehouse / "gold" / table)).file_uris()
+            sums[table] = (
+                con.execute(f"SELECT count(*), sum(hash(t)) FROM read_parquet({files!r}) AS t").fetchone()
+                if files
+                else (0, None)
+            )
+    return sums
+
+
+def _late_file(settings: Settings) -> Path:
+    """The largest delivery of one event feed on the first day: the file that will come late."""
+    folder = pipeline.landing_folder(LATE_FEED, DAYS[0], settings)
+    originals = [p for p in folder.iterdir() if not p.stem.endswith(("_resend", "_part2"))]
+    return max(originals, key=lambda p: p.stat().st_size)
+
+
+def _record_ids(path: Path) -> set[str]:
+    """The record ids of a JSON Lines delivery (lines damaged on purpose aside)."""
+    record_id = load_contract(LATE_FEED).record_id
+    ids = set()
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            ids.add(json.loads(line)[record_id])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return ids
+
+
 @pytest.fixture(scope="module")
 def night(tmp_path_factory):
-    """One generated day landed and run through the DAG; the settings and the command's result."""
+    """Two generated days of 300 consumers run through the DAG, one file of day 1 held back to land
+    late. Returns the settings and the command's result."""
     data_dir = tmp_path_factory.mktemp("dag-e2e")
     settings = load_settings(data_dir=data_dir, hmac_key="dag-end-to-end-key")
-    generate(GenerateArgs(out=settings.landing, consumers=300, days=1, start=DAY, seed=3, bad_rate=0.02))
-    return settings, _databank(data_dir, "run", "--date", DAY.isoformat())
+    generate(GenerateArgs(out=settings.landing, consumers=300, days=2, start=DAYS[0], seed=3, bad_rate=0.02))
+    late = _late_file(settings)
+    (data_dir / "held-back").mkdir()
+    shutil.move(late, data_dir / "held-back" / late.name)
+    return settings, _databank(data_dir, "run", "--start", DAYS[0].isoformat(), "--end", DAYS[-1].isoformat())
 
 
 def test_the_run_succeeds_and_says_what_each_feed_delivered(night):
     _, result = night
 
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert f"{DAY}: success" in result.stdout
+    assert _succeeded(result)
+    for day in DAYS:
+        assert f"{day}: success" in result.stdout
     assert "online_orders" in result.stdout
-    assert "1 day(s) done" in result.stdout
+    assert "2 day(s) done" in result.stdout
 
 
-def test_every_gold_table_exists_and_the_day_fills_the_main_ones(night):
+def test_every_gold_table_exists_and_the_days_fill_the_main_ones(night):
     settings, _ = night
-    gold = settings.lakehouse / "gold"
-    rows = {}
-    with duckdb.connect() as con:
-        for table in pipeline.gold_tables():
-            files = DeltaTable(str(gold / table)).file_uris()
-            rows[table] = (
-                con.execute(f"SELECT count(*) FROM read_parquet({files!r})").fetchone()[0] if files else 0
-            )
+    rows = {table: count for table, (count, _) in gold_checksums(settings).items()}
 
     assert set(rows) == set(pipeline.gold_tables())
     assert all(rows[table] > 0 for table in FILLED_BY_ONE_DAY), rows
@@ -98,20 +146,18 @@ def test_the_warehouse_is_published_with_the_same_marts(night):
         }
 
     assert marts == set(pipeline.gold_tables())
-    assert funnel_days == {DAY}
+    assert funnel_days == set(DAYS)
 
 
-def test_airflow_recorded_the_run_for_the_day_and_an_event_per_gold_asset(night):
+def test_airflow_recorded_a_run_per_day_and_an_event_per_gold_asset(night):
     settings, _ = night
     with sqlite3.connect(pipeline.airflow_home(settings) / "airflow.db") as db:
         runs = db.execute(
-            "SELECT state, data_interval_start FROM dag_run WHERE dag_id = ?", [pipeline.DAG_ID]
+            "SELECT state, data_interval_start FROM dag_run WHERE dag_id = ? ORDER BY 2", [pipeline.DAG_ID]
         ).fetchall()
-        events = dict(
-            db.execute(
-                "SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id"
-            ).fetchall()
-        )
+        events = db.execute(
+            "SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id ORDER BY e.id"
+        ).fetchall()
         skipped = {
             row[0]
             for row in db.execute(
@@ -119,21 +165,86 @@ def test_airflow_recorded_the_run_for_the_day_and_an_event_per_gold_asset(night)
             )
         }
 
-    assert [state for state, _ in runs] == ["success"]
-    assert runs[0][1].startswith("2026-04-30 16:00:00")  # local midnight of the day, in UTC
-    assert set(events) == {f"databank.gold.{table}" for table in pipeline.gold_tables()}
-    touchpoints = json.loads(events["databank.gold.fct_touchpoints"])
-    assert touchpoints["run_date"] == DAY.isoformat()
-    assert touchpoints["rows"] > 0
+    assert [state for state, _ in runs] == ["success", "success"]
+    assert runs[0][1].startswith("2026-04-30 16:00:00")  # local midnight of the first day, in UTC
+    assert {name for name, _ in events} == {f"databank.gold.{table}" for table in pipeline.gold_tables()}
+    touchpoints = [json.loads(extra) for name, extra in events if name == "databank.gold.fct_touchpoints"]
+    assert [event["run_date"] for event in touchpoints[-2:]] == [day.isoformat() for day in DAYS]
+    assert touchpoints[-1]["rows"] > 0
     # Erasure requests are rare: a missing optional feed is skipped with everything after it in its group.
     assert {"erasure_requests.wait_for_landing", "erasure_requests.ingest"} <= skipped
+
+
+def test_rerunning_a_finished_day_leaves_every_gold_table_as_it_was(night):
+    settings, _ = night
+    before = gold_checksums(settings)
+
+    assert _succeeded(_databank(settings.data_dir, "run", "--date", DAYS[-1].isoformat()))
+    assert gold_checksums(settings) == before
+
+
+def test_a_day_killed_in_the_middle_of_the_marts_build_and_run_again_is_as_a_clean_run(night):
+    settings, _ = night
+    clean = gold_checksums(settings)
+    build_file = settings.warehouse.with_name(f"{settings.warehouse.stem}.build{settings.warehouse.suffix}")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "databank.cli", "run", "--date", DAYS[-1].isoformat()],
+        env=_environment(settings.data_dir),
+        cwd=settings.data_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 600
+    while not build_file.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # dbt is building into the copy of the warehouse
+    os.killpg(run.pid, signal.SIGKILL)  # the run and everything it started (Spark, dbt)
+    run.wait()
+    assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-build"
+
+    assert _succeeded(_databank(settings.data_dir, "run", "--date", DAYS[-1].isoformat()))
+    assert gold_checksums(settings) == clean
+
+
+def test_a_file_landing_late_is_picked_up_by_running_its_day_and_the_days_after(night):
+    settings, _ = night
+    late = next((settings.data_dir / "held-back").iterdir())
+    late_ids = _record_ids(late)
+    funnel_before = _funnel(settings, DAYS[0])
+    shutil.move(late, pipeline.landing_folder(LATE_FEED, DAYS[0], settings) / late.name)
+
+    result = _databank(
+        settings.data_dir, "run", "--start", DAYS[0].isoformat(), "--end", DAYS[-1].isoformat()
+    )
+
+    assert _succeeded(result)
+    with duckdb.connect() as con:
+        files = DeltaTable(str(settings.lakehouse / "gold" / "fct_touchpoints")).file_uris()
+        touched = {
+            row[0]
+            for row in con.execute(
+                f"SELECT DISTINCT source_record_id FROM read_parquet({files!r}) "
+                "WHERE source_feed = ? AND touched_date = ?",
+                [LATE_FEED, DAYS[0]],
+            ).fetchall()
+        }
+    assert touched & late_ids  # the late records are the first day's touches now
+    assert _funnel(settings, DAYS[0]) != funnel_before  # and the states of that day are corrected
 
 
 def test_a_day_whose_required_feeds_never_landed_fails_naming_the_feed(night):
     settings, _ = night
 
-    result = _databank(settings.data_dir, "run", "--date", "2026-05-02")
+    result = _databank(settings.data_dir, "run", "--date", "2026-05-03")
 
     assert result.returncode == 1
     assert "wait_for_landing failed" in result.stdout
-    assert "required feed online_orders has not landed for 2026-05-02" in result.stdout
+    assert "required feed online_events has not landed for 2026-05-03" in result.stdout
+
+
+def _funnel(settings: Settings, day: date) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(
+            "SELECT * FROM marts.aipl_daily_funnel WHERE funnel_date = ? ORDER BY brand_id", [day]
+        ).fetchall()

@@ -1,11 +1,14 @@
 """The `databank` command line: help everywhere, generation with progress, clear errors."""
 
 import json
+from datetime import date
 
 import pytest
 from typer.testing import CliRunner
 
+from databank import cli
 from databank.cli import app
+from databank.night_report import NightReport
 
 runner = CliRunner()
 
@@ -53,14 +56,26 @@ def test_generate_rejects_a_malformed_start_day(tmp_path):
     assert "YYYY-MM-DD" in result.output
 
 
-def test_demo_uses_the_configured_size_and_landing(tmp_path, monkeypatch):
+@pytest.fixture
+def nights_run(monkeypatch) -> list[date]:
+    """The days the demo hands to the nightly run (which the end-to-end DAG tests run for real)."""
+    ran: list[date] = []
+    monkeypatch.setattr(cli, "_run_with_progress", lambda days, settings: ran.extend(days))
+    monkeypatch.setattr(cli, "night_report", lambda warehouse: NightReport(ran[-1], [], [], []))
+    return ran
+
+
+def test_demo_uses_the_configured_size_and_landing_and_runs_every_day(tmp_path, monkeypatch, nights_run):
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABANK_DEMO__CONSUMERS", "50")
-    monkeypatch.setenv("DATABANK_DEMO__DAYS", "1")
+    monkeypatch.setenv("DATABANK_DEMO__DAYS", "2")
 
     result = runner.invoke(app, ["demo"])
 
     assert result.exit_code == 0, result.output
+    assert nights_run == [date(2026, 5, 1), date(2026, 5, 2)]
+    assert "AIPL funnel on 2026-05-02" in result.output
+    assert "Where to look next" in result.output
     summary = json.loads((tmp_path / "landing" / "_truth" / "summary.json").read_text())
     assert summary["args"]["consumers"] == "50"
     assert "_truth" in result.output
@@ -69,10 +84,10 @@ def test_demo_uses_the_configured_size_and_landing(tmp_path, monkeypatch):
     assert "pseudonymisation key" in result.output
 
 
-def test_demo_keeps_an_existing_key(tmp_path, monkeypatch):
+def test_demo_keeps_an_existing_key(tmp_path, monkeypatch, nights_run):
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABANK_DEMO__CONSUMERS", "20")
-    monkeypatch.setenv("DATABANK_DEMO__DAYS", "1")
+    monkeypatch.setenv("DATABANK_DEMO__DAYS", "2")
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "hmac.key").write_text("brand-key\n")
 

@@ -8,8 +8,10 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 from graphlib import TopologicalSorter
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pendulum
 import pytest
 from pydantic import ValidationError
 
@@ -71,7 +73,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started,
     assert figures["seconds"] < 2.0  # about 0.1 s here; the DAG processor allows 30 s per file
 
 
-def test_no_cycles_and_the_night_runs_feeds_then_identity_then_marts(dag):
+def test_no_cycles_and_the_night_runs_feeds_and_their_gates_then_identity_then_marts(dag):
     dag.check_cycle()
     graph = {task.task_id: set(task.upstream_task_ids) for task in dag.tasks}
     order = list(TopologicalSorter(graph).static_order())
@@ -81,10 +83,15 @@ def test_no_cycles_and_the_night_runs_feeds_then_identity_then_marts(dag):
     for feed in feeds:
         assert graph[f"{feed}.wait_for_landing"] == set()
         assert graph[f"{feed}.ingest"] == {f"{feed}.wait_for_landing"}
-        assert graph[f"{feed}.standardise"] == {f"{feed}.ingest"}
-    assert graph["resolve_identity"] == {f"{feed}.standardise" for feed in feeds}
+        assert graph[f"{feed}.check_bronze"] == {f"{feed}.ingest"}
+        assert graph[f"{feed}.standardise"] == {f"{feed}.check_bronze"}
+        assert graph[f"{feed}.check_silver"] == {f"{feed}.standardise"}
+    assert graph["resolve_identity"] == {f"{feed}.check_silver" for feed in feeds}
     assert graph["build_and_publish_marts"] == {"resolve_identity"}
-    assert order[-2:] == ["resolve_identity", "build_and_publish_marts"]
+    assert graph["publish_quality_report"] == {"build_and_publish_marts"}
+    assert order[-3:] == ["resolve_identity", "build_and_publish_marts", "publish_quality_report"]
+    # The report shows a failed night too.
+    assert dag.get_task("publish_quality_report").trigger_rule == "all_done"
 
 
 def test_every_task_has_owner_retries_backoff_and_a_timeout(dag):
@@ -215,3 +222,47 @@ def test_pipeline_settings_come_from_the_environment(monkeypatch):
 
     assert config.required_feeds == ("online_orders",)
     assert config.landing_timeout_minutes == 0
+
+
+@pytest.fixture
+def cluster_dag(monkeypatch):
+    """The DAG as a cluster installation parses it (`DATABANK_PROFILE=cluster`)."""
+    import importlib.util
+
+    monkeypatch.setenv("DATABANK_PROFILE", "cluster")
+    monkeypatch.setenv("DATABANK_CLUSTER__SPARK_CONN_ID", "spark_prod")
+    pipeline.settings.cache_clear()
+    spec = importlib.util.spec_from_file_location("databank_nightly_on_cluster", pipeline.DAG_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module.nightly
+    pipeline.settings.cache_clear()
+
+
+def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(cluster_dag):
+    from importlib import metadata
+
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+    from spark_jobs.ingest_feed import parse_args
+
+    submitted = {t.task_id: t for t in cluster_dag.tasks if isinstance(t, SparkSubmitOperator)}
+    feeds = load_settings().pipeline.feeds
+    ingest = submitted["online_orders.ingest"]
+    # The run of 2026-05-01 (Asia/Shanghai) starts at 16:00 UTC the day before.
+    context = {"data_interval_start": pendulum.datetime(2026, 4, 30, 16, tz="UTC")}
+    arguments = [ingest.render_template(argument, context) for argument in ingest.application_args]
+
+    assert set(submitted) == {f"{f}.{step}" for f in feeds for step in ("ingest", "standardise")} | {
+        "resolve_identity"
+    }
+    assert all(Path(task.application).is_file() for task in submitted.values())
+    assert Path(ingest.application).name == "ingest_feed.py"
+    assert ingest._conn_id == "spark_prod"
+    assert ingest.packages == f"io.delta:delta-spark_2.13:{metadata.version('delta-spark')}"
+    assert ingest.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert vars(parse_args(arguments)) == {"feed": "online_orders", "date": date(2026, 5, 1)}
+    identity = cluster_dag.get_task("resolve_identity")
+    assert identity.upstream_task_ids == {f"{feed}.check_silver" for feed in feeds}
+    assert identity.trigger_rule == "none_failed"
+    assert cluster_dag.get_task("build_and_publish_marts").upstream_task_ids == {"resolve_identity"}

@@ -88,3 +88,35 @@ def test_run_has_help():
 
     assert result.exit_code == 0
     assert "--start" in result.output
+
+
+def test_the_day_summary_shows_each_feeds_rows_and_quality_gates():
+    from rich.console import Console
+
+    from databank.cli import _day_summary
+
+    def gate(checked: int, warnings: list[str]) -> dict:
+        return {"checked": checked, "failed_critical": [], "failed_warning": warnings}
+
+    tasks = tuple(
+        TaskOutcome(f"online_orders.{step}", "success", 0.1)
+        for step in ("wait_for_landing", "ingest", "check_bronze", "standardise", "check_silver")
+    )
+    returned = {
+        "online_orders.ingest": {
+            "files_delivered": 2,
+            "rows_delivered": 1200,
+            "rows_bronze": 1190,
+            "rows_quarantined": 10,
+        },
+        "online_orders.standardise": {"rows_silver": 1185},
+        "online_orders.check_bronze": gate(30, ["bronze.online_orders:unique(order_id)"]),
+        "online_orders.check_silver": gate(40, []),
+    }
+    console = Console(record=True, width=200)
+
+    console.print(_day_summary(DayRun(date(2026, 5, 1), "success", 9.0, tasks, returned)))
+
+    row = next(line for line in console.export_text().splitlines() if "online_orders" in line)
+    cells = [cell.strip() for cell in row.split("│")[2:8]]
+    assert cells == ["2", "1,200", "1,190", "10", "1,185", "70 checks, 1 warning(s)"]
