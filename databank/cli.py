@@ -210,12 +210,16 @@ def audience_list_command() -> None:
     console.print(table)
 
 
+AudienceName = Annotated[str, typer.Argument(help="The audience: <audiences folder>/<name>.yaml.")]
+AudienceDay = Annotated[
+    str | None, typer.Option("--date", help="Run day, YYYY-MM-DD; default: the warehouse's latest.")
+]
+
+
 @audience_app.command("size")
 def audience_size_command(
-    name: Annotated[str, typer.Argument(help="The audience: <audiences folder>/<name>.yaml.")],
-    day: Annotated[
-        str | None, typer.Option("--date", help="Run day, YYYY-MM-DD; default: the warehouse's latest.")
-    ] = None,
+    name: AudienceName,
+    day: AudienceDay = None,
 ) -> None:
     """Consumers the audience matches, how many consent to its purpose, and whether it may be exported."""
     settings = load_settings()
@@ -229,13 +233,11 @@ def audience_size_command(
 
 @audience_app.command("export")
 def audience_export_command(
-    name: Annotated[str, typer.Argument(help="The audience: <audiences folder>/<name>.yaml.")],
+    name: AudienceName,
     file_format: Annotated[
         ExportFormat, typer.Option("--format", help="File of activation keys.")
     ] = "parquet",
-    day: Annotated[
-        str | None, typer.Option("--date", help="Run day, YYYY-MM-DD; default: the warehouse's latest.")
-    ] = None,
+    day: AudienceDay = None,
 ) -> None:
     """Write the activation keys of the consenting consumers, a manifest beside them, and a log line."""
     settings = load_settings()
