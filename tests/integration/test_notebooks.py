@@ -29,7 +29,12 @@ def kernel_specs(published, tmp_path_factory) -> KernelSpecManager:
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "databank (tests)",
         "language": "python",
-        "env": {"DATABANK_WAREHOUSE_PATH": str(settings.warehouse)},
+        "env": {
+            "DATABANK_WAREHOUSE_PATH": str(settings.warehouse),
+            # Importing streamlit (the dashboard's tests) sets MPLBACKEND=Agg for the whole process;
+            # a kernel started from it would then draw nothing into the notebook.
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        },
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     return KernelSpecManager(kernel_dirs=[str(spec_dir.parent)])

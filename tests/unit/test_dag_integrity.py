@@ -90,8 +90,8 @@ def test_no_cycles_and_the_night_runs_feeds_and_their_gates_then_identity_then_m
     assert graph["build_and_publish_marts"] == {"resolve_identity"}
     assert graph["publish_quality_report"] == {"build_and_publish_marts"}
     assert order[-3:] == ["resolve_identity", "build_and_publish_marts", "publish_quality_report"]
-    # The report shows a failed night too.
-    assert dag.get_task("publish_quality_report").trigger_rule == "all_done"
+    # The report shows a failed night too, and does not make it a successful one.
+    assert dag.get_task("publish_quality_report").is_teardown
 
 
 def test_every_task_has_owner_retries_backoff_and_a_timeout(dag):

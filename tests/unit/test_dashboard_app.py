@@ -9,7 +9,6 @@ import sys
 import types
 from datetime import UTC, date, datetime, timedelta
 
-import duckdb
 import pyarrow as pa
 import pytest
 from dashboard_warehouse import b01_funnel, b01_shanghai, write_empty_warehouse, write_warehouse
@@ -174,16 +173,6 @@ def test_brands_are_named_in_chinese(point_app_at, first_day):
 
     assert app.selectbox(key="brand").options == ["山岚 Shanlan (B01)", "青禾 Qinghe (B02)"]
     assert "山岚 Shanlan (B01)" in captions(app)
-
-
-def test_a_warehouse_without_the_brand_dimension_names_brands_from_stores_and_campaigns(warehouse_path):
-    write_warehouse(warehouse_path, [FIRST_DAY])
-    with duckdb.connect(str(warehouse_path)) as connection:
-        connection.execute("drop table marts.dim_brands")
-
-    app = open_page("views/funnel.py")
-
-    assert app.selectbox(key="brand").options == ["山岚 Shanlan (B01)", "青禾 Qinghe (B02)"]
 
 
 def test_the_funnel_compares_the_day_with_seven_days_before(point_app_at, two_weeks):
