@@ -1,6 +1,6 @@
 """The nightly DAG end to end, as a user runs it: `databank run` (`dag.test` in-process) over two
-generated days, a re-run of a finished day, a run killed in the middle of the marts build and run
-again, and a feed file that lands late followed by the documented catch-up.
+generated days, a feed file that lands late followed by the documented catch-up, and a finished day
+run again after a run of it was killed in the middle of the marts build.
 
 Every run happens in its own process, as a user starts it: Airflow reads its home and metadata
 database once, at import, and they must be this test's (SQLite under the data dir), not the suite's.
@@ -175,38 +175,6 @@ def test_airflow_recorded_a_run_per_day_and_an_event_per_gold_asset(night):
     assert {"erasure_requests.wait_for_landing", "erasure_requests.ingest"} <= skipped
 
 
-def test_rerunning_a_finished_day_leaves_every_gold_table_as_it_was(night):
-    settings, _ = night
-    before = gold_checksums(settings)
-
-    assert _succeeded(_databank(settings.data_dir, "run", "--date", DAYS[-1].isoformat()))
-    assert gold_checksums(settings) == before
-
-
-def test_a_day_killed_in_the_middle_of_the_marts_build_and_run_again_is_as_a_clean_run(night):
-    settings, _ = night
-    clean = gold_checksums(settings)
-    build_file = settings.warehouse.with_name(f"{settings.warehouse.stem}.build{settings.warehouse.suffix}")
-    run = subprocess.Popen(
-        [sys.executable, "-m", "databank.cli", "run", "--date", DAYS[-1].isoformat()],
-        env=_environment(settings.data_dir),
-        cwd=settings.data_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 600
-    while not build_file.exists() and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)  # dbt is building into the copy of the warehouse
-    os.killpg(run.pid, signal.SIGKILL)  # the run and everything it started (Spark, dbt)
-    run.wait()
-    assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-build"
-
-    assert _succeeded(_databank(settings.data_dir, "run", "--date", DAYS[-1].isoformat()))
-    assert gold_checksums(settings) == clean
-
-
 def test_a_file_landing_late_is_picked_up_by_running_its_day_and_the_days_after(night):
     settings, _ = night
     late = next((settings.data_dir / "held-back").iterdir())
@@ -231,6 +199,32 @@ def test_a_file_landing_late_is_picked_up_by_running_its_day_and_the_days_after(
         }
     assert touched & late_ids  # the late records are the first day's touches now
     assert _funnel(settings, DAYS[0]) != funnel_before  # and the states of that day are corrected
+
+
+def test_a_run_killed_mid_build_publishes_nothing_and_running_the_day_again_is_as_a_clean_run(night):
+    """A finished day run again, after a run of it was killed in the middle of the marts build."""
+    settings, _ = night
+    clean = gold_checksums(settings)
+    build_file = settings.warehouse.with_name(f"{settings.warehouse.stem}.build{settings.warehouse.suffix}")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "databank.cli", "run", "--date", DAYS[-1].isoformat()],
+        env=_environment(settings.data_dir),
+        cwd=settings.data_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 600
+    while not build_file.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # dbt is building into the copy of the warehouse
+    os.killpg(run.pid, signal.SIGKILL)  # the run and everything it started (Spark, dbt)
+    run.wait()
+    assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-build"
+    assert gold_checksums(settings) == clean  # the killed build published nothing
+
+    assert _succeeded(_databank(settings.data_dir, "run", "--date", DAYS[-1].isoformat()))
+    assert gold_checksums(settings) == clean
 
 
 def test_a_day_whose_required_feeds_never_landed_fails_naming_the_feed(night):
