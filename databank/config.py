@@ -33,7 +33,7 @@ DEFAULT_CONFIG_FILE = "databank.toml"
 class DemoSettings(BaseModel):
     """Size of the synthetic brand that `make demo` generates and runs."""
 
-    consumers: int = Field(3000, gt=0)
+    consumers: int = Field(1000, gt=0)  # two weeks through the DAG in minutes on 2 cores
     days: int = Field(14, gt=0)
     start: date = date(2026, 5, 1)
     seed: int = 20260501

@@ -43,6 +43,9 @@ from databank.generator.simulate import Simulation, utc_offset_ms
 from databank.generator.world import World, build_world
 
 TRUTH_DIR = "_truth"
+# Sources that send a file every day, an empty one when they have nothing: the event feeds, and the
+# CRM's daily export of member changes. Reference snapshots are sent only when they change.
+DAILY_FEEDS = (*feeds("event"), "members")
 DEFAULT_RATES = Rates()
 REFERENCE_TABLES = ("brands", "stores", "products", "campaigns", "keywords")
 RECORDS_SCHEMA = pa.schema(
@@ -117,7 +120,7 @@ def generate(
                 rows_today += table.num_rows
                 if "_person" in table.column_names:
                     records.write_table(_truth_records(feed, contract.record_id, table, people, day))
-            for feed in sorted(set(feeds("event")) - set(tables)):
+            for feed in sorted(set(DAILY_FEEDS) - set(tables)):
                 delivery.deliver_nothing(load_contract(feed), f"{day:%Y%m%d}")
                 summary.files += 1
             defects = delivery.take_defects()

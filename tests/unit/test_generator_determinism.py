@@ -5,7 +5,7 @@ from datetime import date
 from pathlib import Path
 
 from databank.contracts import feeds
-from databank.generator.generate import GenerateArgs, generate
+from databank.generator.generate import DAILY_FEEDS, GenerateArgs, generate
 
 # `out` is relative so that two runs in two folders get literally the same arguments (the summary
 # records them as given).
@@ -45,13 +45,13 @@ def test_another_seed_changes_every_event_feed(tmp_path, monkeypatch):
     assert set(feeds("event")) <= changed
 
 
-def test_every_event_feed_delivers_every_day_an_empty_file_when_it_has_nothing(tmp_path):
+def test_every_daily_feed_delivers_every_day_an_empty_file_when_it_has_nothing(tmp_path):
     # Two people for two days: most feeds have nothing to send on most days.
     generate(GenerateArgs(out=tmp_path, consumers=2, days=2, start=date(2026, 5, 1), seed=5, bad_rate=0))
 
     folders = {
         (feed, day): tmp_path / feed / f"dt={day}"
-        for feed in feeds("event")
+        for feed in DAILY_FEEDS
         for day in ("2026-05-01", "2026-05-02")
     }
     empty = [key for key, folder in folders.items() if [f.stat().st_size for f in folder.iterdir()] == [0]]
