@@ -14,6 +14,8 @@ from typing import Any
 
 import duckdb
 
+from databank.warehouse import NoWarehouseError, open_published
+
 FLOW_LAG_DAYS = 7
 
 
@@ -31,9 +33,11 @@ class NothingPublishedError(RuntimeError):
 
 def night_report(warehouse: Path, day: date | None = None) -> NightReport:
     """The report of `day` (default: the latest day the funnel holds)."""
-    if not warehouse.exists():
-        raise NothingPublishedError(f"no warehouse at {warehouse}: no night has been published yet")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    try:
+        con = open_published(warehouse)
+    except NoWarehouseError as error:
+        raise NothingPublishedError(str(error)) from error
+    with con:
         day = day or con.execute("SELECT max(funnel_date) FROM marts.aipl_daily_funnel").fetchone()[0]
         if day is None:
             raise NothingPublishedError(f"the warehouse {warehouse} holds no funnel day yet")

@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib import font_manager, rcParams
 
 from databank.config import Settings, load_settings
+from databank.warehouse import NoWarehouseError, open_published
 
 # Sans-serif families with Chinese glyphs, preferred first: Noto/Source Han (Linux, `fonts-noto-cjk`),
 # then those macOS and Windows ship. The first installed one leads; the default fonts stay behind it.
@@ -35,23 +36,18 @@ CJK_FONTS = (
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-class NoWarehouseError(FileNotFoundError):
-    """The configured warehouse file does not exist (yet)."""
-
-
 def connect(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     """The analyst warehouse, read-only, at the path the configuration names."""
     path = (settings or load_settings()).warehouse
     if not path.is_file() and not path.is_absolute() and (PROJECT_ROOT / path).is_file():
         path = PROJECT_ROOT / path
-    if not path.is_file():
+    try:
+        return open_published(path.resolve())
+    except NoWarehouseError as error:
         raise NoWarehouseError(
-            f"No warehouse at {path.resolve()}. Build one with `databank run --date YYYY-MM-DD` (or "
-            "`databank marts --date YYYY-MM-DD` over an existing lakehouse), or point "
-            "DATABANK_WAREHOUSE_PATH (or DATABANK_DATA_DIR) at an existing one before starting the "
-            "notebook's kernel."
-        )
-    return duckdb.connect(str(path), read_only=True)
+            f"{error}; or point DATABANK_WAREHOUSE_PATH (or DATABANK_DATA_DIR) at an existing one "
+            "before starting the notebook's kernel."
+        ) from error
 
 
 def query(

@@ -1,4 +1,5 @@
-"""The analyst warehouse (DuckDB): silver Delta tables exposed to dbt, read through their Delta log.
+"""The analyst warehouse (DuckDB): silver Delta tables exposed to dbt, read through their Delta log,
+and the published file opened for reading.
 
 Each silver table becomes a view `silver.<table>` over exactly the Parquet files its Delta log lists
 as active, so the warehouse file can be opened by any later process (dbt, notebooks, BI) without
@@ -31,6 +32,21 @@ SILVER_TABLES = (
     "identity_map",
     "one_id_history",
 )
+
+
+class NoWarehouseError(FileNotFoundError):
+    """No night has been published to the warehouse path yet."""
+
+
+def open_published(path: Path) -> duckdb.DuckDBPyConnection:
+    """A new read-only connection to the published warehouse (a night swaps in a new file, so each
+    reader opens its own); NoWarehouseError when there is none yet."""
+    if not path.is_file():
+        raise NoWarehouseError(
+            f"no warehouse at {path}: build the marts first, no night has been published yet "
+            "(`databank run --date D`, or `databank marts --date D` over an existing lakehouse)"
+        )
+    return duckdb.connect(str(path), read_only=True)
 
 
 def register_silver(con: duckdb.DuckDBPyConnection, lakehouse: Path, tables=SILVER_TABLES) -> list[str]:

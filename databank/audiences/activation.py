@@ -33,6 +33,7 @@ from databank.audiences.checks import check_against_warehouse, resolve_run_date
 from databank.audiences.compiler import ACTIVATION_KEYS, CompiledAudience, compile_audience
 from databank.audiences.definition import Audience, AudienceError, load_audience
 from databank.config import Settings
+from databank.warehouse import NoWarehouseError, open_published
 
 ExportFormat = Literal["parquet", "csv"]
 EXPORT_LOG = "exports.log.jsonl"
@@ -103,13 +104,10 @@ def export_audience(
 @contextmanager
 def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A new read-only connection to the warehouse file."""
-    if not path.is_file():
-        raise AudienceError(
-            f"no warehouse at {path}: build the marts first (`databank run --date D` or "
-            "`databank marts --date D`), or point DATABANK_WAREHOUSE_PATH at one"
-        )
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = open_published(path)
+    except NoWarehouseError as error:
+        raise AudienceError(f"{error}; or point DATABANK_WAREHOUSE_PATH at one") from error
     except duckdb.Error as error:
         raise AudienceError(f"cannot open the warehouse {path}: {error}") from error
     try:
