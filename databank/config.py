@@ -284,6 +284,15 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from error
         return value
 
+    @field_validator(
+        "data_dir", "landing_dir", "lakehouse_dir", "warehouse_path", "reports_dir", "hmac_key_file"
+    )
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        # Relative paths mean the working directory at load time; subprocesses (dbt resolves paths
+        # against its project folder) and Airflow tasks must not read them against another one.
+        return value if value is None else value.expanduser().absolute()
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -250,6 +250,7 @@ def run_dbt_build(run: DbtRun) -> None:
 def _dbt(run: DbtRun, command: str, *options: str) -> None:
     arguments = [
         sys.executable,
+        "-P",  # the working directory stays off sys.path: a dbt_*.py there must not shadow dbt's modules
         "-m",
         "dbt.cli.main",
         command,

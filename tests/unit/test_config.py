@@ -16,13 +16,13 @@ def _clean_environment(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
 
 
-def test_defaults_put_everything_under_data():
+def test_defaults_put_everything_under_data_in_the_working_directory(tmp_path):
     settings = load_settings()
 
-    assert settings.landing == Path("data/landing")
-    assert settings.lakehouse == Path("data/lakehouse")
-    assert settings.warehouse == Path("data/warehouse/databank.duckdb")
-    assert settings.reports == Path("data/reports")
+    assert settings.landing == tmp_path / "data/landing"
+    assert settings.lakehouse == tmp_path / "data/lakehouse"
+    assert settings.warehouse == tmp_path / "data/warehouse/databank.duckdb"
+    assert settings.reports == tmp_path / "data/reports"
     assert settings.business_timezone == "Asia/Shanghai"
     assert settings.profile == "embedded"
 
@@ -53,6 +53,17 @@ def test_databank_toml_in_working_directory_is_found(tmp_path):
     (tmp_path / "databank.toml").write_text('business_timezone = "Asia/Tokyo"\n')
 
     assert load_settings().business_timezone == "Asia/Tokyo"
+
+
+def test_relative_paths_are_fixed_against_the_working_directory_at_load(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABANK_DATA_DIR", "bank")
+    monkeypatch.setenv("DATABANK_HMAC_KEY_FILE", "../keys/hmac.key")
+
+    settings = load_settings()
+    monkeypatch.chdir("/")
+
+    assert settings.reports == tmp_path / "bank" / "reports"
+    assert settings.key_file.resolve() == tmp_path.parent / "keys" / "hmac.key"
 
 
 def test_explicit_paths_override_the_data_dir(monkeypatch):
