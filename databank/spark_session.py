@@ -15,6 +15,9 @@ from pyspark.sql import SparkSession
 from databank.config import DELTA_SPARK_CONF, Settings
 
 EMBEDDED_CONF = {
+    # The driver holds a night's identifiers: nothing but this machine may reach it.
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.host": "127.0.0.1",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "UTC",
