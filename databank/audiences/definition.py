@@ -14,9 +14,11 @@ at least one criterion; a consumer belongs to the audience when every criterion 
     campaign_exposure: {campaign_id: C0101, behaviours: [click], within_days: 14}
     last_seen_within_days: 30       # a touchpoint of the brand in the N days ending on the run day
 
-Unknown fields, unknown values, ids that are not plain ids and windows that are not positive whole
-days are errors. Whether the brand, store, campaign, ring and flow lag exist is checked against the
-warehouse when the audience is sized or exported (`databank.audiences.checks`).
+Unknown fields, unknown values, ids that are not plain ids and windows that are not whole days from
+1 to ten years are errors; so are YAML anchors and aliases and files over 64 KiB, which no definition
+needs and which would let a small file expand into a huge one. Whether the brand, store, campaign,
+ring and flow lag exist is checked against the warehouse when the audience is sized or exported
+(`databank.audiences.checks`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ MediaBehaviour = Literal["impression", "video_view", "live_view", "click", "inte
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 DEFINITION_SUFFIX = ".yaml"
+MAX_WINDOW_DAYS = 3650
+MAX_DEFINITION_BYTES = 64 * 1024
+MAX_PROBLEMS_SHOWN = 10
+MAX_VALUE_SHOWN = 60  # characters of an offending value quoted in a message
 
 
 class AudienceError(Exception):
@@ -62,7 +68,7 @@ def _plain_id(value: str) -> str:
 
 WarehouseId = Annotated[str, AfterValidator(_plain_id)]
 # strict: YAML's `true` or `7.5` is no number of days.
-Days = Annotated[int, Field(strict=True, gt=0)]
+Days = Annotated[int, Field(strict=True, gt=0, le=MAX_WINDOW_DAYS)]
 
 
 class _Strict(BaseModel):
@@ -172,8 +178,10 @@ def list_audiences(folder: Path) -> list[tuple[str, Audience | AudienceError]]:
 
 def parse_definition(path: Path) -> AudienceDefinition:
     """The definition in the YAML file `path`."""
+    if path.stat().st_size > MAX_DEFINITION_BYTES:
+        raise AudienceError(f"{path} is larger than {MAX_DEFINITION_BYTES // 1024} KiB: no definition is")
     try:
-        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_DefinitionLoader)
     except yaml.YAMLError as error:
         raise AudienceError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(content, dict):
@@ -181,7 +189,10 @@ def parse_definition(path: Path) -> AudienceDefinition:
     try:
         return AudienceDefinition.model_validate(content)
     except ValidationError as error:
-        problems = "\n".join(f"  {_describe(problem)}" for problem in error.errors())
+        found = error.errors()
+        problems = "\n".join(f"  {_describe(problem)}" for problem in found[:MAX_PROBLEMS_SHOWN])
+        if len(found) > MAX_PROBLEMS_SHOWN:
+            problems += f"\n  ... and {len(found) - MAX_PROBLEMS_SHOWN} more problems"
         raise AudienceError(f"{path} is not a valid audience:\n{problems}") from error
 
 
@@ -192,7 +203,10 @@ def _describe(problem: Any) -> str:
     message = problem["msg"].removeprefix("Value error, ")
     if problem["type"] in ("missing", "value_error") or problem["loc"] == ():
         return f"{where}: {message}"
-    return f"{where}: {message} (got {problem['input']!r})"
+    got = repr(problem["input"])
+    if len(got) > MAX_VALUE_SHOWN:
+        got = got[:MAX_VALUE_SHOWN] + "..."
+    return f"{where}: {message} (got {got})"
 
 
 def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
@@ -208,8 +222,17 @@ def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, except that a key given twice is an error rather than the last one winning."""
+class _DefinitionLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice is an error rather than the last one winning,
+    and anchors and aliases are refused."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases are not allowed in an audience definition", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         keys = [self.construct_object(key, deep=deep) for key, _ in node.value]

@@ -165,3 +165,46 @@ def test_the_shipped_examples_are_valid_definitions():
 
     assert len(listed) >= 3
     assert [name for name, audience in listed if isinstance(audience, AudienceError)] == []
+
+
+@pytest.mark.parametrize(
+    "criterion",
+    [
+        "last_seen_within_days: 99999999999",
+        "campaign_exposure: {campaign_id: K1, within_days: 1000000000}",
+        "aipl_flow: {state_d0: I, state_d1: P, lag_days: 4000}",
+    ],
+)
+def test_a_window_longer_than_ten_years_is_refused_with_the_limit(tmp_path, criterion):
+    assert "less than or equal to 3650" in _error(
+        tmp_path, f"brand_id: B1\npurpose: marketing\n{criterion}\n"
+    )
+
+
+def test_a_yaml_alias_bomb_is_refused_in_a_short_message(tmp_path):
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    bomb = "brand_id: B1\npurpose: marketing\n" + "\n".join(levels) + "\naipl_states: *a7\n"
+
+    message = _error(tmp_path, bomb)
+
+    assert "aliases" in message
+    assert len(message) < 2_000
+
+
+def test_many_invalid_values_give_a_bounded_message(tmp_path):
+    states = ", ".join(f"X{i}" for i in range(5_000))
+
+    message = _error(tmp_path, f"brand_id: B1\npurpose: marketing\naipl_states: [{states}]\n")
+
+    assert "aipl_states.0" in message
+    assert "more problems" in message
+    assert len(message) < 4_000
+
+
+def test_a_definition_file_larger_than_the_limit_is_refused_unread(tmp_path):
+    padding = "# " + "x" * 1_000 + "\n"
+
+    message = _error(tmp_path, "brand_id: B1\npurpose: marketing\naipl_states: [I]\n" + padding * 100)
+
+    assert "larger than" in message
