@@ -280,19 +280,42 @@ def _audience_failed(error: AudienceError) -> typer.Exit:
 def marts_command(
     day: Annotated[str, typer.Option("--date", help="Local business day to build, YYYY-MM-DD.")],
     full_refresh: Annotated[
-        bool, typer.Option("--full-refresh", help="Rebuild every mart from all of silver.")
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Rebuild every mart from an empty warehouse by replaying each night up to the date: "
+            "history as it was known each night (one dbt build per night).",
+        ),
+    ] = False,
+    restate: Annotated[
+        bool,
+        typer.Option(
+            "--restate",
+            help="Rebuild every mart in one pass under the date's consumer ids and all data loaded by "
+            "then: earlier days' funnels change (merged ids count once, late data on its own day).",
+        ),
     ] = False,
 ) -> None:
     """Build the marts with dbt and publish them: the analyst warehouse and gold Delta tables."""
+    if full_refresh and restate:
+        console.print("[bold red]Choose one[/]: --full-refresh keeps history as known, --restate rewrites it")
+        raise typer.Exit(2)
     settings = load_settings()
     with console.status(f"Building the marts of {day}") as status:
+        night = ""
+
+        def on_night(built: date, number: int, nights: int) -> None:
+            nonlocal night
+            night = f"night {built} ({number} of {nights}) " if nights > 1 else ""
 
         def on_line(line: str) -> None:
             if " of " in line:  # dbt's progress lines: "12:00:00  3 of 40 OK created ..."
-                status.update(f"dbt: {line.split('  ', 1)[-1][:100]}")
+                status.update(f"{night}dbt: {line.split('  ', 1)[-1][:100]}")
 
         try:
-            result = build_marts(settings, _parse_day(day), full_refresh, on_line=on_line)
+            result = build_marts(
+                settings, _parse_day(day), full_refresh, restate=restate, on_line=on_line, on_night=on_night
+            )
         except MartsBuildError as error:
             console.print(f"[bold red]Build failed[/]: {error}")
             raise typer.Exit(1) from error
@@ -313,8 +336,14 @@ def marts_command(
         )
     console.print(table)
     statuses = ", ".join(f"{count} {status}" for status, count in sorted(result.dbt_statuses.items()))
+    history = (
+        f"history restated under the ids of {result.run_date}"
+        if result.restated
+        else f"history as known each night ({len(result.nights)} built)"
+    )
     console.print(
-        f"dbt: {statuses or 'no results'}. Warehouse [bold]{result.warehouse}[/] (open it read-only); "
+        f"dbt: {statuses or 'no results'}; {history}. "
+        f"Warehouse [bold]{result.warehouse}[/] (open it read-only); "
         f"gold Delta tables under [bold]{settings.lakehouse / 'gold'}[/]."
     )
 

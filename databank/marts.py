@@ -21,6 +21,18 @@ changed, plus a scan of both sides in DuckDB, and a re-run, a backfill or a full
 exactly what differs. Files a commit removed stay for `retention_days` (time travel and readers
 mid-scan) and are then vacuumed; the Delta log keeps 30 days.
 
+History is kept as it was known each night (docs/aipl.md, "History"): a night evaluates its own day
+with that night's identity map and data and never rewrites the days before it. There are two ways
+to rebuild from an empty file, and they differ exactly there:
+
+- a full refresh (`full_refresh=True`, also what a build with no published warehouse does) replays
+  every night OneID ran, up to the run date, one after the other on the build file, the first as a
+  full build and the rest as nights: it gives back the history the nights published (after a lost
+  warehouse or a schema change) and costs one dbt build per night;
+- a restatement (`restate=True`) is one full build under the run date's identity map and everything
+  loaded by then: earlier days are evaluated with hindsight (ids merged since count as one consumer,
+  late data counts on its own day), so their funnels change. It is fast, and it is never implied.
+
 On the cluster profile dbt-spark writes the marts into gold itself (`--target spark`, Delta); this
 module is the one-machine path.
 """
@@ -88,7 +100,7 @@ class DbtRun:
     project_dir: Path
     warehouse: Path  # the build file, never the published one
     run_date: date
-    full_refresh: bool  # the build file starts empty: build everything from all of silver
+    full_refresh: bool  # the build file is empty: one pass over all of silver up to run_date
     work_dir: Path  # dbt's target/ and logs/
     on_line: Callable[[str], None] | None = None
     unit_tests: bool = False  # nightly builds run the data tests; unit tests belong to CI
@@ -113,6 +125,8 @@ class BuildResult:
     run_date: date
     warehouse: Path
     tables: tuple[PublishedTable, ...]
+    nights: tuple[date, ...] = ()  # the nights dbt built, in order (more than one: a replay)
+    restated: bool = False
     dbt_statuses: dict[str, int] = field(default_factory=dict)
     dbt_seconds: float = 0.0
     gate_seconds: float = 0.0  # the gold quality gate
@@ -125,34 +139,49 @@ def build_marts(
     run_date: date,
     full_refresh: bool = False,
     *,
+    restate: bool = False,
     dbt_step: DbtStep | None = None,
     gold_gate: GoldGate | None = None,
     on_line: Callable[[str], None] | None = None,
+    on_night: Callable[[date, int, int], None] | None = None,
     retention_days: int = 7,
     unit_tests: bool = False,
 ) -> BuildResult:
     """Build the marts of `run_date` aside, write gold, then swap the build in as the warehouse.
 
-    `dbt_step` replaces dbt (tests); `gold_gate` checks the build file before anything is published
-    (default: the gold quality gate; with a replaced dbt step, which builds no real marts, only the one
-    given); `on_line` receives each line dbt prints; `unit_tests` adds dbt's
-    unit tests to the build's data tests (the test suite does, a night need not: they test SQL logic,
-    not the night's data).
+    By default the night continues the published warehouse. `full_refresh` rebuilds history as it was
+    known, night by night; `restate` rebuilds it in one pass under today's ids (see the module's
+    docstring). `dbt_step` replaces dbt (tests); `gold_gate` checks the build file before anything is
+    published (default: the gold quality gate; with a replaced dbt step, which builds no real marts,
+    only the one given); `on_line` receives each line dbt prints, `on_night` each night as dbt starts
+    it (night, its number from 1, how many); `unit_tests` adds dbt's unit tests to the first night's
+    data tests (the test suite does, a night need not: they test SQL logic, not the night's data).
     """
     started = time.perf_counter()
     published = settings.warehouse
     published.parent.mkdir(parents=True, exist_ok=True)
     build = published.with_name(f"{published.stem}.build{published.suffix}")
     work_dir = settings.reports / "dbt"
+    if full_refresh and restate:
+        raise ValueError("a full refresh keeps history as known, a restatement rewrites it: choose one")
     with _build_lock(published):
-        fresh = _prepare_build_file(published, build, fresh=full_refresh)
+        fresh = _prepare_build_file(published, build, fresh=full_refresh or restate)
         with duckdb.connect(str(build)) as con:
-            register_silver(con, settings.lakehouse)
+            registered = register_silver(con, settings.lakehouse)
+            earlier = [] if restate or not fresh else _nights_before(con, registered, run_date)
+        nights = (*earlier, run_date)
 
         dbt_started = time.perf_counter()
-        (dbt_step or run_dbt_build)(
-            DbtRun(find_dbt_project(), build, run_date, fresh, work_dir, on_line, unit_tests)
-        )
+        project = find_dbt_project()
+        statuses: dict[str, int] = {}
+        for number, night in enumerate(nights, start=1):
+            if on_night:
+                on_night(night, number, len(nights))
+            first = number == 1
+            step = DbtRun(project, build, night, fresh and first, work_dir, on_line, unit_tests and first)
+            (dbt_step or run_dbt_build)(step)
+            for status, count in _statuses(work_dir / "target").items():
+                statuses[status] = statuses.get(status, 0) + count
         dbt_seconds = time.perf_counter() - dbt_started
 
         gate_started = time.perf_counter()
@@ -169,7 +198,7 @@ def build_marts(
                 con,
                 Path(settings.lakehouse) / "gold",
                 partitions,
-                rewrite_all=full_refresh,
+                rewrite_all=full_refresh or restate,
                 retention_hours=retention_days * 24,
             )
             con.execute("CHECKPOINT")  # nothing left in a write-ahead log beside the file
@@ -180,12 +209,26 @@ def build_marts(
         run_date=run_date,
         warehouse=published,
         tables=tuple(tables),
-        dbt_statuses=_statuses(work_dir / "target"),
+        nights=nights,
+        restated=restate,
+        dbt_statuses=statuses,
         dbt_seconds=dbt_seconds,
         gate_seconds=gate_seconds,
         gold_seconds=gold_seconds,
         seconds=time.perf_counter() - started,
     )
+
+
+def _nights_before(con: duckdb.DuckDBPyConnection, registered: list[str], run_date: date) -> list[date]:
+    """The nights before `run_date` that OneID ran (one identity-map snapshot each), in order."""
+    if "identity_map" not in registered:
+        return []
+    rows = con.execute(
+        "SELECT DISTINCT CAST(dt AS DATE) AS night FROM silver.identity_map WHERE CAST(dt AS DATE) < ? "
+        "ORDER BY night",
+        [run_date],
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def _gold_quality_gate(settings: Settings, build: Path, run_date: date) -> None:

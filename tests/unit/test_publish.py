@@ -26,6 +26,7 @@ from databank.dbt_project import find_dbt_project
 from databank.marts import (
     BuildInProgressError,
     DbtRun,
+    DbtStep,
     MartsBuildError,
     _build_lock,
     _dbt,
@@ -158,6 +159,67 @@ def test_an_incremental_build_starts_from_the_published_warehouse(settings):
     assert [t.name for t in full.tables] == ["dim_nights"]
 
 
+def recording_dbt(runs: list[tuple[date, bool]]) -> DbtStep:
+    """The fake dbt step, noting each night it builds and whether it starts from an empty file."""
+
+    def step(run: DbtRun) -> None:
+        runs.append((run.run_date, run.full_refresh))
+        fake_dbt(run)
+
+    return step
+
+
+def resolved_nights(settings, *nights: date) -> None:
+    """Silver's identity map with one snapshot per night, as OneID leaves it."""
+    rows = pa.table({"node": [f"phone:{n}" for n in nights], "one_id": ["c1"] * len(nights), "dt": nights})
+    write_deltalake(str(settings.lakehouse / "silver" / "identity_map"), rows, partition_by=["dt"])
+
+
+def test_a_full_refresh_replays_each_night_and_only_a_restatement_builds_history_at_once(settings):
+    # GIVEN OneID ran three nights, and the first two were published night by night
+    night_0 = date(2026, 5, 12)
+    resolved_nights(settings, night_0, NIGHT_1, NIGHT_2)
+    nightly: list[tuple[date, bool]] = []
+    build_marts(settings, night_0, dbt_step=recording_dbt(nightly))
+    build_marts(settings, NIGHT_1, dbt_step=recording_dbt(nightly))
+
+    # WHEN tonight is built as a night, then with a full refresh, then restated
+    night, full, restated = [], [], []
+    tonight = build_marts(settings, NIGHT_2, dbt_step=recording_dbt(night))
+    refreshed = build_marts(settings, NIGHT_2, full_refresh=True, dbt_step=recording_dbt(full))
+    restatement = build_marts(settings, NIGHT_2, restate=True, dbt_step=recording_dbt(restated))
+
+    # THEN a night builds its own day on the published warehouse; a full refresh builds the nights
+    # again in order from an empty file, as they were built; a restatement is one build from scratch
+    assert nightly == [(night_0, True), (NIGHT_1, False)]
+    assert night == [(NIGHT_2, False)]
+    assert full == [(night_0, True), (NIGHT_1, False), (NIGHT_2, False)]
+    assert restated == [(NIGHT_2, True)]
+    assert (tonight.nights, refreshed.nights, restatement.nights) == (
+        (NIGHT_2,),
+        (night_0, NIGHT_1, NIGHT_2),
+        (NIGHT_2,),
+    )
+    assert (tonight.restated, refreshed.restated, restatement.restated) == (False, False, True)
+
+
+def test_a_night_with_no_published_warehouse_replays_the_nights_before_it(settings):
+    # GIVEN OneID ran two nights before tonight, and no warehouse is published (it was lost)
+    resolved_nights(settings, date(2026, 5, 12), NIGHT_1, NIGHT_2)
+    runs: list[tuple[date, bool]] = []
+
+    # WHEN tonight is built as a night
+    build_marts(settings, NIGHT_2, dbt_step=recording_dbt(runs))
+
+    # THEN the nights before it are built again as they were, never restated in one pass
+    assert runs == [(date(2026, 5, 12), True), (NIGHT_1, False), (NIGHT_2, False)]
+
+
+def test_a_full_refresh_and_a_restatement_together_are_refused(settings):
+    with pytest.raises(ValueError, match="choose one"):
+        build_marts(settings, NIGHT_2, full_refresh=True, restate=True, dbt_step=fake_dbt)
+
+
 def test_a_second_build_of_the_same_warehouse_is_refused_while_one_runs(settings):
     settings.warehouse.parent.mkdir(parents=True)
     with _build_lock(settings.warehouse), pytest.raises(BuildInProgressError):
@@ -235,6 +297,23 @@ def test_the_marts_command_prints_what_it_published(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "dim_nights" in result.output
     assert built_for(tmp_path / "warehouse" / "databank.duckdb") == {NIGHT_2}
+
+
+def test_the_marts_command_says_whether_history_was_restated(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABANK_HMAC_KEY", "unit-key")
+    monkeypatch.setattr(cli, "build_marts", partial(build_marts, dbt_step=fake_dbt))
+
+    night = CliRunner().invoke(cli.app, ["marts", "--date", "2026-05-14"])
+    restated = CliRunner().invoke(cli.app, ["marts", "--date", "2026-05-14", "--restate"])
+    both = CliRunner().invoke(cli.app, ["marts", "--date", "2026-05-14", "--restate", "--full-refresh"])
+
+    assert night.exit_code == 0, night.output
+    assert restated.exit_code == 0, restated.output
+    assert "history as known each night" in night.output
+    assert "history restated under the ids of 2026-05-14" in restated.output
+    assert both.exit_code == 2
+    assert "Choose one" in both.output
 
 
 def test_the_marts_command_fails_with_dbts_failing_nodes(tmp_path, monkeypatch):
