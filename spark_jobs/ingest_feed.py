@@ -104,7 +104,11 @@ def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, 
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     delivered = list_delivered(settings.landing, contract, day)
     decisions = decide(delivered, _earlier_checksums(spark, lake, feed, day), settings.landing)
-    staging = Path(settings.lakehouse) / "_staging" / batch_id
+    # Staged copies hold raw identifiers. One ingest of a feed runs at a time, so whatever is under
+    # the feed's staging folder now was left by a killed run and goes before anything is read.
+    feed_staging = Path(settings.lakehouse) / "_staging" / feed
+    shutil.rmtree(feed_staging, ignore_errors=True)
+    staging = feed_staging / batch_id
     try:
         raw = read_raw(spark, contract, [d for d in decisions if d.status == "ingested"], staging)
         raw = raw.unionByName(_unreadable_files(spark, contract, decisions), allowMissingColumns=True)

@@ -218,3 +218,16 @@ def _content(lake: EmbeddedLakehouse, feed: str) -> list[tuple]:
         if lake.exists(layer, feed)
     ]
     return [sorted(frame.rows(), key=str) for frame in frames]
+
+
+def test_a_killed_ingests_staging_copy_is_removed_by_the_next_ingest_of_the_feed(spark, tmp_path):
+    # A GBK file is staged as a UTF-8 copy holding raw identifiers; a killed ingest leaves it behind.
+    settings = load_settings(data_dir=tmp_path, hmac_key="staging-key")
+    generate(GenerateArgs(out=settings.landing, consumers=40, days=1, start=START, seed=7, bad_rate=0.0))
+    leftover = settings.lakehouse / "_staging" / "pos_transactions" / "pos_transactions-killed-batch"
+    leftover.mkdir(parents=True)
+    (leftover / "receipts.csv").write_text("member_card,phone\nM1,13800138000\n", encoding="utf-8")
+
+    ingest(spark, EmbeddedLakehouse(str(settings.lakehouse)), settings, "pos_transactions", START)
+
+    assert not any((settings.lakehouse / "_staging").rglob("*.csv"))
