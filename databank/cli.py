@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,16 @@ audience_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(audience_app, name="audience")
+
+PRIVATE_UMASK = 0o027  # files 0640, folders 0750: the owner and its service group, nobody else
+
+
+@app.callback()
+def _private_files() -> None:
+    # Everything a command writes (lakehouse, warehouse, exports, reports, Airflow's metadata and
+    # admin password), and what its Spark, dbt and Airflow child processes write, stays off limits to
+    # the machine's other users.
+    os.umask(PRIVATE_UMASK)
 
 
 def _parse_day(value: str) -> date:

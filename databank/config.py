@@ -86,7 +86,10 @@ class IdentitySettings(BaseModel):
 
 
 class PipelineSettings(BaseModel):
-    """The nightly run (the Airflow DAG `databank_nightly` and `databank run`)."""
+    """The nightly run (the Airflow DAG `databank_nightly` and `databank run`).
+
+    The nights follow the data: unless `start_date` is set, the first is the first day landed.
+    """
 
     required_feeds: tuple[str, ...] = Field(
         ("online_orders", "online_events", "pos_transactions", "media_exposures", "lbs_pings", "members"),
@@ -99,10 +102,17 @@ class PipelineSettings(BaseModel):
             "once the required feeds are in; a missing one is reported and skipped."
         ),
     )
-    start_date: date = Field(
-        date(2026, 5, 1), description="First business day the DAG runs for; catchup runs every day since."
+    start_date: date | None = Field(
+        None,
+        description=(
+            "First business day the DAG runs for; catchup runs every day since. Unset: the first day a "
+            "required feed landed under the landing root (`databank run` refuses days before it)."
+        ),
     )
-    end_date: date | None = Field(None, description="Last business day the DAG runs for; none: no end.")
+    end_date: date | None = Field(
+        None,
+        description="Last business day the DAG runs for (`databank run` refuses days after it); unset: none.",
+    )
     landing_timeout_minutes: int = Field(
         6 * 60, ge=0, description="How long a night waits for a required feed's landing folder."
     )
@@ -264,7 +274,9 @@ class Settings(BaseSettings):
         description="Key of the HMAC-SHA256 that pseudonymises identifiers; else read from hmac_key_file.",
     )
     hmac_key_file: Path | None = Field(
-        None, description="File holding the key; default <data_dir>/secrets/hmac.key."
+        None,
+        description="File holding the key, readable by its owner (and group) only; default "
+        "$XDG_CONFIG_HOME/databank/hmac.key (~/.config/databank/hmac.key), outside the data folder.",
     )
     spark_master: str = Field("local[2]", description="Spark master of the embedded profile.")
     ingest: IngestSettings = IngestSettings()
@@ -333,13 +345,20 @@ class Settings(BaseSettings):
 
     @property
     def key_file(self) -> Path:
-        return self.hmac_key_file or self.data_dir / "secrets" / "hmac.key"
+        # Outside the data folder: a copy or backup of the data must not carry the key that opens it.
+        config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        return self.hmac_key_file or config_home / "databank" / "hmac.key"
 
     def pseudonymisation_key(self) -> bytes:
         """The HMAC key: from DATABANK_HMAC_KEY, else from the key file; an error if neither exists."""
         if self.hmac_key is not None:
             return self.hmac_key.get_secret_value().encode()
         if self.key_file.is_file():
+            if self.key_file.stat().st_mode & 0o007:
+                raise MissingKeyError(
+                    f"The pseudonymisation key {self.key_file} is readable by every user of this machine: "
+                    f"restrict it (chmod 600 {self.key_file}) before databank uses it."
+                )
             return self.key_file.read_text().strip().encode()
         raise MissingKeyError(
             f"No pseudonymisation key: set DATABANK_HMAC_KEY or write one to {self.key_file} "
@@ -351,9 +370,11 @@ def ensure_demo_key(settings: Settings) -> Path | None:
     """Create a random local key for the demo if none is configured; return its path when created."""
     if settings.hmac_key is not None or settings.key_file.is_file():
         return None
-    settings.key_file.parent.mkdir(parents=True, exist_ok=True)
-    settings.key_file.write_text(secrets.token_hex(32) + "\n")
-    settings.key_file.chmod(0o600)
+    settings.key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Created owner-only from the first byte: never readable by others, not even for a moment.
+    descriptor = os.open(settings.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as key:
+        key.write(secrets.token_hex(32) + "\n")
     return settings.key_file
 
 

@@ -29,6 +29,14 @@ TINY_RUN = {"consumers": 1200, "days": 14, "start": date(2026, 5, 1), "seed": 7,
 RARE_EVENTS_RAISED = replace(Rates(), placeholder_phone_share=0.1, mistyped_phone_share=0.03, refund_rate=0.1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_key_of_this_machines_user(tmp_path_factory):
+    """The default key file lives in the user's config folder: no test may find (or write) a real one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory) -> tuple[Path, GenerationSummary]:
     """The output folder of one tiny run, and its summary."""

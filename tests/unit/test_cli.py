@@ -67,6 +67,7 @@ def nights_run(monkeypatch) -> list[date]:
 
 def test_demo_uses_the_configured_size_and_landing_and_runs_every_day(tmp_path, monkeypatch, nights_run):
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("DATABANK_DEMO__CONSUMERS", "50")
     monkeypatch.setenv("DATABANK_DEMO__DAYS", "2")
 
@@ -79,7 +80,7 @@ def test_demo_uses_the_configured_size_and_landing_and_runs_every_day(tmp_path, 
     summary = json.loads((tmp_path / "landing" / "_truth" / "summary.json").read_text())
     assert summary["args"]["consumers"] == "50"
     assert "_truth" in result.output
-    key = tmp_path / "secrets" / "hmac.key"
+    key = tmp_path / "config" / "databank" / "hmac.key"
     assert len(key.read_text().strip()) == 64
     assert "pseudonymisation key" in result.output
 
@@ -88,13 +89,15 @@ def test_demo_keeps_an_existing_key(tmp_path, monkeypatch, nights_run):
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABANK_DEMO__CONSUMERS", "20")
     monkeypatch.setenv("DATABANK_DEMO__DAYS", "2")
-    (tmp_path / "secrets").mkdir()
-    (tmp_path / "secrets" / "hmac.key").write_text("brand-key\n")
+    monkeypatch.setenv("DATABANK_HMAC_KEY_FILE", str(tmp_path / "keys" / "hmac.key"))
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "hmac.key").write_text("brand-key\n")
+    (tmp_path / "keys" / "hmac.key").chmod(0o600)
 
     result = runner.invoke(app, ["demo"])
 
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "secrets" / "hmac.key").read_text() == "brand-key\n"
+    assert (tmp_path / "keys" / "hmac.key").read_text() == "brand-key\n"
     assert "pseudonymisation key" not in result.output
 
 

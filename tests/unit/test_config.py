@@ -6,13 +6,14 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from databank.config import MissingKeyError, load_settings
+from databank.config import MissingKeyError, ensure_demo_key, load_settings
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch, tmp_path):
     for name in [n for n in os.environ if n.startswith("DATABANK_")]:
         monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no key of this machine's user
     monkeypatch.chdir(tmp_path)
 
 
@@ -102,12 +103,44 @@ def test_unknown_setting_in_file_is_rejected(tmp_path):
 
 
 def test_pseudonymisation_key_comes_from_environment_before_the_key_file(monkeypatch, tmp_path):
-    (tmp_path / "data" / "secrets").mkdir(parents=True)
-    (tmp_path / "data" / "secrets" / "hmac.key").write_text("from-file\n")
+    (tmp_path / "config" / "databank").mkdir(parents=True)
+    (tmp_path / "config" / "databank" / "hmac.key").write_text("from-file\n")
+    (tmp_path / "config" / "databank" / "hmac.key").chmod(0o600)
 
     assert load_settings().pseudonymisation_key() == b"from-file"
     monkeypatch.setenv("DATABANK_HMAC_KEY", "from-env")
     assert load_settings().pseudonymisation_key() == b"from-env"
+
+
+def test_the_default_key_file_lies_outside_the_data_folder(tmp_path):
+    settings = load_settings()
+
+    assert settings.key_file == tmp_path / "config" / "databank" / "hmac.key"
+    assert not settings.key_file.is_relative_to(settings.data_dir)
+
+
+def test_a_key_file_every_user_can_read_is_refused(monkeypatch, tmp_path):
+    key = tmp_path / "hmac.key"
+    key.write_text("secret\n")
+    key.chmod(0o644)
+    monkeypatch.setenv("DATABANK_HMAC_KEY_FILE", str(key))
+
+    with pytest.raises(MissingKeyError, match="chmod 600"):
+        load_settings().pseudonymisation_key()
+    key.chmod(0o640)
+    assert load_settings().pseudonymisation_key() == b"secret"
+
+
+def test_the_demo_key_is_created_owner_only_in_an_owner_only_folder():
+    settings = load_settings()
+
+    created = ensure_demo_key(settings)
+
+    assert created == settings.key_file
+    assert created.stat().st_mode & 0o777 == 0o600
+    assert created.parent.stat().st_mode & 0o777 == 0o700
+    assert len(settings.pseudonymisation_key()) == 64
+    assert ensure_demo_key(settings) is None
 
 
 def test_without_any_key_pseudonymisation_refuses_and_says_how_to_set_one():
