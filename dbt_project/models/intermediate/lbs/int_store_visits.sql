@@ -23,8 +23,11 @@ with pings as (
         store_id,
         loaded_date
     from {{ ref('stg_lbs__pings') }}
+    -- A ping known only to within more than the radius cannot tell the shop floor from the street,
+    -- whatever heard it (docs/aipl.md, "Store visits"), so it is skipped: it bridges no gap below.
     where
         is_device_linkable
+        and (accuracy_m is null or accuracy_m <= {{ radius_m }})
         {% if is_incremental() %}
             and loaded_date = cast('{{ var("run_date") }}' as date)
         {% else %}
@@ -44,8 +47,6 @@ stores as (
     from {{ ref('stg_reference__stores') }}
 ),
 
--- A GPS fix whose accuracy circle is wider than the radius cannot tell "in the store" from "across
--- the street", so such pings are left out; the gap tolerance bridges them inside a visit.
 sdk_near_store as (
     select
         pings.ping_id,
@@ -60,7 +61,6 @@ sdk_near_store as (
         on {{ geo_in_box('pings.lat', 'pings.lon', 'stores') | indent(8) }}
     where
         pings.source = 'sdk'
-        and (pings.accuracy_m is null or pings.accuracy_m <= {{ radius_m }})
         and {{ store_open_on('stores', 'pings.pinged_date') }}
 ),
 
@@ -92,7 +92,7 @@ at_store as (
 
     union all
 
-    -- A store's Wi-Fi or beacon only hears devices inside it, whatever the reported accuracy.
+    -- A store's Wi-Fi or beacon hears devices inside it, wherever their coordinates say they are.
     select
         ping_id,
         device_id_hmac,
@@ -105,6 +105,8 @@ at_store as (
 ),
 
 -- Visits are cut per night of arrival, so a full build yields exactly what the nightly runs did.
+-- Only at-store pings are ordered: pings outside the radius between them are location jitter and end
+-- no visit; only a gap of more than the tolerance between two at-store pings does.
 with_previous as (
     select
         *,
