@@ -1,4 +1,4 @@
-{#- The AIPL stage a behaviour counts toward (AIPL.md's table), or null. Page views count toward A;
+{#- The AIPL stage a behaviour counts toward (docs/aipl.md's table), or null. Page views count toward A;
     on enough distinct days they make I, which the state rules count separately. -#}
 {% macro aipl_stage(behaviour) -%}
     case

@@ -1,5 +1,5 @@
 {#- Depth of an AIPL state in the funnel, so "deeper" and "moved into" are comparisons: none 0, O 1,
-    A 2, I 3, P 4, L 5 (AIPL.md: L > P > I > A, and O below A under the oaipl scheme). -#}
+    A 2, I 3, P 4, L 5 (docs/aipl.md: L > P > I > A, and O below A under the oaipl scheme). -#}
 {% macro aipl_state_ranks() -%}
     {{ return({'O': 1, 'A': 2, 'I': 3, 'P': 4, 'L': 5}) }}
 {%- endmacro %}

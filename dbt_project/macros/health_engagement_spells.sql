@@ -1,5 +1,5 @@
 {#- Spells during which a consumer has, per brand, an Interest, Purchase or Loyalty behaviour of the
-    last fast_thriving_window_days (FAST's T). The behaviours are AIPL.md's (through aipl_stage and
+    last fast_thriving_window_days (FAST's T). The behaviours are docs/aipl.md's (through aipl_stage and
     aipl_daily_behaviours, so the two cannot drift apart); an active membership counts toward I as a
     status, not a behaviour, and does not count here, or every member would thrive. A behaviour of
     day b counts on days D with 0 <= D - b < window; a purchase only until the refunds that cover it

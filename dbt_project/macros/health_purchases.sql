@@ -1,4 +1,4 @@
-{#- Purchases as seen from a day (AIPL.md: a paid line of the brand, net of full refunds).
+{#- Purchases as seen from a day (docs/aipl.md: a paid line of the brand, net of full refunds).
     `lines` is the alias of fct_order_lines in the calling query, `day` a date expression. -#}
 
 {#- The line is a purchase on `day`: a sale that refunds had not yet covered in full that day. -#}

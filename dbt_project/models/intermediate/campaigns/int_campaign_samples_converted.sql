@@ -2,7 +2,7 @@
 -- the moment of first exposure to first exposure day + campaign_attribution_days - 1), and whether
 -- a purchase of the brand followed a sample: ordered after the sample's time and fewer than
 -- sample_purchase_days days after its day, up to the run date. Purchases are net of full refunds as
--- seen from the run date (AIPL.md), so a bought-then-fully-refunded line does not convert a sample.
+-- seen from the run date (docs/aipl.md), so a bought-then-fully-refunded line does not convert a sample.
 {%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 {%- set purchase_window_end = dbt.dateadd(
     'day', var('sample_purchase_days') - 1, 'touches.touched_date'

@@ -1,4 +1,4 @@
--- One row per campaign with its results as of the run date (AIPL.md, "Campaign performance"),
+-- One row per campaign with its results as of the run date (docs/aipl.md, "Campaign performance"),
 -- rebuilt each night. Delivery counts every event the media logged, identified or not; reach,
 -- frequency, moves, coupons and samples count the consumers the events resolve to. Moves into I or
 -- P are set against the brand's consumers the campaign never reached, weighted to the exposed
