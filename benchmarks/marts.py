@@ -1,5 +1,6 @@
-"""Marts build time at a tier: the full dbt build of day N-1, then the incremental night N, each
-published (warehouse swap and gold Delta tables) the way `databank marts` does it.
+"""Marts build time at a tier: the one-pass full dbt build of day N-1 (`databank marts --restate`), then
+the incremental night N, each published (warehouse swap and gold Delta tables) the way `databank marts`
+does it.
 
 Silver is prepared once per tier and seed with the pipeline (every feed ingested and standardised,
 identity resolved, night by night over the tier's landing, generated first if absent) and cached
@@ -76,7 +77,8 @@ def _build_in_child(root: str, landing: str, day: str, full_refresh: bool) -> di
 
     settings = _settings(Path(root), Path(landing))
     started = time.perf_counter()
-    result = build_marts(settings, date.fromisoformat(day), full_refresh)
+    # One pass over all of history: a full refresh would replay the nights one by one instead.
+    result = build_marts(settings, date.fromisoformat(day), restate=full_refresh)
     seconds = time.perf_counter() - started
     return {
         "date": day,
