@@ -47,10 +47,10 @@ states_on_day as (
         and (spells.valid_to is null or spells.valid_to > days.fast_date)
 ),
 
--- The state of fast_advancing_lag_days before, on the row of the day it is compared on.
-states_on_lagged_day as (
+lagged_spells as (
     select
-        days.fast_date,
+        {{ health_add_days('days.fast_date', -lag_days) }} as d0,
+        days.fast_date as d1,
         spells.one_id,
         spells.brand_id,
         spells.state_rank
@@ -61,6 +61,34 @@ states_on_lagged_day as (
             spells.valid_to is null
             or spells.valid_to > {{ health_add_days('days.fast_date', -lag_days) }}
         )
+),
+
+lagged_ids as (
+    select distinct d0, d1, one_id from lagged_spells
+),
+
+-- A night reads only the identity changes of its own lag.
+lagged_successors as (
+    {{ one_id_successors(
+        'lagged_ids',
+        changed_after=health_add_days(run_date, -lag_days) if is_incremental() else none,
+    ) | indent(4) }}
+),
+
+-- The state of fast_advancing_lag_days before, on the row of the day it is compared on, under the
+-- consumer the ids of that day became (the deepest where several ids became one consumer).
+states_on_lagged_day as (
+    select
+        lagged.d1 as fast_date,
+        successors.one_id,
+        lagged.brand_id,
+        max(lagged.state_rank) as state_rank
+    from lagged_spells as lagged
+    inner join lagged_successors as successors
+        on lagged.d0 = successors.d0
+        and lagged.d1 = successors.d1
+        and lagged.one_id = successors.old_one_id
+    group by lagged.d1, successors.one_id, lagged.brand_id
 ),
 
 fertility_advancing as (
