@@ -4,7 +4,8 @@
 -- state on the eve of the anchor day (states are daily, so the anchor day already carries the
 -- exposure's own effect); a consumer is in the base when that state is below I (none, O or A) and
 -- moved when any day from the anchor day through anchor + campaign_attribution_days - 1, capped at
--- the run date, has state I or higher (I, P or L).
+-- the run date, has state I or higher (I, P or L). Both read the consumer of the run date, not the
+-- id: the spells of ids OneID has merged or split since count under the ids they became.
 {%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 {%- set interest_rank = aipl_state_ranks()['I'] %}
 {%- set window_end = dbt.dateadd('day', var('campaign_attribution_days') - 1, 'anchor_date') %}
@@ -39,10 +40,71 @@ spells as (
     where valid_from <= {{ run_date }}
 ),
 
--- Consumers of the brand: any state spell or any touchpoint of the brand up to the run date. Ids
--- OneID has since merged away keep their closed spells in the history but are nobody today.
+-- A spell is cut where its id changed: between two changes of an id, its identifiers became the
+-- same consumers of the run date, whatever the day.
+piece_starts as (
+    select one_id, brand_id, valid_from, valid_to, state_rank, valid_from as piece_from
+    from spells
+
+    union
+
+    select
+        spells.one_id,
+        spells.brand_id,
+        spells.valid_from,
+        spells.valid_to,
+        spells.state_rank,
+        changes.changed_date as piece_from
+    from spells
+    inner join {{ ref('stg_identity__one_id_changes') }} as changes
+        on spells.one_id = changes.old_one_id
+        and changes.changed_date > spells.valid_from
+        and (spells.valid_to is null or changes.changed_date < spells.valid_to)
+),
+
+pieces as (
+    select
+        one_id,
+        brand_id,
+        piece_from,
+        coalesce(
+            lead(piece_from) over (partition by one_id, brand_id, valid_from order by piece_from),
+            valid_to
+        ) as piece_to,
+        state_rank
+    from piece_starts
+),
+
+piece_ids as (
+    select distinct
+        piece_from as d0,
+        {{ run_date }} as d1,
+        one_id
+    from pieces
+),
+
+successors as (
+    {{ one_id_successors('piece_ids') | indent(4) }}
+),
+
+-- Moves follow the consumer, not the id: each piece of a spell counts under the consumers of the run
+-- date its id became.
+consumer_spells as (
+    select distinct
+        successors.one_id,
+        pieces.brand_id,
+        pieces.piece_from as valid_from,
+        pieces.piece_to as valid_to,
+        pieces.state_rank
+    from pieces
+    inner join successors
+        on pieces.piece_from = successors.d0
+        and pieces.one_id = successors.old_one_id
+),
+
+-- Consumers of the brand: any state spell or any touchpoint of the brand up to the run date.
 brand_consumers as (
-    select one_id, brand_id from spells
+    select one_id, brand_id from consumer_spells
     where one_id in (select one_id from {{ ref('dim_consumers') }})
 
     union
@@ -103,7 +165,7 @@ ranked as (
                 then spells.state_rank
         end), 0) as peak_rank
     from audiences
-    left join spells
+    left join consumer_spells as spells
         on audiences.one_id = spells.one_id
         and audiences.brand_id = spells.brand_id
         and spells.valid_from <= audiences.window_end_date
