@@ -8,9 +8,12 @@ reads as a comparison of two columns or a bound on one.
 - `gold.funnel_days` (aipl_daily_funnel): no day missing between a brand's first funnel day and the
   run date.
 - `gold.flow` (aipl_flow_metrics): the run date's flows exist; the flow identity, count at d0 =
-  stayed + converted up + converted down + churned; the flow matrix's margins at d0 and at d1 equal
-  the funnel of those days (what stayed, came in from other states and newly flowed in is the count
-  at d1); next_layer_rate in [0, 1].
+  stayed + converted up + converted down + churned; the flow matrix's margin at d1 equals the funnel
+  of d1 (what stayed, came in from other states and newly flowed in is the count at d1); its margin
+  at d0 equals the d0 states followed to the consumers of d1, recounted here from the state history
+  and OneID's history (a flow follows the consumer, not the id: the d0 spells of ids merged or split
+  by d1 count under the ids they became, the deepest where several became one, so with such changes
+  the d0 margin is not the funnel of d0); next_layer_rate in [0, 1].
 - `gold.touchpoints` (fct_touchpoints): every touchpoint of the night has a one_id, a source feed
   and a source record id; fresh: its newest touch is at most `touch_freshness_days` before the run
   date, and none lies after it.
@@ -18,7 +21,8 @@ reads as a comparison of two columns or a bound on one.
   [0, 1], its ratios not negative.
 
 Only what a night writes is read (the run date's rows), except the funnel, a few rows per brand and
-day, whose whole history the continuity rules need. A mart missing from the build fails every rule of
+day, whose whole history the continuity rules need, and the state spells holding on the run date's d0
+days with the identity changes since the earliest of them. A mart missing from the build fails every rule of
 its suite.
 """
 
@@ -39,7 +43,8 @@ from databank.quality.checks import build_suite, check
 from databank.quality.suites import business_dates
 
 MARTS = "marts"
-STATES = ("o", "a", "i", "p", "l")
+SILVER = "silver"
+STATES = ("o", "a", "i", "p", "l")  # shallowest first
 
 
 @dataclass(frozen=True)
@@ -134,10 +139,10 @@ def flow_suite(settings: Settings) -> gx.ExpectationSuite:
             column_B="leaving_d0",
         ),
         check(
-            "flow_d0_matches_funnel",
+            "flow_d0_matches_states_followed",
             gxe.ExpectColumnPairValuesToBeEqual,
             column_A="consumers_d0",
-            column_B="funnel_d0",
+            column_B="followed_d0",
         ),
         check(
             "flow_identity_d1",
@@ -220,9 +225,13 @@ def _funnel_days(con: duckdb.DuckDBPyConnection, run_date: date, settings: Setti
 
 def _flow(con: duckdb.DuckDBPyConnection, run_date: date, settings: Settings) -> GoldBatch:
     states = ", ".join(f"consumers_{s} AS {s.upper()}" for s in STATES)
+    depths = ", ".join(f"'{s.upper()}'" for s in STATES)
     d1 = _literal(run_date)
+    # The d0 states followed to the consumers of d1, recounted from the spells and OneID's history:
+    # `passed` is every id a d0 id's identifiers went through, one later night per step; those merged
+    # away by d1 are nobody on d1.
     query = f"""
-        WITH funnel AS (
+        WITH RECURSIVE funnel AS (
             UNPIVOT (SELECT brand_id, funnel_date, {states} FROM {MARTS}.aipl_daily_funnel)
             ON {", ".join(s.upper() for s in STATES)} INTO NAME state VALUE consumers
         ),
@@ -231,19 +240,59 @@ def _flow(con: duckdb.DuckDBPyConnection, run_date: date, settings: Settings) ->
             FROM {MARTS}.aipl_flow
             WHERE d1 = {d1} AND state_d1 <> 'none'
             GROUP BY ALL
+        ),
+        pairs AS (
+            SELECT DISTINCT d0, d1 FROM {MARTS}.aipl_flow WHERE d1 = {d1}
+        ),
+        changes AS (
+            SELECT old_one_id, new_one_id, cause, day AS changed_date
+            FROM {SILVER}.one_id_history
+            WHERE day > (SELECT min(d0) FROM pairs) AND day <= {d1}
+        ),
+        held AS (
+            SELECT pairs.d0, pairs.d1, spells.brand_id, spells.one_id,
+                list_position([{depths}], spells.state) AS depth
+            FROM pairs
+            JOIN {MARTS}.aipl_state_history AS spells
+                ON spells.valid_from <= pairs.d0 AND (spells.valid_to IS NULL OR spells.valid_to > pairs.d0)
+        ),
+        passed(d0, d1, held_id, one_id, changed_date) AS (
+            SELECT DISTINCT d0, d1, one_id, one_id, d0 FROM held
+            UNION
+            SELECT passed.d0, passed.d1, passed.held_id, changes.new_one_id, changes.changed_date
+            FROM passed
+            JOIN changes
+                ON changes.old_one_id = passed.one_id
+                AND changes.changed_date > passed.changed_date AND changes.changed_date <= passed.d1
+        ),
+        followed AS (
+            SELECT held.brand_id, held.d0, held.d1, passed.one_id, max(held.depth) AS depth
+            FROM held
+            JOIN passed ON passed.d0 = held.d0 AND passed.d1 = held.d1 AND passed.held_id = held.one_id
+            WHERE NOT EXISTS (
+                SELECT 1 FROM changes
+                WHERE changes.cause = 'merge' AND changes.old_one_id = passed.one_id
+                    AND changes.changed_date > passed.d0 AND changes.changed_date <= passed.d1
+            )
+            GROUP BY ALL
+        ),
+        followed_d0 AS (
+            SELECT brand_id, d0, d1, [{depths}][depth] AS state, count(*) AS consumers
+            FROM followed
+            GROUP BY ALL
         )
         SELECT metrics.brand_id, metrics.d0, metrics.d1, metrics.lag_days, metrics.state,
             CAST(metrics.consumers_d0 AS BIGINT) AS consumers_d0,
             CAST(metrics.stayed + metrics.converted_up + metrics.converted_down + metrics.churned AS BIGINT)
                 AS leaving_d0,
-            CAST(coalesce(at_d0.consumers, 0) AS BIGINT) AS funnel_d0,
+            CAST(coalesce(followed_d0.consumers, 0) AS BIGINT) AS followed_d0,
             CAST(coalesce(into_state.consumers, 0) AS BIGINT) AS consumers_d1,
             CAST(coalesce(at_d1.consumers, 0) AS BIGINT) AS funnel_d1,
             metrics.next_layer_rate
         FROM {MARTS}.aipl_flow_metrics AS metrics
-        LEFT JOIN funnel AS at_d0
-            ON at_d0.brand_id = metrics.brand_id AND at_d0.funnel_date = metrics.d0
-            AND at_d0.state = metrics.state
+        LEFT JOIN followed_d0
+            ON followed_d0.brand_id = metrics.brand_id AND followed_d0.d0 = metrics.d0
+            AND followed_d0.d1 = metrics.d1 AND followed_d0.state = metrics.state
         LEFT JOIN funnel AS at_d1
             ON at_d1.brand_id = metrics.brand_id AND at_d1.funnel_date = metrics.d1
             AND at_d1.state = metrics.state
@@ -253,7 +302,17 @@ def _flow(con: duckdb.DuckDBPyConnection, run_date: date, settings: Settings) ->
         WHERE metrics.d1 = {d1}
         ORDER BY ALL
     """
-    frame = _read(con, query, ["aipl_flow_metrics", "aipl_flow", "aipl_daily_funnel"])
+    frame = _read(
+        con,
+        query,
+        [
+            "aipl_flow_metrics",
+            "aipl_flow",
+            "aipl_daily_funnel",
+            "aipl_state_history",
+            f"{SILVER}.one_id_history",
+        ],
+    )
     return GoldBatch(flow_suite(settings), "aipl_flow_metrics", frame, ("brand_id", "lag_days", "state"))
 
 
@@ -279,14 +338,15 @@ def _rates(
 
 
 def _read(con: duckdb.DuckDBPyConnection, query: str, tables: list[str]) -> pd.DataFrame:
-    """The query's rows; a frame without columns when a mart it reads is not in the build."""
+    """The query's rows; a frame without columns when a table it reads (a mart, or `schema.table`) is
+    not in the build."""
     present = {
-        row[0]
-        for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [MARTS]
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables"
         ).fetchall()
     }
-    if not set(tables) <= present:
+    if not {table if "." in table else f"{MARTS}.{table}" for table in tables} <= present:
         return pd.DataFrame()
     return as_frame(con.sql(query).to_arrow_table())
 

@@ -31,6 +31,14 @@ CREATE TABLE marts.aipl_flow AS SELECT * FROM (VALUES
     ('B1', DATE '2026-04-25', DATE '2026-05-02', 7, 'none', 'I', 1),
     ('B1', DATE '2026-04-25', DATE '2026-05-02', 7, 'none', 'P', 1)
 ) AS t(brand_id, d0, d1, lag_days, state_d0, state_d1, consumers);
+CREATE TABLE marts.aipl_state_history AS SELECT * FROM (VALUES
+    ('c1', 'B1', 'A', DATE '2026-05-01', NULL),
+    ('c2', 'B1', 'A', DATE '2026-05-01', DATE '2026-05-02'),
+    ('c2', 'B1', 'P', DATE '2026-05-02', NULL),
+    ('c3', 'B1', 'I', DATE '2026-05-01', NULL)
+) AS t(one_id, brand_id, state, valid_from, valid_to);
+CREATE SCHEMA silver;
+CREATE TABLE silver.one_id_history (old_one_id VARCHAR, new_one_id VARCHAR, cause VARCHAR, day DATE);
 CREATE TABLE marts.aipl_flow_metrics AS SELECT * FROM (VALUES
     ('B1', DATE '2026-05-01', DATE '2026-05-02', 1, 'A', 2, 1, 1, 0, 0, 0, 0.0),
     ('B1', DATE '2026-05-01', DATE '2026-05-02', 1, 'I', 1, 1, 0, 0, 0, 0, 0.0),
@@ -96,6 +104,56 @@ def test_a_flow_matrix_that_disagrees_with_the_funnel_stops_the_night(settings, 
     broken(warehouse, "UPDATE marts.aipl_flow SET consumers = 2 WHERE lag_days = 7 AND state_d1 = 'P'")
 
     assert critical_failures(settings, warehouse) == ["gold.flow:flow_identity_d1"]
+
+
+def test_a_merge_between_d0_and_d1_counts_the_d0_states_under_the_surviving_consumer(settings, warehouse):
+    # c4, in A on day 1, merged into c1 (A) on day 2: the funnel of day 1 counts both ids, the flow
+    # one consumer, A -> A, as its d0 margin does.
+    broken(
+        warehouse,
+        """
+        INSERT INTO marts.aipl_state_history VALUES ('c4', 'B1', 'A', DATE '2026-05-01', DATE '2026-05-02');
+        INSERT INTO silver.one_id_history VALUES ('c4', 'c1', 'merge', DATE '2026-05-02');
+        UPDATE marts.aipl_daily_funnel SET consumers_a = 3, asset_total = 4
+            WHERE funnel_date = DATE '2026-05-01';
+        """,
+    )
+
+    report = check_gold(settings, warehouse, DAY_2)
+
+    assert (report.failed_critical, report.failed_warning) == ([], [])
+
+
+def test_a_flow_d0_margin_that_disagrees_with_the_states_followed_stops_the_night(settings, warehouse):
+    # The matrix counts c3 (I on day 1) twice at d0, though the flow identity still holds.
+    broken(
+        warehouse,
+        "UPDATE marts.aipl_flow_metrics SET consumers_d0 = 2, stayed = 2 WHERE lag_days = 1 AND state = 'I'",
+    )
+
+    assert critical_failures(settings, warehouse) == ["gold.flow:flow_d0_matches_states_followed"]
+
+
+def test_a_split_gives_the_part_split_off_the_d0_state_of_the_id_it_left(settings, warehouse):
+    # c5 split off c3 (I on day 1) on day 2 and is in A: I -> A, one more consumer with a state at d0.
+    broken(
+        warehouse,
+        """
+        INSERT INTO marts.aipl_state_history VALUES ('c5', 'B1', 'A', DATE '2026-05-02', NULL);
+        INSERT INTO silver.one_id_history VALUES ('c3', 'c5', 'split', DATE '2026-05-02');
+        INSERT INTO marts.aipl_flow VALUES ('B1', DATE '2026-05-01', DATE '2026-05-02', 1, 'I', 'A', 1);
+        UPDATE marts.aipl_flow_metrics SET consumers_d0 = 2, converted_down = 1
+            WHERE lag_days = 1 AND state = 'I';
+        INSERT INTO marts.aipl_flow VALUES ('B1', DATE '2026-04-25', DATE '2026-05-02', 7, 'none', 'A', 1);
+        UPDATE marts.aipl_flow_metrics SET new_inflow = 2 WHERE lag_days = 7 AND state = 'A';
+        UPDATE marts.aipl_daily_funnel SET consumers_a = 2, asset_total = 4
+            WHERE funnel_date = DATE '2026-05-02';
+        """,
+    )
+
+    report = check_gold(settings, warehouse, DAY_2)
+
+    assert (report.failed_critical, report.failed_warning) == ([], [])
 
 
 def test_states_that_do_not_sum_to_the_asset_total_stop_the_night(settings, warehouse):
