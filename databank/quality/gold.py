@@ -21,9 +21,9 @@ reads as a comparison of two columns or a bound on one.
   [0, 1], its ratios not negative.
 
 Only what a night writes is read (the run date's rows), except the funnel, a few rows per brand and
-day, whose whole history the continuity rules need, and the state spells holding on the run date's d0
-days with the identity changes since the earliest of them. A mart missing from the build fails every rule of
-its suite.
+day, whose whole history the continuity rules need, and the state spells holding on the run date's
+d0 days with OneID's changes since the earliest of them (silver.one_id_history). A mart missing from
+the build fails every rule of its suite.
 """
 
 from __future__ import annotations
