@@ -24,7 +24,7 @@ from databank.generator import GenerateArgs, GenerationSummary, generate
 from databank.generator.generate import TRUTH_DIR
 from databank.marts import MartsBuildError, build_marts
 from databank.night_report import FLOW_LAG_DAYS, NightReport, night_report
-from databank.pipeline import DayRun
+from databank.night_runner import DayRun
 
 app = typer.Typer(
     help="databank: a consumer data bank for retail brands (nightly lakehouse, OneID, AIPL funnel).",
@@ -390,7 +390,8 @@ def run_command(
 
 def _run_with_progress(days: list[date], settings: Settings, wait_minutes: int = 0) -> list[DayRun]:
     """Run the nightly DAG for `days` in order, showing each day's tasks; exit 1 at the first failure."""
-    from databank.pipeline import airflow_home, output_to, run_days
+    from databank.night_runner import output_to, run_days
+    from databank.pipeline import airflow_home
 
     first, last = days[0], days[-1]
     log_file = airflow_home(settings) / "logs" / f"run-{first}-{last}-{datetime.now():%Y%m%dT%H%M%S}.log"

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
-from databank import pipeline
+from databank import night_runner
 from databank.cli import app
-from databank.pipeline import DayRun, TaskOutcome
+from databank.night_runner import DayRun, TaskOutcome
 
 runner = CliRunner()
 
@@ -39,7 +39,7 @@ def ran(monkeypatch, tmp_path):
                 break
         return results
 
-    monkeypatch.setattr(pipeline, "run_days", fake_run_days)
+    monkeypatch.setattr(night_runner, "run_days", fake_run_days)
     return calls
 
 
