@@ -38,6 +38,10 @@ that is swapped in only when every model and data test passed, so readers never 
 night; per-model tasks would each write the published file. dbt's own output lists each model.
 
 ## Operations
+- The first business day is `[pipeline] start_date`, or, when it is not set, the first day a required
+  feed landed under the landing root (read at each parse: a listing of each required feed's folder);
+  with neither, there is nothing to catch up and the scheduler starts from the coming night.
+  `end_date` ends the runs.
 - `max_active_runs=1` and `catchup`: nights run in order. Identity and marts build on the previous
   night's state, so they wait for its success (`depends_on_past`): a failed night stops the line
   until it is fixed and re-run.
@@ -81,6 +85,7 @@ log = logging.getLogger(__name__)
 SETTINGS = pipeline.settings()
 PIPELINE = SETTINGS.pipeline
 ON_CLUSTER = SETTINGS.profile == "cluster"
+FIRST_DAY = pipeline.first_business_day(SETTINGS)
 # The run's business day, as Airflow renders it into a submitted job's arguments.
 BUSINESS_DAY = (
     f"{{{{ data_interval_start.in_timezone('{SETTINGS.business_timezone}').strftime('%Y-%m-%d') }}}}"
@@ -230,9 +235,9 @@ def publish_quality_report(data_interval_start: datetime | None = None) -> str:
     schedule=CronTriggerTimetable(
         "0 0 * * *", timezone=SETTINGS.business_timezone, interval=timedelta(days=1)
     ),
-    start_date=_midnight_after(PIPELINE.start_date),
+    start_date=_midnight_after(FIRST_DAY) if FIRST_DAY else None,
     end_date=_midnight_after(PIPELINE.end_date) if PIPELINE.end_date else None,
-    catchup=True,
+    catchup=FIRST_DAY is not None,  # without a first day there is nothing to catch up
     max_active_runs=1,
     max_active_tasks=PIPELINE.max_parallel_tasks,
     doc_md=__doc__,

@@ -389,11 +389,18 @@ def run_command(
 
 
 def _run_with_progress(days: list[date], settings: Settings, wait_minutes: int = 0) -> list[DayRun]:
-    """Run the nightly DAG for `days` in order, showing each day's tasks; exit 1 at the first failure."""
-    from databank.night_runner import output_to, run_days
+    """Run the nightly DAG for `days` in order, showing each day's tasks; exit 1 at the first failure,
+    or before the first task when the nights cannot run, naming what is missing."""
+    from databank.night_runner import NightCannotRunError, check_night_can_run, output_to, run_days
     from databank.pipeline import airflow_home
 
     first, last = days[0], days[-1]
+    try:
+        check_night_can_run(days, settings)
+    except NightCannotRunError as error:
+        problems = "".join(f"\n  - {escape(line)}" for line in str(error).splitlines())
+        console.print(f"[bold red]Cannot run databank_nightly for {first} to {last}:[/]{problems}")
+        raise typer.Exit(1) from error
     log_file = airflow_home(settings) / "logs" / f"run-{first}-{last}-{datetime.now():%Y%m%dT%H%M%S}.log"
     console.print(
         f"Running databank_nightly for {len(days)} day(s), {first} to {last}; log: [bold]{log_file}[/]"
@@ -426,7 +433,9 @@ def _run_with_progress(days: list[date], settings: Settings, wait_minutes: int =
                 f"[bold red]{failed.day}: task {task.task_id} failed[/]: {task.error or 'see the log'}"
             )
         if not failed.failed:
-            console.print(f"[bold red]{failed.day}: the run ended {failed.state}[/] (see the log)")
+            console.print(
+                f"[bold red]{failed.day}: the run ended {failed.state}[/]: {failed.reason or 'see the log'}"
+            )
         later = len(days) - len(runs)
         console.print(f"{later} later day(s) not run. Log: {log_file}")
         raise typer.Exit(1)
@@ -474,7 +483,10 @@ def _day_summary(run: DayRun) -> Table:
         "quarantined",
         "silver",
         "quality",
-        title=f"{run.day}: {run.state}, {run.seconds:.0f} s",
+        title=(
+            f"{run.day}: {run.state}, {run.ran} tasks run, {run.skipped} skipped, "
+            f"{run.rows_delivered:,} rows delivered, {run.seconds:.0f} s"
+        ),
     )
     feeds = sorted({task.task_id.split(".")[0] for task in run.tasks if "." in task.task_id})
     for feed in feeds:

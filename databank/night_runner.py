@@ -1,4 +1,11 @@
-"""`databank run`: the nightly DAG run in this process, day by day (`dag.test`)."""
+"""`databank run`: the nightly DAG run in this process, day by day (`dag.test`), and the checks that
+come before it.
+
+`check_night_can_run` names, once and before any task, whatever the nights asked for cannot run
+without: a day outside the DAG's dates, the pseudonymisation key, the landing root, the reference data
+the marts read. `run_days` then runs the days in order and reports each: a day on which no task ran is
+a failure with its reason, never a success.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +23,104 @@ from typing import Any, TextIO
 
 from pluggy import HookimplMarker
 
-from databank.config import Settings
-from databank.pipeline import DAG_FILE, DAG_ID, airflow_home, landing_folder, settings
+from databank.config import MissingKeyError, Settings
+from databank.pipeline import (
+    DAG_FILE,
+    DAG_ID,
+    airflow_home,
+    first_business_day,
+    landed_days,
+    landing_folder,
+    settings,
+)
+
+# The reference snapshots dbt's staging/reference sources read: the marts cannot build without each.
+REFERENCE_SNAPSHOTS = ("brands", "stores", "products", "campaigns", "keywords")
+RAN = ("success", "failed")  # the final states of a task that ran
+
+
+class NightCannotRunError(RuntimeError):
+    """What the nights asked for cannot run without; each line names one missing thing and its fix."""
+
+
+def check_night_can_run(days: list[date], config: Settings) -> None:
+    """Raise NightCannotRunError naming everything that would stop the nights of `days` (in order)."""
+    if not config.landing.is_dir():
+        problems = [
+            f"no landing folder {config.landing}: feeds land in <landing>/<feed>/dt=YYYY-MM-DD/. Point "
+            "landing_dir (DATABANK_LANDING_DIR) or data_dir (DATABANK_DATA_DIR) at where they are "
+            "delivered, or write a synthetic brand's feeds there with `databank generate`."
+        ]
+    else:
+        # Reference data is judged only for days the DAG runs: before its first day nothing has landed.
+        problems = _outside_the_dags_dates(days, config) or _missing_reference(days[0], config)
+    problems += _missing_key(config)
+    if problems:
+        raise NightCannotRunError("\n".join(problems))
+
+
+def _outside_the_dags_dates(days: list[date], config: Settings) -> list[str]:
+    first, last = first_business_day(config), config.pipeline.end_date
+    if first is None:
+        feeds = ", ".join(config.pipeline.required_feeds)
+        return [
+            f"no required feed has landed under {config.landing} ({feeds}, in <feed>/dt=YYYY-MM-DD/), "
+            "and [pipeline] start_date is not set, so the DAG has no first day: deliver the feeds, or "
+            f"set start_date in databank.toml's [pipeline] (DATABANK_PIPELINE__START_DATE={days[0]})."
+        ]
+    problems = []
+    if days[0] < first:
+        source = (
+            "[pipeline] start_date"
+            if config.pipeline.start_date
+            else f"the first day a required feed landed under {config.landing}; [pipeline] start_date "
+            "is not set"
+        )
+        problems.append(
+            f"{days[0]} is before the first business day {first} ({source}), so the nightly DAG has no "
+            f"run for it: run from {first}, or set start_date in databank.toml's [pipeline] "
+            f"(DATABANK_PIPELINE__START_DATE={days[0]})."
+        )
+    if last is not None and days[-1] > last:
+        problems.append(
+            f"{days[-1]} is after the last business day {last} ([pipeline] end_date), so the nightly DAG "
+            f"has no run for it: run up to {last}, or move end_date (DATABANK_PIPELINE__END_DATE="
+            f"{days[-1]}) or remove it."
+        )
+    return problems
+
+
+def _missing_reference(first: date, config: Settings) -> list[str]:
+    """Reference snapshots neither in silver from an earlier night nor landed by the first day."""
+    missing = [feed for feed in REFERENCE_SNAPSHOTS if not _has_snapshot(feed, first, config)]
+    if not missing:
+        return []
+    unlisted = [feed for feed in missing if feed not in config.pipeline.feeds]
+    return [
+        f"no reference data {', '.join(missing)} delivered on or before {first}: the marts cannot be "
+        f"built without it. Deliver each to {config.landing}/<feed>/dt=<day>/ for a day up to {first}, "
+        f"e.g. {config.landing / missing[0]}/dt={first}/ (`databank generate` writes them on its first day)"
+        + (f", and list {', '.join(unlisted)} in [pipeline] optional_feeds." if unlisted else ".")
+    ]
+
+
+def _has_snapshot(feed: str, first: date, config: Settings) -> bool:
+    if (config.lakehouse / "silver" / feed / "_delta_log").is_dir():
+        return True
+    landed = next(landed_days(feed, config), None)
+    return feed in config.pipeline.feeds and landed is not None and landed <= first
+
+
+def _missing_key(config: Settings) -> list[str]:
+    # On the cluster profile the submitted jobs read the key where they run, not here.
+    if config.profile != "embedded":
+        return []
+    try:
+        key = config.pseudonymisation_key()
+    except MissingKeyError as error:
+        return [str(error)]
+    return [] if key else ["The pseudonymisation key is empty: set DATABANK_HMAC_KEY to a secret."]
+
 
 _listens = HookimplMarker("airflow")  # marks Airflow listener hooks (pluggy, as Airflow's own marker)
 TaskEvent = Callable[[date, str, str], None]  # (day, task id, running | success | failed | skipped)
@@ -38,6 +141,21 @@ class DayRun:
     seconds: float
     tasks: tuple[TaskOutcome, ...]
     returned: dict[str, Any] = field(default_factory=dict)  # what each task returned, by task id
+    reason: str | None = None  # why the day failed when no task of it did
+
+    @property
+    def ran(self) -> int:
+        """Tasks that ran, whatever their outcome."""
+        return sum(t.state in RAN for t in self.tasks)
+
+    @property
+    def skipped(self) -> int:
+        return sum(t.state == "skipped" for t in self.tasks)
+
+    @property
+    def rows_delivered(self) -> int:
+        """Rows read from the day's landing files, over every feed."""
+        return sum(v["rows_delivered"] for k, v in self.returned.items() if k.endswith(".ingest") and v)
 
     @property
     def failed(self) -> list[TaskOutcome]:
@@ -105,7 +223,8 @@ def run_days(
     already, so a missing required feed fails at once unless `wait_minutes` say otherwise. Nights run
     in the order given, so the DAG's `depends_on_past` is turned off here (it would wait forever on a
     run this process does not make). Must run before anything in the process imports Airflow, which
-    reads its configuration once, at import.
+    reads its configuration once, at import. Check the days with `check_night_can_run` first: a night
+    without a key or reference data fails only once its tasks reach them.
     """
     home = airflow_home()
     _configure_airflow(home, wait_minutes)
@@ -182,8 +301,20 @@ def _run_day(dag: Any, day: date, config: Settings, on_task: TaskEvent | None) -
         )
         for ti in sorted(run.get_task_instances(), key=lambda ti: (ti.start_date is None, ti.start_date))
     )
+    if not any(task.state in RAN for task in tasks):
+        return DayRun(day, "failed", seconds, tasks, reason=_why_nothing_ran(day, config))
     state = str(run.state.value if hasattr(run.state, "value") else run.state)
     return DayRun(day, state, seconds, tasks, _returned(run))
+
+
+def _why_nothing_ran(day: date, config: Settings) -> str:
+    # Airflow gives a day outside the DAG's dates a run without tasks, and calls it a success.
+    first, last = first_business_day(config), config.pipeline.end_date
+    return (
+        f"no task ran for {day}: the DAG makes no task for a day outside its dates, {first or 'unknown'} "
+        f"to {last or 'no end'} ([pipeline] start_date, else the first day a required feed landed; "
+        "[pipeline] end_date)"
+    )
 
 
 def _explained(task_id: str, error: str | None, day: date, config: Settings) -> str | None:

@@ -80,6 +80,38 @@ def has_landed(feed: str, day: date, config: Settings | None = None) -> bool:
     return folder.is_dir() and any(p.is_file() and not p.name.startswith(".") for p in folder.iterdir())
 
 
+def landed_days(feed: str, config: Settings | None = None) -> Iterator[date]:
+    """The days a feed has landed for, earliest first: its `dt=YYYY-MM-DD` folders that hold a file."""
+    config = config or settings()
+    folder = config.landing / feed
+    if not folder.is_dir():
+        return
+    for name in sorted(p.name for p in folder.iterdir()):  # ISO dates sort as days do
+        day = _folder_day(name)
+        if day is not None and has_landed(feed, day, config):
+            yield day
+
+
+def first_business_day(config: Settings | None = None) -> date | None:
+    """The first day the nightly DAG runs for: `[pipeline] start_date`, else the first day a required
+    feed landed under the landing root; None while neither is known.
+
+    Cheap enough for every parse of the DAG file: a listing of each required feed's folder.
+    """
+    config = config or settings()
+    if config.pipeline.start_date is not None:
+        return config.pipeline.start_date
+    firsts = [next(landed_days(feed, config), None) for feed in config.pipeline.required_feeds]
+    return min((day for day in firsts if day is not None), default=None)
+
+
+def _folder_day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(name.removeprefix("dt=")) if name.startswith("dt=") else None
+    except ValueError:
+        return None
+
+
 def ingest(feed: str, day: date) -> dict[str, Any]:
     """Landing files of `feed` for `day` -> bronze and quarantine; what was read and where it went."""
     from databank.lakehouse import lakehouse_for

@@ -23,15 +23,19 @@ HEAVY_MODULES = ("pyspark", "duckdb", "deltalake", "dbt", "pyarrow", "pandas", "
 
 @pytest.fixture(scope="module")
 def dagbag(tmp_path_factory):
-    """The DAG folder as Airflow's DAG processor parses it, with Airflow's home in a scratch folder."""
+    """The DAG folder as Airflow's DAG processor parses it, with Airflow's home in a scratch folder,
+    for an installation that set its first business day."""
     home = tmp_path_factory.mktemp("airflow-home")
     patch = pytest.MonkeyPatch()
     patch.setenv("AIRFLOW_HOME", str(home))  # no effect if Airflow was imported already: fine for parsing
     patch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    patch.setenv("DATABANK_PIPELINE__START_DATE", "2026-05-01")
+    pipeline.settings.cache_clear()
     from airflow.dag_processing.dagbag import DagBag
 
     yield DagBag(dag_folder=str(pipeline.DAG_FILE.parent))
     patch.undo()
+    pipeline.settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -56,21 +60,32 @@ def test_the_dag_folder_imports_without_errors(dagbag):
 
 
 def test_parsing_is_cheap_and_imports_nothing_heavy(tmp_path):
+    # The first business day follows the data: parsing lists the landing, here a year of every feed.
+    first = date(2025, 5, 1)
+    for feed in load_settings().pipeline.feeds:
+        for n in range(365):
+            _land(tmp_path / "landing", feed, first + timedelta(days=n))
     # A fresh interpreter, as the DAG processor's: Airflow's own import is timed apart from the file's.
     probe = f"""
 import json, sys, time, runpy
 import airflow.sdk, airflow.providers.standard.decorators.sensor
 started = time.perf_counter()
-runpy.run_path({str(pipeline.DAG_FILE)!r})
-print(json.dumps({{"seconds": time.perf_counter() - started,
+nightly = runpy.run_path({str(pipeline.DAG_FILE)!r})["nightly"]
+print(json.dumps({{"seconds": time.perf_counter() - started, "first": str(nightly.start_date),
                    "heavy": [m for m in {HEAVY_MODULES!r} if m in sys.modules]}}))
 """
-    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DATABANK_")},
+        "DATABANK_LANDING_DIR": str(tmp_path / "landing"),
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
 
     assert figures["heavy"] == []
     assert figures["seconds"] < 2.0  # about 0.1 s here; the DAG processor allows 30 s per file
+    assert figures["first"] == "2025-05-01 16:00:00+00:00"  # the local midnight ending the first day
 
 
 def test_no_cycles_and_the_night_runs_feeds_and_their_gates_then_identity_then_marts(dag):
@@ -139,11 +154,74 @@ def test_a_run_covers_the_business_day_that_ends_at_its_trigger(dag):
     assert interval.start.astimezone(UTC).date() == date(2026, 4, 30)
 
 
-def test_the_first_scheduled_run_covers_the_configured_start_day(dag):
-    start = load_settings().pipeline.start_date
+def _land(landing: Path, feed: str, day: date) -> None:
+    folder = landing / feed / f"dt={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{feed}.csv").write_text("")  # an empty file is a delivery: of nothing
 
-    assert pipeline.business_day(dag.start_date - timedelta(days=1)) == start
+
+@pytest.fixture
+def parse_dag(monkeypatch, tmp_path):
+    """Parses the DAG file as a process with a landing root in tmp_path and `environment` would."""
+
+    def parse(**environment: str):
+        import importlib.util
+
+        for name in [n for n in os.environ if n.startswith("DATABANK_")]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("DATABANK_LANDING_DIR", str(tmp_path / "landing"))
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        pipeline.settings.cache_clear()
+        spec = importlib.util.spec_from_file_location("databank_nightly_parsed", pipeline.DAG_FILE)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.nightly
+
+    yield parse
+    pipeline.settings.cache_clear()
+
+
+def _first_day(dag) -> date:
     assert dag.start_date.astimezone(ZoneInfo("Asia/Shanghai")).hour == 0
+    return pipeline.business_day(dag.start_date - timedelta(days=1))
+
+
+def test_the_first_scheduled_run_covers_the_configured_start_day(parse_dag, tmp_path):
+    _land(tmp_path / "landing", "online_orders", date(2026, 3, 1))
+
+    dag = parse_dag(DATABANK_PIPELINE__START_DATE="2026-05-01")
+
+    assert _first_day(dag) == date(2026, 5, 1)
+
+
+def test_unless_set_the_first_day_is_the_first_a_required_feed_landed(parse_dag, tmp_path):
+    landing = tmp_path / "landing"
+    _land(landing, "brands", date(2026, 2, 20))  # optional: reference data sent ahead of the feeds
+    _land(landing, "members", date(2026, 3, 3))
+    _land(landing, "online_orders", date(2026, 3, 2))
+    _land(landing, "online_orders", date(2026, 3, 4))
+    (landing / "online_orders" / "dt=2026-03-01").mkdir()  # a delivery still under way: no file yet
+    (landing / "online_orders" / "_SUCCESS").write_text("")
+
+    dag = parse_dag()
+
+    assert _first_day(dag) == date(2026, 3, 2)
+    assert dag.end_date is None
+
+
+def test_with_nothing_landed_and_no_start_date_the_scheduler_starts_from_the_coming_night(parse_dag):
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    dag = parse_dag()
+    first = coerce_to_core_timetable(dag.timetable).next_dagrun_info(
+        last_automated_data_interval=None, restriction=TimeRestriction(None, None, catchup=True)
+    )
+
+    assert dag.start_date is None
+    assert dag.catchup is False
+    assert first.run_after > datetime.now(UTC)
 
 
 def test_marts_publish_one_asset_per_gold_table_and_only_they_depend_on_the_past(dag):
