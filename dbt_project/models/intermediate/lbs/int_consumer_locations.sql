@@ -93,8 +93,9 @@ cells as (
         location_kind,
         cell_row,
         cell_col,
-        avg(lat) as lat,
-        avg(lon) as lon,
+        -- The cell's centre: a float mean would move in its last bits from one build to the next.
+        {{ stable_avg('lat') }} as lat,
+        {{ stable_avg('lon') }} as lon,
         count(*) as pings,
         count(distinct location_day) as days
     from gridded
