@@ -8,7 +8,7 @@ select
     lines.order_date as purchase_date,
     count(distinct {{ dbt.concat(['lines.source_feed', "':'", 'lines.order_id']) }}) as orders,
     count(*) as order_lines,
-    sum({{ health_amount_on('lines', run_date) }}) as net_amount
+    {{ stable_sum(health_amount_on('lines', run_date)) }} as net_amount
 from {{ ref('fct_order_lines') }} as lines
 where {{ health_is_purchase_on('lines', run_date) }}
     and lines.order_date <= {{ run_date }}

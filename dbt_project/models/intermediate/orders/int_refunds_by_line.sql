@@ -24,7 +24,7 @@ sales as (
 
 select
     refunds.refunded_line_id as order_line_id,
-    sum(refunds.line_amount) as refunded_amount,
+    {{ stable_sum('refunds.line_amount') }} as refunded_amount,
     sum(refunds.quantity) as refunded_quantity,
     min(case
         -- A cent of rounding between the platforms' refund and sale amounts is still a full refund.

@@ -56,10 +56,10 @@ moves as (
         cast(sum(control_moved) as bigint) as control_moved,
         cast(sum(case when control_base > 0 then exposed_base else 0 end) as bigint)
             as weighted_exposed_base,
-        sum(case
+        {{ stable_sum("case
             when control_base > 0 then exposed_base * cast(control_moved as double) / control_base
             else 0
-        end) as weighted_control_moved
+        end") }} as weighted_control_moved
     from strata
     group by campaign_id
 ),

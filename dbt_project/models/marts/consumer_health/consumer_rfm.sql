@@ -22,7 +22,7 @@ consumers as (
         {{ dbt.datediff('max(purchase_date)', run_date, 'day') }} as recency_days,
         count(*) as frequency,
         cast(sum(orders) as bigint) as orders,
-        sum(net_amount) as monetary
+        {{ stable_sum('net_amount') }} as monetary
     from purchase_days
     group by one_id, brand_id
 ),
@@ -37,7 +37,7 @@ quintiles as (
         ntile(5) over (partition by brand_id order by monetary, one_id) as m_quintile,
         avg(recency_days) over (partition by brand_id) as brand_avg_recency_days,
         avg(frequency) over (partition by brand_id) as brand_avg_frequency,
-        avg(monetary) over (partition by brand_id) as brand_avg_monetary
+        {{ stable_avg('monetary', over='partition by brand_id') }} as brand_avg_monetary
     from consumers
 ),
 

@@ -44,16 +44,16 @@ period_sales as (
     select
         brand_id,
         period_start,
-        sum(case when one_id is not null then amount else 0 end) as gmv,
+        {{ stable_sum('case when one_id is not null then amount else 0 end') }} as gmv,
         count(distinct one_id) as buyers,
         count(distinct case when one_id is not null then purchase_key end) as purchases,
-        sum(case
+        {{ stable_sum("case
             when one_id is not null and product_launch_period = period_start then amount else 0
-        end) as new_product_gmv,
-        sum(case
+        end") }} as new_product_gmv,
+        {{ stable_sum("case
             when one_id is not null and category_launch_period = period_start then amount else 0
-        end) as new_category_gmv,
-        sum(case when one_id is null then amount else 0 end) as unresolved_gmv
+        end") }} as new_category_gmv,
+        {{ stable_sum('case when one_id is null then amount else 0 end') }} as unresolved_gmv
     from purchase_lines
     group by brand_id, period_start
 ),
