@@ -52,6 +52,17 @@ class Column(_Strict):
     min: float | None = None
     max: float | None = None
     identifier: IdentifierSpec | None = None
+    free_text: bool = Field(
+        False,
+        description="Typed by a person (search text, receipt notes): a phone or id typed into it is masked "
+        "before anything is stored.",
+    )
+
+    @model_validator(mode="after")
+    def _free_text_is_a_string(self) -> Column:
+        if self.free_text and (self.type != "string" or self.identifier is not None):
+            raise ValueError(f"{self.name}: only a string column that is no identifier can be free text")
+        return self
 
 
 class EventTime(_Strict):
@@ -104,6 +115,10 @@ class Contract(_Strict):
     @property
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
+
+    @property
+    def free_text_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.free_text]
 
     @property
     def identifier_columns(self) -> list[Column]:

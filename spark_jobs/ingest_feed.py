@@ -28,14 +28,13 @@ from databank.contracts import Contract, load_contract
 from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.landing import DeliveredFile, decoded, list_delivered
 from databank.spark_session import build_session
-from spark_jobs.transforms.identifiers import hashed_names, pseudonymise
+from spark_jobs.transforms.identifiers import hashed_names, pseudonymise, redacted
 from spark_jobs.transforms.parse import (
     PARSE_ERROR,
     RAW,
     parquet_as_text,
     parse_csv_lines,
     parse_json_lines,
-    redacted,
 )
 from spark_jobs.transforms.validate import (
     LAST_LINE_CUT,

@@ -78,11 +78,27 @@ def status(value: Column, identifier_type: str, junk: Iterable[str]) -> Column:
     )
 
 
+# Identifier-like runs in text that is no identifier column (a line that could not be parsed, a
+# free-text field): phone numbers in any spelling, and runs of id characters holding a digit (6+) or
+# long enough to be an id on their own (20+).
+PHONE_LIKE = r"\+?[0-9][0-9 \-]{6,}[0-9]"
+ID_LIKE = r"(?<![0-9A-Za-z_+\-])(?=[0-9A-Za-z_+\-]*[0-9])[0-9A-Za-z_+\-]{6,}+|[0-9A-Za-z_+\-]{20,}"
+REDACTED = "<redacted>"
+
+
+def redacted(text: Column) -> Column:
+    """`text` with every identifier-like run masked."""
+    return F.regexp_replace(F.regexp_replace(text, PHONE_LIKE, REDACTED), ID_LIKE, REDACTED)
+
+
 def pseudonymise(
     records: DataFrame, contract: Contract, key: bytes, junk: dict[str, Iterable[str]]
 ) -> DataFrame:
-    """Hash each identifier column in place and add `<column>_status`."""
+    """Hash each identifier column in place and add `<column>_status`; mask identifier-like runs in
+    free-text columns (a phone typed into a search box)."""
     out = records
+    for column in contract.free_text_columns:
+        out = out.withColumn(column.name, redacted(F.col(column.name)))
     for column in contract.identifier_columns:
         spec = column.identifier
         raw = F.when(F.trim(F.col(column.name)) != "", F.col(column.name))

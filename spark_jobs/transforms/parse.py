@@ -81,15 +81,3 @@ def _with_fields(lines: DataFrame, contract: Contract, parsed: Column, error) ->
         failed.alias(PARSE_ERROR),
         *extra,
     )
-
-
-# Identifier-like runs in a line that could not be parsed: phone numbers in any spelling, and runs
-# of id characters holding a digit (6+) or long enough to be an id on their own (20+).
-PHONE_LIKE = r"\+?[0-9][0-9 \-]{6,}[0-9]"
-ID_LIKE = r"(?<![0-9A-Za-z_+\-])(?=[0-9A-Za-z_+\-]*[0-9])[0-9A-Za-z_+\-]{6,}+|[0-9A-Za-z_+\-]{20,}"
-REDACTED = "<redacted>"
-
-
-def redacted(line: Column) -> Column:
-    """A raw line with every identifier-like value masked, for quarantine."""
-    return F.regexp_replace(F.regexp_replace(line, PHONE_LIKE, REDACTED), ID_LIKE, REDACTED)

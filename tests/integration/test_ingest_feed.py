@@ -3,6 +3,7 @@ its reason, no raw identifier stored, re-runs and re-deliveries change nothing."
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections import Counter
@@ -231,3 +232,31 @@ def test_a_killed_ingests_staging_copy_is_removed_by_the_next_ingest_of_the_feed
     ingest(spark, EmbeddedLakehouse(str(settings.lakehouse)), settings, "pos_transactions", START)
 
     assert not any((settings.lakehouse / "_staging").rglob("*.csv"))
+
+
+def test_a_phone_typed_into_a_search_box_is_stored_nowhere(spark, tmp_path):
+    settings = load_settings(data_dir=tmp_path, hmac_key="free-text-key")
+    generate(GenerateArgs(out=settings.landing, consumers=40, days=1, start=START, seed=7, bad_rate=0.0))
+    folder = settings.landing / "online_events" / f"dt={START}"
+    typed = {
+        "event_id": "EV-typed-1",
+        "session_id": "S-typed",
+        "platform": "tmall",
+        "event_type": "search",
+        "event_at": f"{START}T10:00:00+08:00",
+        "search_keyword": "口红 请回电 139 1234 5678",
+        "account_id": "typed-account",
+    }
+    rejected = {**typed, "event_id": "EV-typed-2", "event_type": "shouted"}  # quarantined: unknown enum
+    lines = [json.dumps(record, ensure_ascii=False) for record in (typed, rejected)]
+    (folder / "events_tmall_typed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    ingest(spark, EmbeddedLakehouse(str(settings.lakehouse)), settings, "online_events", START)
+
+    stored = [p for p in settings.lakehouse.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in stored)
+    for path in stored:
+        content = path.read_bytes()
+        if path.suffix == ".parquet":
+            content = str(pq.read_table(path).to_pylist()).encode()
+        assert b"13912345678" not in content.replace(b" ", b""), path

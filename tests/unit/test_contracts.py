@@ -6,7 +6,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from databank.contracts import SCHEMAS_DIR, all_contracts, feeds, load_contract
+from databank.contracts import SCHEMAS_DIR, Column, all_contracts, feeds, load_contract
 
 SCHEMA_FILES = sorted(SCHEMAS_DIR.glob("*.yaml"))
 
@@ -83,3 +83,18 @@ def test_event_feeds_are_the_five_journey_feeds():
         "online_orders",
         "pos_transactions",
     ]
+
+
+def test_only_a_plain_string_column_can_be_free_text():
+    with pytest.raises(ValidationError, match="only a string column"):
+        Column(
+            name="phone",
+            type="string",
+            required=False,
+            description="d",
+            free_text=True,
+            identifier={"type": "phone"},
+        )
+    with pytest.raises(ValidationError, match="only a string column"):
+        Column(name="rating", type="int", required=False, description="d", free_text=True)
+    assert [c.name for c in load_contract("online_events").free_text_columns] == ["search_keyword"]

@@ -97,3 +97,17 @@ def test_pseudonymise_replaces_raw_values_and_types_erasure_rows_by_their_own_co
     assert out["R1"]["identifier_value"] == hmac.new(KEY, b"13812345678", hashlib.sha256).hexdigest()
     assert out["R2"]["identifier_value"] == hmac.new(KEY, b"SL00012345", hashlib.sha256).hexdigest()
     assert {r["identifier_value_status"] for r in out.values()} == {"ok"}
+
+
+def test_a_phone_or_id_typed_into_a_free_text_field_is_masked_and_the_rest_kept(spark):
+    contract = load_contract("online_events")
+    typed = ["口红 call 138 1234 5678", "member SL00012345 lipstick", "YSL 520 lipstick", None]
+    frame = spark.createDataFrame([(t,) for t in typed], "search_keyword string")
+    frame = frame.select(
+        *(F.lit(None).cast("string").alias(c) for c in ("account_id", "device_id", "cookie_id")), "*"
+    )
+    frame = frame.withColumn("platform", F.lit("tmall"))
+
+    out = [r["search_keyword"] for r in pseudonymise(frame, contract, KEY, {}).collect()]
+
+    assert out == ["口红 call <redacted>", "member SL<redacted> lipstick", "YSL 520 lipstick", None]

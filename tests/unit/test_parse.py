@@ -4,7 +4,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from databank.contracts import load_contract
-from spark_jobs.transforms.parse import PARSE_ERROR, parse_csv_lines, parse_json_lines, redacted
+from spark_jobs.transforms.identifiers import redacted
+from spark_jobs.transforms.parse import PARSE_ERROR, parse_csv_lines, parse_json_lines
 
 ORDERS = load_contract("online_orders")
 POS = load_contract("pos_transactions")
