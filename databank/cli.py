@@ -390,7 +390,19 @@ def run_command(
 
 def _run_with_progress(days: list[date], settings: Settings, wait_minutes: int = 0) -> list[DayRun]:
     """Run the nightly DAG for `days` in order, showing each day's tasks; exit 1 at the first failure,
-    or before the first task when the nights cannot run, naming what is missing."""
+    before the first task when the nights cannot run, naming what is missing, or at once when another
+    run holds the data folder."""
+    from databank.night_runner import RunInProgressError, one_run_per_data_folder
+
+    try:
+        with one_run_per_data_folder(settings):
+            return _run_held(days, settings, wait_minutes)
+    except RunInProgressError as error:
+        console.print(f"[bold red]{escape(str(error))}[/]")
+        raise typer.Exit(1) from error
+
+
+def _run_held(days: list[date], settings: Settings, wait_minutes: int) -> list[DayRun]:
     from databank.night_runner import NightCannotRunError, check_night_can_run, output_to, run_days
     from databank.pipeline import airflow_home
 

@@ -9,6 +9,7 @@ a failure with its reason, never a success.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import sys
@@ -41,6 +42,29 @@ RAN = ("success", "failed")  # the final states of a task that ran
 
 class NightCannotRunError(RuntimeError):
     """What the nights asked for cannot run without; each line names one missing thing and its fix."""
+
+
+class RunInProgressError(RuntimeError):
+    """Another run holds the data folder."""
+
+
+RUN_LOCK = ".run.lock"
+
+
+@contextmanager
+def one_run_per_data_folder(config: Settings) -> Iterator[None]:
+    """Hold the data folder while nights run: two runs would interleave their Airflow metadata (SQLite)
+    and Delta commits. The operating system releases the lock when the holder dies, however it dies."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    with (config.data_dir / RUN_LOCK).open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise RunInProgressError(
+                f"Another databank run is working on {config.data_dir}: wait for it to end (a night "
+                "is never run twice at once), or give this one another data folder (DATABANK_DATA_DIR)."
+            ) from error
+        yield
 
 
 def check_night_can_run(days: list[date], config: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -326,3 +327,15 @@ def test_a_day_that_ran_nothing_says_why(ran, monkeypatch):
     assert result.exit_code == 1
     assert f"2026-05-01: the run ended failed: {reason}" in said
     assert "done" not in said
+
+
+def test_a_second_run_over_the_same_data_folder_is_refused_at_once(ran, tmp_path):
+    with (tmp_path / night_runner.RUN_LOCK).open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a run in another process
+
+        result = runner.invoke(app, ["run", "--date", "2026-05-01"])
+
+    assert result.exit_code == 1
+    assert "Another databank run is working on" in " ".join(result.output.split())
+    assert ran["days"] == []
+    assert runner.invoke(app, ["run", "--date", "2026-05-01"]).exit_code == 0  # released: runs again
