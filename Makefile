@@ -1,19 +1,20 @@
-# databank — every target sets itself up first; nothing needs installing by hand but Python 3.11
-# and Java 17 (which `setup` checks for and tells how to install).
+# databank — every target sets itself up first; nothing needs installing by hand but Python 3.11,
+# Java 17 and Maven (which `setup` checks for and tells how to install).
 
 SHELL := /bin/bash
 PYTHON ?= python3
 UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
+JARS := .jars
 export UV_PYTHON_DOWNLOADS := never
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo test lint bench check-python check-java browser airflow dashboard
+.PHONY: setup demo test lint bench check-python check-java browser airflow dashboard cluster
 
-setup: check-python check-java $(VENV)/.synced
+setup: check-python check-java $(VENV)/.synced $(JARS)/.copied
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
@@ -48,6 +49,16 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	$(PYTHON) -m uv sync --frozen --python $(PYTHON)
 	@touch $@
 
+# delta-spark's jars for the cluster profile, exactly as jars/pom.xml pins them; fetched again when it
+# changes, into an empty folder so no jar of an earlier pin stays on spark.jars.
+$(JARS)/.copied: jars/pom.xml
+	@command -v mvn >/dev/null || { \
+	  echo "The cluster profile's jars (jars/pom.xml) are fetched with Maven, and no 'mvn' is on PATH."; \
+	  echo "Install it: apt-get update && apt-get install -y maven"; exit 1; }
+	rm -rf $(JARS)
+	mvn -q -B -f jars/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(JARS)
+	@touch $@
+
 demo: setup
 	$(BIN)/databank demo
 
@@ -58,6 +69,10 @@ dashboard: setup
 # Airflow's UI on 127.0.0.1 (port: make airflow PORT=8081) with the nightly DAG; Ctrl-C stops it.
 airflow: setup
 	$(BIN)/databank airflow --port $(or $(PORT),8080)
+
+# A Spark standalone master and two workers on 127.0.0.1 for the cluster profile; Ctrl-C stops them.
+cluster: setup
+	$(BIN)/python -m databank.local_cluster
 
 lint: setup
 	$(BIN)/ruff check .

@@ -50,8 +50,9 @@ night; per-model tasks would each write the published file. dbt's own output lis
 - Execution timeouts on every task; sensors reschedule between pokes instead of holding a slot.
 - Spark jobs run in the task's process on the embedded profile (one machine, no services); on the
   `cluster` profile (`DATABANK_PROFILE=cluster`) ingest, standardise and identity are submitted with
-  spark-submit through the Airflow connection `[cluster] spark_conn_id`, delta-spark fetched by
-  `--packages`; the cluster's Python environment has databank installed from the same lock file.
+  spark-submit through the Airflow connection `[cluster] spark_conn_id`, with delta-spark's jars
+  (`make setup` fetches what jars/pom.xml pins) on `spark.jars`, so nothing is downloaded at run
+  time; the cluster's Python environment has databank installed from the same lock file.
 - Logic lives in `databank.pipeline` (importable, testable without Airflow); this file only wires it.
 """
 
@@ -78,7 +79,6 @@ from airflow.sdk import (
 from airflow.sdk.exceptions import AirflowSkipException
 
 from databank import pipeline
-from databank.config import DELTA_SPARK_CONF
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,7 @@ def submitted(job: str, task_id: str, *arguments: str, **task_arguments) -> Spar
         application=str(pipeline.spark_job_file(job)),
         application_args=[*arguments, "--date", BUSINESS_DAY],
         conn_id=SETTINGS.cluster.spark_conn_id,
-        packages=SETTINGS.cluster.delta_package,
-        conf={**DELTA_SPARK_CONF, **SETTINGS.cluster.conf},
+        conf=SETTINGS.cluster.spark_conf(),
         name=f"databank {task_id} {' '.join(arguments)} {BUSINESS_DAY}".replace("  ", " "),
         **task_arguments,
     )

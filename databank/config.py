@@ -166,11 +166,21 @@ DELTA_SPARK_CONF = {
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
     "spark.sql.session.timeZone": "UTC",
 }
+REPOSITORY = Path(__file__).resolve().parent.parent
+# The one place delta-spark's coordinate is written; `make setup` copies its jars into JARS_DIR.
+JARS_POM = REPOSITORY / "jars" / "pom.xml"
+JARS_DIR = REPOSITORY / ".jars"
 
 
 def _delta_spark_package() -> str:
-    """The Maven coordinate of the delta-spark release this environment locks (Spark 4: Scala 2.13)."""
-    return f"io.delta:delta-spark_2.13:{metadata.version('delta-spark')}"
+    """The Maven coordinate of delta-spark that the lock implies: its artifact names the Spark
+    major.minor and Scala version it is built for, its version is the pip delta-spark's."""
+    spark = ".".join(metadata.version("pyspark").split(".")[:2])
+    return f"io.delta:delta-spark_{spark}_2.13:{metadata.version('delta-spark')}"
+
+
+class MissingJarsError(RuntimeError):
+    """The cluster profile needs delta-spark's jars, and they are not where the settings say."""
 
 
 class ClusterSettings(BaseModel):
@@ -181,13 +191,33 @@ class ClusterSettings(BaseModel):
     """
 
     spark_conn_id: str = Field("spark_default", description="Airflow connection of the Spark cluster.")
-    delta_package: str = Field(
-        default_factory=_delta_spark_package,
-        description="delta-spark's Maven coordinate, fetched by spark-submit --packages.",
+    jars_dir: Path | None = Field(
+        JARS_DIR,
+        description=(
+            "delta-spark's jars (`make setup` fetches what jars/pom.xml pins), put on spark.jars of every "
+            "session and submitted job; none: the platform's Spark already has Delta."
+        ),
     )
     conf: dict[str, str] = Field(
         default_factory=dict, description="Further Spark configuration of every submitted job."
     )
+
+    def jars(self) -> list[Path]:
+        """The jar files to put on spark.jars (none when the platform provides Delta)."""
+        if self.jars_dir is None:
+            return []
+        jars = sorted(self.jars_dir.expanduser().absolute().glob("*.jar"))
+        if not any(jar.name.startswith("delta-spark_") for jar in jars):
+            raise MissingJarsError(
+                f"no delta-spark jar in {self.jars_dir}: `make setup` fetches {_delta_spark_package()} "
+                f"and what it needs beyond Spark ({JARS_POM.relative_to(REPOSITORY)})"
+            )
+        return jars
+
+    def spark_conf(self) -> dict[str, str]:
+        """Every Spark setting of a cluster session or submitted job: Delta's, its jars, then `conf`."""
+        jars = {"spark.jars": ",".join(str(jar) for jar in self.jars())} if self.jars_dir else {}
+        return {**DELTA_SPARK_CONF, **jars, **self.conf}
 
 
 class ConsentFlagSettings(BaseModel):

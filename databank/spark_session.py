@@ -2,7 +2,8 @@
 
 embedded: Spark in-process on local cores, no jars to download; Delta is read and written through
 delta-rs (`databank.lakehouse`). cluster: the master and resources come from spark-submit or the
-platform, and delta-spark's jars are added the standard way (`configure_spark_with_delta_pip`).
+platform; delta-spark's jars are the local ones `make setup` fetched (`spark.jars`), not resolved
+through Ivy when a job starts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from databank.config import DELTA_SPARK_CONF, Settings
+from databank.config import Settings
 
 EMBEDDED_CONF = {
     # The driver holds a night's identifiers: nothing but this machine may reach it.
@@ -32,7 +33,7 @@ EMBEDDED_CONF = {
 def build_session(settings: Settings, app_name: str = "databank") -> SparkSession:
     """The session for the configured profile (an existing one is reused)."""
     if settings.profile == "cluster":
-        return _cluster_session(app_name)
+        return _cluster_session(settings, app_name)
     # Spark's Python workers must run this interpreter, which has pyarrow and pandas.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master(settings.spark_master).appName(app_name)
@@ -43,10 +44,8 @@ def build_session(settings: Settings, app_name: str = "databank") -> SparkSessio
     return session
 
 
-def _cluster_session(app_name: str) -> SparkSession:
-    from delta import configure_spark_with_delta_pip
-
+def _cluster_session(settings: Settings, app_name: str) -> SparkSession:
     builder = SparkSession.builder.appName(app_name)
-    for key, value in DELTA_SPARK_CONF.items():
+    for key, value in settings.cluster.spark_conf().items():
         builder = builder.config(key, value)
-    return configure_spark_with_delta_pip(builder).getOrCreate()
+    return builder.getOrCreate()
