@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from delta_reading import changed_tables, warehouse_checksums
 from deltalake import DeltaTable
 
 from databank import pipeline
@@ -202,9 +203,11 @@ def test_a_file_landing_late_is_picked_up_by_running_its_day_and_the_days_after(
 
 
 def test_a_run_killed_mid_build_publishes_nothing_and_running_the_day_again_is_as_a_clean_run(night):
-    """A finished day run again, after a run of it was killed in the middle of the marts build."""
+    """A finished day run again, after a run of it was killed in the middle of the marts build: gold
+    and every table of the warehouse, intermediate ones too, stay as they were."""
     settings, _ = night
     clean = gold_checksums(settings)
+    published = warehouse_checksums(settings.warehouse)
     build_file = settings.warehouse.with_name(f"{settings.warehouse.stem}.build{settings.warehouse.suffix}")
     run = subprocess.Popen(
         [sys.executable, "-m", "databank.cli", "run", "--date", DAYS[-1].isoformat()],
@@ -225,6 +228,7 @@ def test_a_run_killed_mid_build_publishes_nothing_and_running_the_day_again_is_a
 
     assert _succeeded(_databank(settings.data_dir, "run", "--date", DAYS[-1].isoformat()))
     assert gold_checksums(settings) == clean
+    assert changed_tables(published, warehouse_checksums(settings.warehouse)) == set()
 
 
 def test_a_day_whose_required_feeds_never_landed_fails_naming_the_feed(night):

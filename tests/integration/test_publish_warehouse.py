@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import duckdb
 import pytest
-from delta_reading import DAYS, START
+from delta_reading import DAYS, START, changed_tables, warehouse_checksums
 from deltalake import DeltaTable
 
 from databank.config import load_settings
@@ -111,3 +111,13 @@ def test_an_incremental_night_gives_the_states_and_facts_of_a_full_rebuild(night
             rows = con.execute(f"SELECT count(*) FROM ({query})", parameters).fetchone()
             assert rows[0] > 0, name
             assert differ[0] == 0, name
+
+
+def test_running_tonight_again_leaves_every_table_of_the_warehouse_as_it_was(nights):
+    settings, _, _ = nights
+    published = warehouse_checksums(settings.warehouse)
+
+    build_marts(settings, TONIGHT)
+
+    assert changed_tables(published, warehouse_checksums(settings.warehouse)) == set()
+    assert published["intermediate.int_consumer_locations"][0] > 0  # homes and works were compared
