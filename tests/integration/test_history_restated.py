@@ -19,9 +19,10 @@ FUNNEL_ON = "SELECT * FROM marts.aipl_daily_funnel WHERE funnel_date = ? ORDER B
 
 
 @pytest.fixture(scope="module")
-def histories(resolved, tmp_path_factory):
-    """The same silver built three ways, each into its own lakehouse copy: night by night, with a full
-    refresh, and restated. Returns their settings and the first day's funnel as its night published it."""
+def histories(resolved, published, tmp_path_factory):
+    """The same silver built three ways: night by night and restated, each into its own lakehouse copy,
+    and with a full refresh (the suite's published warehouse). Returns their settings and the first
+    day's funnel as its night published it."""
 
     def lakehouse(name: str) -> Settings:
         settings = load_settings(data_dir=tmp_path_factory.mktemp(name), hmac_key="integration-key")
@@ -35,10 +36,8 @@ def histories(resolved, tmp_path_factory):
     for offset in range(1, DAYS):
         build_marts(nightly, START + timedelta(days=offset))
 
-    refreshed = lakehouse("refreshed")
-    assert build_marts(refreshed, TONIGHT, full_refresh=True).nights == tuple(
-        START + timedelta(days=offset) for offset in range(DAYS)
-    )
+    refreshed, refresh = published
+    assert refresh.nights == tuple(START + timedelta(days=offset) for offset in range(DAYS))
     restated = lakehouse("restated")
     assert build_marts(restated, TONIGHT, restate=True).restated
     return nightly, refreshed, restated, first_night_funnel
