@@ -1,9 +1,9 @@
 {#- Purchases as seen from a day (docs/aipl.md: a paid line of the brand, net of full refunds).
     `lines` is the alias of fct_order_lines in the calling query, `day` a date expression. -#}
 
-{#- The line is a purchase on `day`: a sale that refunds had not yet covered in full that day. -#}
+{#- The line is a purchase on `day`: a paid sale that refunds had not yet covered in full that day. -#}
 {% macro health_is_purchase_on(lines, day) -%}
-    ({{ lines }}.line_type = 'sale' and (
+    ({{ lines }}.line_type = 'sale' and {{ lines }}.gross_amount > 0 and (
         {{ lines }}.fully_refunded_date is null or {{ lines }}.fully_refunded_date > {{ day }}
     ))
 {%- endmacro %}

@@ -1,5 +1,6 @@
--- Order and till lines as AIPL touchpoints of the product's brand: every sale a purchase, every
--- refund or return a refund pointing at its sale, and a coupon on a sale also a coupon redemption.
+-- Order and till lines as AIPL touchpoints of the product's brand: every paid sale a purchase (a
+-- zero-amount line, a free gift, is none: docs/aipl.md), every refund or return a refund pointing at
+-- its sale, and a coupon on a sale also a coupon redemption.
 with lines as (
     select
         lines.*,
@@ -14,6 +15,7 @@ touches as (
         lines.*,
         case when is_refund then 'refund' else 'purchase' end as behaviour
     from lines
+    where is_refund or line_amount > 0
 
     union all
 
