@@ -23,8 +23,11 @@ day_pairs as (
     {%- endfor %}
 ),
 
-spells_d0 as (
+-- The rank each id held on each side of each pair of days, under that day's ids.
+ranks_held as (
+    {%- for side in ['d0', 'd1'] %}
     select
+        '{{ side }}' as side,
         spells.one_id,
         spells.brand_id,
         day_pairs.d0,
@@ -33,7 +36,13 @@ spells_d0 as (
         {{ aipl_state_rank('spells.state') }} as state_rank
     from day_pairs
     inner join {{ ref('aipl_state_history') }} as spells
-        on {{ spell_holds_on('spells', 'day_pairs.d0') }}
+        on {{ spell_holds_on('spells', 'day_pairs.' ~ side) }}
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+),
+
+spells_d0 as (
+    select * from ranks_held where side = 'd0'
 ),
 
 ids_d0 as (
@@ -64,16 +73,7 @@ states_d0 as (
 ),
 
 states_d1 as (
-    select
-        spells.one_id,
-        spells.brand_id,
-        day_pairs.d0,
-        day_pairs.d1,
-        day_pairs.lag_days,
-        {{ aipl_state_rank('spells.state') }} as state_rank
-    from day_pairs
-    inner join {{ ref('aipl_state_history') }} as spells
-        on {{ spell_holds_on('spells', 'day_pairs.d1') }}
+    select * from ranks_held where side = 'd1'
 ),
 
 -- Each consumer's state at d0 and at d1, for every consumer with a state on either day.
