@@ -160,11 +160,17 @@ Purpose = Literal["marketing", "ad_targeting"]
 ConsentFlag = Literal["has_marketing_consent", "has_ad_targeting_consent"]
 
 
+# The SQL semantics the transforms are written for, on both profiles. They expect a value that does
+# not cast or parse to become null and be judged by the contract; under ANSI mode (Spark 4's default)
+# ingest quarantined every record of a day as `unknown_enum` instead.
+SPARK_SQL_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "false",
+}
 # Spark's Delta support on the cluster profile (delta-spark's own settings), in every session and job.
 DELTA_SPARK_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-    "spark.sql.session.timeZone": "UTC",
 }
 REPOSITORY = Path(__file__).resolve().parent.parent
 # The one place delta-spark's coordinate is written; `make setup` copies its jars into JARS_DIR.
@@ -215,9 +221,10 @@ class ClusterSettings(BaseModel):
         return jars
 
     def spark_conf(self) -> dict[str, str]:
-        """Every Spark setting of a cluster session or submitted job: Delta's, its jars, then `conf`."""
+        """Every Spark setting of a cluster session or submitted job: SQL semantics, Delta's, its jars,
+        then `conf`."""
         jars = {"spark.jars": ",".join(str(jar) for jar in self.jars())} if self.jars_dir else {}
-        return {**DELTA_SPARK_CONF, **jars, **self.conf}
+        return {**SPARK_SQL_CONF, **DELTA_SPARK_CONF, **jars, **self.conf}
 
 
 class ConsentFlagSettings(BaseModel):

@@ -13,7 +13,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from databank.config import Settings
+from databank.config import SPARK_SQL_CONF, Settings
 
 EMBEDDED_CONF = {
     # The driver holds a night's identifiers: nothing but this machine may reach it.
@@ -21,12 +21,11 @@ EMBEDDED_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.sql.session.timeZone": "UTC",
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.driver.memory": "4g",
-    "spark.sql.ansi.enabled": "false",
+    **SPARK_SQL_CONF,
 }
 
 

@@ -204,3 +204,7 @@ def _with_seen(mapping: DataFrame, previous: DataFrame | None, sightings: DataFr
         F.least("p_first", "t_first").alias("first_seen"),
         F.greatest("p_last", "t_last").alias("last_seen"),
     )
+
+
+if __name__ == "__main__":
+    main()

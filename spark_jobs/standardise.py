@@ -103,3 +103,7 @@ def _earlier(spark: SparkSession, lake: Lakehouse, feed: str, day: date, days: i
     if days == 0:
         return None
     return lake.read(spark, "silver", feed, {"dt": [day - timedelta(days=n) for n in range(1, days + 1)]})
+
+
+if __name__ == "__main__":
+    main()
