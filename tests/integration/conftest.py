@@ -68,6 +68,15 @@ def published(resolved, tmp_path_factory):
     return settings, result
 
 
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory):
+    """A Spark standalone master and two workers (one core each) on 127.0.0.1, stopped as a whole."""
+    from databank import local_cluster
+
+    with local_cluster.start(tmp_path_factory.mktemp("spark-cluster")) as cluster:
+        yield cluster
+
+
 def _every_feed_and_day(step) -> None:
     for feed in FEEDS:
         for offset in range(DAYS):
