@@ -61,6 +61,10 @@ def on_cluster(spark_cluster, landing, tmp_path_factory):
         "spark.ui.showConsoleProgress": "false",
         "spark.executor.memory": "1g",
         "spark.sql.shuffle.partitions": "4",
+        # A day's Delta log is a few files: replaying it in Delta's default 50 partitions costs more
+        # than the data (delta-spark's own test suites lower these the same way).
+        "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
     }
     environment = {
         "DATABANK_PROFILE": "cluster",
