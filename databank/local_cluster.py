@@ -164,9 +164,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Spark master {cluster.master_url} with {args.workers} workers; UI {cluster.ui_url}")
         print(f"Logs and work folders: {folder}")
         print(
-            "Run the nightly DAG on it with DATABANK_PROFILE=cluster and "
-            f"AIRFLOW_CONN_SPARK_DEFAULT='{cluster.master_url}?deploy-mode=client'. Ctrl-C stops it."
+            "Submit to it with DATABANK_PROFILE=cluster, "
+            f"AIRFLOW_CONN_SPARK_DEFAULT='{cluster.master_url}?deploy-mode=client' and "
+            """DATABANK_CLUSTER__CONF='{"spark.driver.host": "127.0.0.1", """
+            """"spark.driver.bindAddress": "127.0.0.1"}' (the driver listens on the loopback only)."""
         )
+        print("Ctrl-C stops it.")
         try:
             while all(p.poll() is None for p in cluster.processes):
                 time.sleep(1)
