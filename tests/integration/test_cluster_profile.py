@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -183,3 +184,17 @@ def test_the_day_is_not_empty(embedded):
     assert _read(embedded, "silver.identity_map").num_rows > 0
     for feed in FEEDS:
         assert _read(embedded, f"bronze.{feed}").num_rows > 0, feed
+
+
+def test_the_dags_quality_gates_pass_on_what_the_cluster_wrote(on_cluster, tmp_path):
+    """The gates between the submitted jobs run in the Airflow worker and read Delta with delta-rs."""
+    from databank.quality.gates import check_bronze, check_silver
+
+    # The gates record their results in the lakehouse: on a copy, so the comparisons above see the
+    # tables of the jobs alone.
+    lakehouse = shutil.copytree(on_cluster, tmp_path / "lakehouse")
+    settings = load_settings(data_dir=tmp_path, lakehouse_dir=lakehouse, hmac_key=KEY)
+
+    for feed in FEEDS:
+        assert not check_bronze(settings, feed, DAY).failed_critical
+        assert not check_silver(settings, feed, DAY).failed_critical
