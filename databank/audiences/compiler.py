@@ -119,9 +119,7 @@ def _predicates(definition: AudienceDefinition, run_date: date) -> list[Predicat
         predicates.append(_in_states(definition.aipl_states))
     if definition.aipl_flow is not None:
         flow = definition.aipl_flow
-        predicates.append(
-            _in_flow_cell(flow.state_d0, flow.state_d1, run_date - timedelta(days=flow.lag_days))
-        )
+        predicates.append(_in_flow_cell(flow.state_d0, flow.state_d1, flow.lag_days))
     if definition.lifecycle_stages is not None:
         predicates.append(_in_lifecycle_stages(definition.lifecycle_stages))
     if definition.rfm_classes is not None:
@@ -144,11 +142,20 @@ def _in_states(states: tuple[str, ...]) -> Predicate:
     )
 
 
-def _in_flow_cell(state_d0: str, state_d1: str, d0: date) -> Predicate:
+def _in_flow_cell(state_d0: str, state_d1: str, lag_days: int) -> Predicate:
+    # The cell's members as aipl_flow counts them: followed through OneID's merges and splits.
     return Predicate(
-        f"{STATE_ON.format(day='$flow_d0')} = $flow_state_d0\n"
-        f"    and {STATE_ON.format(day='$run_date')} = $flow_state_d1",
-        {"flow_d0": d0, "flow_state_d0": state_d0, "flow_state_d1": state_d1},
+        """consumers.one_id in (
+        select flows.one_id
+        from marts.aipl_flow_consumers as flows
+        where
+            flows.brand_id = $brand_id
+            and flows.d1 = $run_date
+            and flows.lag_days = $flow_lag_days
+            and flows.state_d0 = $flow_state_d0
+            and flows.state_d1 = $flow_state_d1
+    )""",
+        {"flow_lag_days": lag_days, "flow_state_d0": state_d0, "flow_state_d1": state_d1},
     )
 
 

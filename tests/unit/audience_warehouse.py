@@ -32,6 +32,10 @@ create table marts.aipl_state_history (
 );
 create table marts.aipl_daily_funnel (brand_id varchar, funnel_date date);
 create table marts.aipl_flow (brand_id varchar, d1 date, lag_days integer);
+create table marts.aipl_flow_consumers (
+    one_id varchar, brand_id varchar, d0 date, d1 date, lag_days integer, state_d0 varchar,
+    state_d1 varchar
+);
 create table marts.consumer_lifecycle (
     one_id varchar, brand_id varchar, as_of_date date, lifecycle_stage varchar
 );
@@ -50,6 +54,25 @@ create table marts.store_trade_areas (
 create table intermediate.int_consumer_locations (
     one_id varchar, location_kind varchar, lat double, lon double
 );
+"""
+
+
+# The run day's flows of the spells, by consumer, as aipl_flow_consumers lists them (no id changes here).
+FLOWS_OF_THE_SPELLS = """
+insert into marts.aipl_flow_consumers
+with pairs as (select $1::date - lag as d0, $1::date as d1, lag from unnest([1, 7, 30]) as t(lag)),
+held as (
+    select spells.one_id, spells.brand_id, pairs.*,
+        any_value(spells.state) filter (where spells.valid_from <= pairs.d0
+            and (spells.valid_to is null or spells.valid_to > pairs.d0)) as state_d0,
+        any_value(spells.state) filter (where spells.valid_from <= pairs.d1
+            and (spells.valid_to is null or spells.valid_to > pairs.d1)) as state_d1
+    from marts.aipl_state_history as spells, pairs
+    group by all
+)
+select one_id, brand_id, d0, d1, lag, coalesce(state_d0, 'none'), coalesce(state_d1, 'none')
+from held
+where state_d0 is not null or state_d1 is not null
 """
 
 
@@ -132,6 +155,7 @@ def build_warehouse(
         ],
     )
     _insert(con, "marts.aipl_flow", [("B1", RUN_DAY, lag) for lag in (1, 7, 30)])
+    con.execute(FLOWS_OF_THE_SPELLS, [RUN_DAY])
     days = (RUN_DAY - FIRST_DAY).days + 1
     _insert(con, "marts.aipl_daily_funnel", [("B1", FIRST_DAY + timedelta(days=n)) for n in range(days)])
     con.close()
