@@ -1,6 +1,7 @@
 """The nightly DAG end to end, as a user runs it: `databank run` (`dag.test` in-process) over two
 generated days, a feed file that lands late followed by the documented catch-up, and a finished day
-run again after a run of it was killed in the middle of the marts build.
+run again after a run of it was killed in the middle of the marts build. The days are months before
+the demo's: the nights start on the first day that landed, whatever the data's dates.
 
 Every run happens in its own process, as a user starts it: Airflow reads its home and metadata
 database once, at import, and they must be this test's (SQLite under the data dir), not the suite's.
@@ -31,7 +32,7 @@ from databank.contracts import load_contract
 from databank.generator.generate import GenerateArgs, generate
 
 pytestmark = pytest.mark.slow
-DAYS = (date(2026, 5, 1), date(2026, 5, 2))
+DAYS = (date(2026, 3, 1), date(2026, 3, 2))
 LATE_FEED = "online_events"
 # Marts a single day of a small brand fills; the rest (RFM, lifecycle, ...) may rightly be empty.
 FILLED_BY_ONE_DAY = (
@@ -124,6 +125,16 @@ def test_the_run_succeeds_and_says_what_each_feed_delivered(night):
     assert "2 day(s) done" in result.stdout
 
 
+def test_a_day_before_the_first_landed_one_is_refused_before_any_task(night):
+    settings, _ = night
+
+    result = _databank(settings.data_dir, "run", "--date", "2026-02-28")
+
+    said = " ".join(result.stdout.split())
+    assert result.returncode == 1, said
+    assert "2026-02-28 is before the first business day 2026-03-01" in said
+
+
 def test_every_gold_table_exists_and_the_days_fill_the_main_ones(night):
     settings, _ = night
     rows = {table: count for table, (count, _) in gold_checksums(settings).items()}
@@ -167,7 +178,7 @@ def test_airflow_recorded_a_run_per_day_and_an_event_per_gold_asset(night):
         }
 
     assert [state for state, _ in runs] == ["success", "success"]
-    assert runs[0][1].startswith("2026-04-30 16:00:00")  # local midnight of the first day, in UTC
+    assert runs[0][1].startswith("2026-02-28 16:00:00")  # local midnight of the first day, in UTC
     assert {name for name, _ in events} == {f"databank.gold.{table}" for table in pipeline.gold_tables()}
     touchpoints = [json.loads(extra) for name, extra in events if name == "databank.gold.fct_touchpoints"]
     assert [event["run_date"] for event in touchpoints[-2:]] == [day.isoformat() for day in DAYS]
@@ -234,11 +245,11 @@ def test_a_run_killed_mid_build_publishes_nothing_and_running_the_day_again_is_a
 def test_a_day_whose_required_feeds_never_landed_fails_naming_the_feed(night):
     settings, _ = night
 
-    result = _databank(settings.data_dir, "run", "--date", "2026-05-03")
+    result = _databank(settings.data_dir, "run", "--date", "2026-03-03")
 
     assert result.returncode == 1
     assert "wait_for_landing failed" in result.stdout
-    assert "required feed online_events has not landed for 2026-05-03" in result.stdout
+    assert "required feed online_events has not landed for 2026-03-03" in result.stdout
 
 
 def _funnel(settings: Settings, day: date) -> list[tuple]:
