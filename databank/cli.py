@@ -13,17 +13,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
-from databank.audiences import AudienceError, AudienceSize, export_audience, list_audiences, size_audience
-from databank.audiences.activation import ExportFormat
+from databank.cli_audience import audience_app
+from databank.cli_support import (
+    console,
+    day_summary,
+    parse_day,
+    print_generation_summary,
+    print_night_report,
+    print_where_next,
+)
 from databank.config import Settings, ensure_demo_key, load_settings
 from databank.dashboard.launch import dashboard_url, serve
 from databank.evaluation import evaluate_identity, write_report
 from databank.generator import GenerateArgs, GenerationSummary, generate
 from databank.generator.generate import TRUTH_DIR
 from databank.marts import MartsBuildError, build_marts
-from databank.night_report import FLOW_LAG_DAYS, NightReport, night_report
+from databank.night_report import night_report
 from databank.night_runner import DayRun
 
 app = typer.Typer(
@@ -31,15 +37,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
 eval_app = typer.Typer(
     help="Measure the data bank against the generator's ground truth.", no_args_is_help=True
 )
 app.add_typer(eval_app, name="eval")
-audience_app = typer.Typer(
-    help="Audiences: defined in YAML, sized, and exported (consenting consumers only) for activation.",
-    no_args_is_help=True,
-)
 app.add_typer(audience_app, name="audience")
 
 PRIVATE_UMASK = 0o027  # files 0640, folders 0750: the owner and its service group, nobody else
@@ -51,13 +52,6 @@ def _private_files() -> None:
     # admin password), and what its Spark, dbt and Airflow child processes write, stays off limits to
     # the machine's other users.
     os.umask(PRIVATE_UMASK)
-
-
-def _parse_day(value: str) -> date:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError as error:
-        raise typer.BadParameter(f"{value!r} is not a day in the form YYYY-MM-DD") from error
 
 
 @app.command("generate")
@@ -82,7 +76,7 @@ def generate_command(
         out=out or settings.landing,
         consumers=consumers or demo.consumers,
         days=days or demo.days,
-        start=_parse_day(start) if start else demo.start,
+        start=parse_day(start) if start else demo.start,
         seed=demo.seed if seed is None else seed,
         bad_rate=demo.bad_rate if bad_rate is None else bad_rate,
         timezone=settings.business_timezone,
@@ -118,9 +112,9 @@ def demo_command(
             "every stored identifier is an HMAC under it."
         )
     _run_with_progress([args.start + timedelta(days=n) for n in range(args.days)], settings)
-    _print_night_report(night_report(settings.warehouse))
+    print_night_report(night_report(settings.warehouse))
     console.print(f"\n[green]Demo done in {(time.perf_counter() - started) / 60:.1f} min.[/]")
-    _where_next(settings)
+    print_where_next(settings)
 
 
 @app.command("config")
@@ -166,7 +160,7 @@ def eval_identity_command(
     if not (truth_dir / "records.parquet").is_file():
         raise typer.BadParameter(f"no ground truth in {truth_dir}: evaluation needs generated feeds")
     with console.status("Evaluating identity resolution"):
-        figures = evaluate_identity(settings, truth_dir, _parse_day(day) if day else None)
+        figures = evaluate_identity(settings, truth_dir, parse_day(day) if day else None)
     scores = Table("measure", "value", title=f"OneID as of {figures['as_of']}")
     for key in (
         "records_evaluated",
@@ -195,96 +189,6 @@ def eval_identity_command(
         rates.add_row(feed, f"{rate:.1%}")
     console.print(rates)
     console.print(f"Written to [bold]{write_report(figures, settings.reports)}[/]")
-
-
-@audience_app.command("list")
-def audience_list_command() -> None:
-    """List the audience definitions of the configured folder, and why any of them does not load."""
-    settings = load_settings()
-    try:
-        listed = list_audiences(settings.audiences.folder)
-    except AudienceError as error:
-        raise _audience_failed(error) from error
-    table = Table(
-        "name",
-        "brand",
-        "purpose",
-        "description",
-        title=f"Audiences in {escape(str(settings.audiences.folder))}",
-    )
-    for name, audience in listed:
-        if isinstance(audience, AudienceError):
-            table.add_row(name, "", "", Text(f"invalid: {audience}", style="red"))
-        else:
-            definition = audience.definition
-            table.add_row(name, definition.brand_id, definition.purpose, Text(definition.description))
-    console.print(table)
-
-
-AudienceName = Annotated[str, typer.Argument(help="The audience: <audiences folder>/<name>.yaml.")]
-AudienceDay = Annotated[
-    str | None, typer.Option("--date", help="Run day, YYYY-MM-DD; default: the warehouse's latest.")
-]
-
-
-@audience_app.command("size")
-def audience_size_command(
-    name: AudienceName,
-    day: AudienceDay = None,
-) -> None:
-    """Consumers the audience matches, how many consent to its purpose, and whether it may be exported."""
-    settings = load_settings()
-    run_date = _parse_day(day) if day else None
-    try:
-        size = size_audience(settings, name, run_date)
-    except AudienceError as error:
-        raise _audience_failed(error) from error
-    console.print(_audience_size_table(size))
-
-
-@audience_app.command("export")
-def audience_export_command(
-    name: AudienceName,
-    file_format: Annotated[
-        ExportFormat, typer.Option("--format", help="File of activation keys.")
-    ] = "parquet",
-    day: AudienceDay = None,
-) -> None:
-    """Write the activation keys of the consenting consumers, a manifest beside them, and a log line."""
-    settings = load_settings()
-    run_date = _parse_day(day) if day else None
-    try:
-        export = export_audience(settings, name, file_format, run_date)
-    except AudienceError as error:
-        raise _audience_failed(error) from error
-    console.print(_audience_size_table(export.size))
-    console.print(
-        f"Exported {export.size.consenting:,} consumers to [bold]{escape(str(export.file))}[/] "
-        f"(sha256 {export.sha256[:12]}…); manifest [bold]{escape(str(export.manifest))}[/], "
-        f"logged in {escape(str(export.log))}."
-    )
-
-
-def _audience_size_table(size: AudienceSize) -> Table:
-    table = Table(
-        "consumers",
-        "count",
-        title=f"Audience {size.name} on {size.run_date}, purpose {size.purpose} (needs {size.consent_flag})",
-    )
-    table.add_row("matched", f"{size.matched:,}")
-    table.add_row("excluded, no consent", f"{size.excluded_no_consent:,}")
-    table.add_row("consenting: exportable", f"{size.consenting:,}")
-    table.caption = (
-        "export allowed"
-        if size.export_allowed
-        else f"export refused: fewer than {size.min_export_size:,} consenting consumers"
-    )
-    return table
-
-
-def _audience_failed(error: AudienceError) -> typer.Exit:
-    console.print(Text(str(error), style="bold red"))
-    return typer.Exit(1)
 
 
 @app.command("marts")
@@ -325,7 +229,7 @@ def marts_command(
 
         try:
             result = build_marts(
-                settings, _parse_day(day), full_refresh, restate=restate, on_line=on_line, on_night=on_night
+                settings, parse_day(day), full_refresh, restate=restate, on_line=on_line, on_night=on_night
             )
         except MartsBuildError as error:
             console.print(f"[bold red]Build failed[/]: {error}")
@@ -377,7 +281,7 @@ def run_command(
         raise typer.BadParameter("give either --date or --start and --end")
     if not day and not (start and end):
         raise typer.BadParameter("give --date D, or --start D1 --end D2")
-    first, last = (_parse_day(day), _parse_day(day)) if day else (_parse_day(start), _parse_day(end))
+    first, last = (parse_day(day), parse_day(day)) if day else (parse_day(start), parse_day(end))
     if last < first:
         raise typer.BadParameter(f"--end {last} is before --start {first}")
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
@@ -435,7 +339,7 @@ def _run_held(days: list[date], settings: Settings, wait_minutes: int) -> list[D
             def on_day(run: DayRun) -> None:
                 runs.append(run)
                 progress.advance(bar)
-                progress.console.print(_day_summary(run))
+                progress.console.print(day_summary(run))
 
             run_days(days, wait_minutes=wait_minutes, on_task=on_task, on_day=on_day)
     failed = next((run for run in runs if run.state != "success"), None)
@@ -485,63 +389,6 @@ def airflow_command(
         server.stop()
 
 
-def _day_summary(run: DayRun) -> Table:
-    """One day: rows per feed through bronze, quarantine and silver; then what failed or was published."""
-    table = Table(
-        "feed",
-        "files",
-        "delivered",
-        "bronze",
-        "quarantined",
-        "silver",
-        "quality",
-        title=(
-            f"{run.day}: {run.state}, {run.ran} tasks run, {run.skipped} skipped, "
-            f"{run.rows_delivered:,} rows delivered, {run.seconds:.0f} s"
-        ),
-    )
-    feeds = sorted({task.task_id.split(".")[0] for task in run.tasks if "." in task.task_id})
-    for feed in feeds:
-        ingested = run.returned.get(f"{feed}.ingest") or {}
-        standardised = run.returned.get(f"{feed}.standardise") or {}
-        if not ingested:
-            state = next((t.state for t in run.tasks if t.task_id == f"{feed}.wait_for_landing"), "")
-            table.add_row(feed, "not delivered" if state == "skipped" else state)
-            continue
-        table.add_row(
-            feed,
-            str(ingested["files_delivered"]),
-            f"{ingested['rows_delivered']:,}",
-            f"{ingested['rows_bronze']:,}",
-            f"{ingested['rows_quarantined']:,}",
-            f"{standardised['rows_silver']:,}" if standardised else "",
-            _quality_cell(run, feed),
-        )
-    notes = []
-    identity = run.returned.get("resolve_identity")
-    if identity:
-        notes.append(f"OneID: {identity['consumers']:,} consumers, {identity['merges']} merges")
-    if run.published:
-        rows = sum(t["rows"] for t in run.published["tables"].values())
-        notes.append(f"published {len(run.published['tables'])} marts ({rows:,} rows)")
-    notes += [
-        f"{task.task_id} {task.state}" for task in run.tasks if task.state in ("failed", "upstream_failed")
-    ]
-    table.caption = "; ".join(notes)
-    return table
-
-
-def _quality_cell(run: DayRun, feed: str) -> str:
-    """The feed's bronze and silver gates in a few words: checks run, warnings, critical failures."""
-    gates = [run.returned.get(f"{feed}.check_{stage}") for stage in ("bronze", "silver")]
-    gates = [gate for gate in gates if gate]
-    if not gates:
-        return ""
-    checked = sum(gate["checked"] for gate in gates)
-    warnings = sum(len(gate["failed_warning"]) for gate in gates)
-    return f"{checked} checks" + (f", {warnings} warning(s)" if warnings else ", all passed")
-
-
 def _generate_with_progress(args: GenerateArgs) -> GenerationSummary:
     console.print(
         f"Generating {args.consumers:,} consumers × {args.days} days from {args.start} "
@@ -562,89 +409,8 @@ def _generate_with_progress(args: GenerateArgs) -> GenerationSummary:
             progress.update(task, advance=1, description=f"{day} ({rows:,} rows)")
 
         summary = generate(args, on_day=on_day)
-    _print_summary(summary, time.perf_counter() - started)
+    print_generation_summary(summary, time.perf_counter() - started)
     return summary
-
-
-def _print_summary(summary: GenerationSummary, seconds: float) -> None:
-    rows = Table("feed", "rows", title=f"Generated in {seconds:.1f} s: {summary.files:,} files")
-    for feed, count in sorted(summary.rows.items(), key=lambda kv: -kv[1]):
-        rows.add_row(feed, f"{count:,}")
-    console.print(rows)
-    if summary.defects:
-        defects = Table("defect", "count", title="Damaged on purpose (logged in _truth/defects.parquet)")
-        for kind, count in sorted(summary.defects.items(), key=lambda kv: -kv[1]):
-            defects.add_row(kind, f"{count:,}")
-        console.print(defects)
-
-
-def _print_night_report(report: NightReport) -> None:
-    funnel = Table(
-        "brand", "A", "I", "P", "L", "assets", "A→I", "I→P", "P→L", title=f"AIPL funnel on {report.day}"
-    )
-    for row in report.funnel:
-        funnel.add_row(
-            row["brand"],
-            *(f"{row[state]:,}" for state in ("a", "i", "p", "l", "asset_total")),
-            *(_percent(row[rate]) for rate in ("rate_a_to_i", "rate_i_to_p", "rate_p_to_l")),
-        )
-    console.print(funnel)
-    if report.flow:
-        flow = Table(
-            "brand",
-            "state",
-            "a week ago",
-            "stayed",
-            "moved up",
-            "moved down",
-            "left",
-            "came in",
-            title=f"Flow over the last week ({report.flow[0]['d0']} → {report.day})",
-        )
-        for row in report.flow:
-            flow.add_row(
-                row["brand"],
-                row["state"],
-                *(f"{row[c]:,}" for c in ("consumers_d0", "stayed", "converted_up", "converted_down")),
-                *(f"{row[c]:,}" for c in ("churned", "new_inflow")),
-            )
-        console.print(flow)
-    else:
-        console.print(f"No flow over a week yet: the warehouse holds less than {FLOW_LAG_DAYS + 1} days.")
-    identified = Table(
-        "feed",
-        "records",
-        "resolved to a OneID",
-        "identified as a person",
-        title=f"Identification on {report.day}",
-    )
-    for row in report.identification:
-        identified.add_row(
-            row["source_feed"],
-            f"{row['records']:,}",
-            _percent(row["resolution_rate"]),
-            _percent(row["identification_rate"]),
-        )
-    console.print(identified)
-
-
-def _percent(rate: float | None) -> str:
-    return "" if rate is None else f"{rate:.1%}"
-
-
-def _where_next(settings: Settings) -> None:
-    console.print(
-        "\nWhere to look next:"
-        f"\n  warehouse (DuckDB, open it read-only)  {settings.warehouse}"
-        f"\n  gold Delta tables                      {settings.lakehouse / 'gold'}"
-        f"\n  quality report                         {settings.reports / 'quality' / 'index.html'}"
-        f"\n  run logs and Airflow metadata          {settings.data_dir / 'airflow'}"
-        f"\n  feeds as delivered, and their truth    {settings.landing}"
-        "\n  dashboard                              make dashboard"
-        "\n  the runs in Airflow's UI               make airflow"
-        "\n  analyst notebooks                      notebooks/"
-        "\n  marts and how to read them             dbt_project/README.md"
-    )
 
 
 if __name__ == "__main__":

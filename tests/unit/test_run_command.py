@@ -102,7 +102,7 @@ def test_run_has_help():
 def test_the_day_summary_shows_each_feeds_rows_and_quality_gates():
     from rich.console import Console
 
-    from databank.cli import _day_summary
+    from databank.cli_support import day_summary
 
     def gate(checked: int, warnings: list[str]) -> dict:
         return {"checked": checked, "failed_critical": [], "failed_warning": warnings}
@@ -124,7 +124,7 @@ def test_the_day_summary_shows_each_feeds_rows_and_quality_gates():
     }
     console = Console(record=True, width=200)
 
-    console.print(_day_summary(DayRun(date(2026, 5, 1), "success", 9.0, tasks, returned)))
+    console.print(day_summary(DayRun(date(2026, 5, 1), "success", 9.0, tasks, returned)))
 
     row = next(line for line in console.export_text().splitlines() if "online_orders" in line)
     cells = [cell.strip() for cell in row.split("│")[2:8]]
@@ -271,7 +271,7 @@ def test_a_day_on_which_no_task_ran_is_a_failure_with_the_reason(monkeypatch):
 def test_the_day_summary_says_how_many_tasks_ran_and_rows_were_delivered():
     from rich.console import Console
 
-    from databank.cli import _day_summary
+    from databank.cli_support import day_summary
 
     tasks = (
         TaskOutcome("online_orders.wait_for_landing", "success", 0.1),
@@ -288,7 +288,7 @@ def test_the_day_summary_says_how_many_tasks_ran_and_rows_were_delivered():
     }
     console = Console(record=True, width=200)
 
-    console.print(_day_summary(DayRun(date(2026, 5, 1), "success", 9.0, tasks, returned)))
+    console.print(day_summary(DayRun(date(2026, 5, 1), "success", 9.0, tasks, returned)))
 
     assert "2026-05-01: success, 2 tasks run, 1 skipped, 1,200 rows delivered, 9 s" in console.export_text()
 

@@ -1,0 +1,93 @@
+"""`databank audience`: list, size and export the audiences defined in YAML."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from databank.audiences import AudienceError, export_audience, list_audiences, size_audience
+from databank.audiences.activation import ExportFormat
+from databank.cli_support import audience_size_table, console, parse_day
+from databank.config import load_settings
+
+audience_app = typer.Typer(
+    help="Audiences: defined in YAML, sized, and exported (consenting consumers only) for activation.",
+    no_args_is_help=True,
+)
+
+
+@audience_app.command("list")
+def audience_list_command() -> None:
+    """List the audience definitions of the configured folder, and why any of them does not load."""
+    settings = load_settings()
+    try:
+        listed = list_audiences(settings.audiences.folder)
+    except AudienceError as error:
+        raise _audience_failed(error) from error
+    table = Table(
+        "name",
+        "brand",
+        "purpose",
+        "description",
+        title=f"Audiences in {escape(str(settings.audiences.folder))}",
+    )
+    for name, audience in listed:
+        if isinstance(audience, AudienceError):
+            table.add_row(name, "", "", Text(f"invalid: {audience}", style="red"))
+        else:
+            definition = audience.definition
+            table.add_row(name, definition.brand_id, definition.purpose, Text(definition.description))
+    console.print(table)
+
+
+AudienceName = Annotated[str, typer.Argument(help="The audience: <audiences folder>/<name>.yaml.")]
+AudienceDay = Annotated[
+    str | None, typer.Option("--date", help="Run day, YYYY-MM-DD; default: the warehouse's latest.")
+]
+
+
+@audience_app.command("size")
+def audience_size_command(
+    name: AudienceName,
+    day: AudienceDay = None,
+) -> None:
+    """Consumers the audience matches, how many consent to its purpose, and whether it may be exported."""
+    settings = load_settings()
+    run_date = parse_day(day) if day else None
+    try:
+        size = size_audience(settings, name, run_date)
+    except AudienceError as error:
+        raise _audience_failed(error) from error
+    console.print(audience_size_table(size))
+
+
+@audience_app.command("export")
+def audience_export_command(
+    name: AudienceName,
+    file_format: Annotated[
+        ExportFormat, typer.Option("--format", help="File of activation keys.")
+    ] = "parquet",
+    day: AudienceDay = None,
+) -> None:
+    """Write the activation keys of the consenting consumers, a manifest beside them, and a log line."""
+    settings = load_settings()
+    run_date = parse_day(day) if day else None
+    try:
+        export = export_audience(settings, name, file_format, run_date)
+    except AudienceError as error:
+        raise _audience_failed(error) from error
+    console.print(audience_size_table(export.size))
+    console.print(
+        f"Exported {export.size.consenting:,} consumers to [bold]{escape(str(export.file))}[/] "
+        f"(sha256 {export.sha256[:12]}…); manifest [bold]{escape(str(export.manifest))}[/], "
+        f"logged in {escape(str(export.log))}."
+    )
+
+
+def _audience_failed(error: AudienceError) -> typer.Exit:
+    console.print(Text(str(error), style="bold red"))
+    return typer.Exit(1)
