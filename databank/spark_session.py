@@ -13,7 +13,8 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from databank.config import SPARK_SQL_CONF, Settings
+from databank.config import Settings
+from databank.spark_conf import SPARK_SQL_CONF
 
 EMBEDDED_CONF = {
     # The driver holds a night's identifiers: nothing but this machine may reach it.

@@ -10,7 +10,8 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from databank.config import JARS_DIR, JARS_POM, MissingJarsError, _delta_spark_package, load_settings
+from databank.config import load_settings
+from databank.spark_conf import JARS_DIR, JARS_POM, MissingJarsError, _delta_spark_package
 
 POM = {"m": "http://maven.apache.org/POM/4.0.0"}
 SPARK_JARS = Path(pyspark.__file__).parent / "jars"

@@ -320,7 +320,7 @@ def cluster_dag(monkeypatch):
 def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(cluster_dag):
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-    from databank.config import _delta_spark_package
+    from databank.spark_conf import _delta_spark_package
     from spark_jobs.ingest_feed import parse_args
 
     submitted = {t.task_id: t for t in cluster_dag.tasks if isinstance(t, SparkSubmitOperator)}
