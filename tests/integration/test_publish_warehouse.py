@@ -10,7 +10,8 @@ from delta_reading import DAYS, START, changed_tables, warehouse_checksums
 from deltalake import DeltaTable
 
 from databank.config import load_settings
-from databank.marts import GOLD_PARTITIONS, build_marts
+from databank.gold_tables import GOLD_PARTITIONS
+from databank.marts import build_marts
 
 pytestmark = pytest.mark.slow
 LAST_NIGHT, TONIGHT = START + timedelta(days=DAYS - 2), START + timedelta(days=DAYS - 1)

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from databank import cli
 from databank.config import load_settings
 from databank.dbt_project import find_dbt_project
+from databank.gold_tables import publish_gold
 from databank.marts import (
     BuildInProgressError,
     DbtRun,
@@ -31,7 +32,6 @@ from databank.marts import (
     _build_lock,
     _dbt,
     build_marts,
-    publish_gold,
 )
 from databank.warehouse import register_silver
 
