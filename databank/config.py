@@ -9,7 +9,6 @@ Nested sections are set from the environment with a double underscore, e.g.
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -23,7 +22,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from databank.contracts import SCHEMAS_DIR
+from databank.contracts import SCHEMAS_DIR, IdentifierType
+
+# MissingKeyError and ensure_demo_key are re-exported for the modules that still import them from here.
+from databank.keys import MissingKeyError as MissingKeyError
+from databank.keys import default_key_file, read_key_file
+from databank.keys import ensure_demo_key as ensure_demo_key
 from databank.spark_conf import ClusterSettings
 
 CONFIG_FILE_ENV = "DATABANK_CONFIG"
@@ -216,6 +220,52 @@ class QualitySettings(BaseModel):
     )
 
 
+class PrivacySettings(BaseModel):
+    """The identifier vault (`databank.privacy.vault`): raw identifiers sealed for activation and erasure."""
+
+    vault_key: SecretStr | None = Field(
+        None,
+        description="Master key of the vault, 32 random bytes in hex; else read from vault_key_file.",
+    )
+    vault_key_file: Path | None = Field(
+        None,
+        description="File holding the master key, readable by its owner (and group) only; default "
+        "$XDG_CONFIG_HOME/databank/vault.key (~/.config/databank/vault.key), outside the data folder.",
+    )
+    vault_dir: Path | None = Field(
+        None,
+        description="The vault's sealed identifiers (<vault_dir>/identifiers); default <data_dir>/vault, "
+        "outside the lakehouse so neither the warehouse nor gold ever holds them.",
+    )
+    vault_keys_dir: Path | None = Field(
+        None,
+        description="The vault's wrapped data keys; default <vault_dir>/keys. Put it on other storage than "
+        "the data, out of its backups: erasure destroys the keys, and a restored value without its key "
+        "stays unreadable.",
+    )
+    vault_identifier_types: tuple[IdentifierType, ...] = Field(
+        ("phone", "member_id", "device_id"),
+        description="Identifier types worth reaching a person by; those of other types are never vaulted.",
+    )
+    erasure_vacuum: bool = Field(
+        True,
+        description="Erasure vacuums the vault tables it touched with zero retention, Delta log included, "
+        "so the files that held an erased key or value are gone, not merely unlisted. Off, they stay on "
+        "disk until a vacuum runs.",
+    )
+
+    @field_validator("vault_key_file", "vault_dir", "vault_keys_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return _absolute_at_load(value)
+
+
+def _absolute_at_load(value: Path | None) -> Path | None:
+    # Relative paths mean the working directory at load time; subprocesses (dbt resolves paths
+    # against its project folder) and Airflow tasks must not read them against another one.
+    return value if value is None else value.expanduser().absolute()
+
+
 class Settings(BaseSettings):
     """Where databank keeps its data and how it interprets time."""
 
@@ -256,6 +306,7 @@ class Settings(BaseSettings):
     cluster: ClusterSettings = ClusterSettings()
     audiences: AudienceSettings = AudienceSettings()
     quality: QualitySettings = QualitySettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @field_validator("business_timezone")
     @classmethod
@@ -271,9 +322,7 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
-        # Relative paths mean the working directory at load time; subprocesses (dbt resolves paths
-        # against its project folder) and Airflow tasks must not read them against another one.
-        return value if value is None else value.expanduser().absolute()
+        return _absolute_at_load(value)
 
     @classmethod
     def settings_customise_sources(
@@ -314,42 +363,31 @@ class Settings(BaseSettings):
         return ZoneInfo(self.business_timezone)
 
     @property
+    def vault(self) -> Path:
+        return self.privacy.vault_dir or self.data_dir / "vault"
+
+    @property
+    def vault_identifiers(self) -> Path:
+        return self.vault / "identifiers"
+
+    @property
+    def vault_keys(self) -> Path:
+        return self.privacy.vault_keys_dir or self.vault / "keys"
+
+    @property
     def key_file(self) -> Path:
         # Outside the data folder: a copy or backup of the data must not carry the key that opens it.
-        config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-        return self.hmac_key_file or config_home / "databank" / "hmac.key"
+        return self.hmac_key_file or default_key_file("hmac.key")
+
+    @property
+    def vault_key_file(self) -> Path:
+        return self.privacy.vault_key_file or default_key_file("vault.key")
 
     def pseudonymisation_key(self) -> bytes:
         """The HMAC key: from DATABANK_HMAC_KEY, else from the key file; an error if neither exists."""
         if self.hmac_key is not None:
             return self.hmac_key.get_secret_value().encode()
-        if self.key_file.is_file():
-            if self.key_file.stat().st_mode & 0o007:
-                raise MissingKeyError(
-                    f"The pseudonymisation key {self.key_file} is readable by every user of this machine: "
-                    f"restrict it (chmod 600 {self.key_file}) before databank uses it."
-                )
-            return self.key_file.read_text().strip().encode()
-        raise MissingKeyError(
-            f"No pseudonymisation key: set DATABANK_HMAC_KEY or write one to {self.key_file} "
-            "(`databank demo` creates a local one for the demo)."
-        )
-
-
-def ensure_demo_key(settings: Settings) -> Path | None:
-    """Create a random local key for the demo if none is configured; return its path when created."""
-    if settings.hmac_key is not None or settings.key_file.is_file():
-        return None
-    settings.key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # Created owner-only from the first byte: never readable by others, not even for a moment.
-    descriptor = os.open(settings.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as key:
-        key.write(secrets.token_hex(32) + "\n")
-    return settings.key_file
-
-
-class MissingKeyError(RuntimeError):
-    """Identifiers cannot be stored without a key to hash them with."""
+        return read_key_file(self.key_file, "pseudonymisation key", "DATABANK_HMAC_KEY").encode()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -24,7 +24,8 @@ from typing import Any, TextIO
 
 from pluggy import HookimplMarker
 
-from databank.config import MissingKeyError, Settings
+from databank.config import Settings
+from databank.keys import MissingKeyError
 from databank.pipeline import (
     DAG_FILE,
     DAG_ID,

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from databank.config import MissingKeyError, ensure_demo_key, load_settings
+from databank.config import load_settings
+from databank.keys import MissingKeyError, ensure_demo_key, vault_master_key
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +25,8 @@ def test_defaults_put_everything_under_data_in_the_working_directory(tmp_path):
     assert settings.lakehouse == tmp_path / "data/lakehouse"
     assert settings.warehouse == tmp_path / "data/warehouse/databank.duckdb"
     assert settings.reports == tmp_path / "data/reports"
+    assert settings.vault_identifiers == tmp_path / "data/vault/identifiers"
+    assert settings.vault_keys == tmp_path / "data/vault/keys"
     assert settings.business_timezone == "Asia/Shanghai"
     assert settings.profile == "embedded"
 
@@ -67,6 +70,16 @@ def test_relative_paths_are_fixed_against_the_working_directory_at_load(monkeypa
     assert settings.key_file.resolve() == tmp_path.parent / "keys" / "hmac.key"
 
 
+def test_the_vault_key_table_may_live_apart_from_the_vault(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABANK_PRIVACY__VAULT_DIR", "/srv/vault")
+    monkeypatch.setenv("DATABANK_PRIVACY__VAULT_KEYS_DIR", "keys")
+
+    settings = load_settings()
+
+    assert settings.vault_identifiers == Path("/srv/vault/identifiers")
+    assert settings.vault_keys == tmp_path / "keys"
+
+
 def test_explicit_paths_override_the_data_dir(monkeypatch):
     monkeypatch.setenv("DATABANK_WAREHOUSE_PATH", "/bi/bank.duckdb")
 
@@ -86,6 +99,7 @@ def test_missing_config_file_named_by_environment_is_an_error(monkeypatch, tmp_p
         ("DATABANK_BUSINESS_TIMEZONE", "Mars/Olympus"),
         ("DATABANK_PROFILE", "laptop"),
         ("DATABANK_DEMO__CONSUMERS", "0"),
+        ("DATABANK_PRIVACY__VAULT_IDENTIFIER_TYPES", '["email"]'),
     ],
 )
 def test_invalid_values_are_rejected(monkeypatch, name, value):
@@ -117,6 +131,7 @@ def test_the_default_key_file_lies_outside_the_data_folder(tmp_path):
 
     assert settings.key_file == tmp_path / "config" / "databank" / "hmac.key"
     assert not settings.key_file.is_relative_to(settings.data_dir)
+    assert settings.vault_key_file == tmp_path / "config" / "databank" / "vault.key"
 
 
 def test_a_key_file_every_user_can_read_is_refused(monkeypatch, tmp_path):
@@ -131,7 +146,7 @@ def test_a_key_file_every_user_can_read_is_refused(monkeypatch, tmp_path):
     assert load_settings().pseudonymisation_key() == b"secret"
 
 
-def test_the_demo_key_is_created_owner_only_in_an_owner_only_folder():
+def test_the_demo_keys_are_created_owner_only_in_an_owner_only_folder():
     settings = load_settings()
 
     created = ensure_demo_key(settings)
@@ -140,7 +155,20 @@ def test_the_demo_key_is_created_owner_only_in_an_owner_only_folder():
     assert created.stat().st_mode & 0o777 == 0o600
     assert created.parent.stat().st_mode & 0o777 == 0o700
     assert len(settings.pseudonymisation_key()) == 64
+    assert settings.vault_key_file.stat().st_mode & 0o777 == 0o600
+    assert len(vault_master_key(settings)) == 32
     assert ensure_demo_key(settings) is None
+
+
+def test_the_demo_vault_key_is_created_beside_a_configured_pseudonymisation_key(monkeypatch):
+    monkeypatch.setenv("DATABANK_HMAC_KEY", "from-env")
+    settings = load_settings()
+
+    created = ensure_demo_key(settings)
+
+    assert created is None
+    assert not settings.key_file.exists()
+    assert len(vault_master_key(settings)) == 32
 
 
 def test_without_any_key_pseudonymisation_refuses_and_says_how_to_set_one():
