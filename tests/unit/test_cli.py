@@ -6,8 +6,7 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
-from databank import cli
-from databank.cli import app
+from databank.cli import app, demo
 from databank.night_report import NightReport
 
 runner = CliRunner()
@@ -60,8 +59,8 @@ def test_generate_rejects_a_malformed_start_day(tmp_path):
 def nights_run(monkeypatch) -> list[date]:
     """The days the demo hands to the nightly run (which the end-to-end DAG tests run for real)."""
     ran: list[date] = []
-    monkeypatch.setattr(cli, "_run_with_progress", lambda days, settings: ran.extend(days))
-    monkeypatch.setattr(cli, "night_report", lambda warehouse: NightReport(ran[-1], [], [], []))
+    monkeypatch.setattr(demo, "run_with_progress", lambda days, settings: ran.extend(days))
+    monkeypatch.setattr(demo, "night_report", lambda warehouse: NightReport(ran[-1], [], [], []))
     return ran
 
 

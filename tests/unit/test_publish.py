@@ -20,7 +20,8 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 from typer.testing import CliRunner
 
-from databank import cli
+from databank.cli import app
+from databank.cli import marts as marts_cli
 from databank.config import load_settings
 from databank.dbt_project import find_dbt_project
 from databank.gold_tables import publish_gold
@@ -290,9 +291,9 @@ def test_old_gold_versions_are_vacuumed_after_the_retention(marts, tmp_path):
 def test_the_marts_command_prints_what_it_published(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABANK_HMAC_KEY", "unit-key")
-    monkeypatch.setattr(cli, "build_marts", partial(build_marts, dbt_step=fake_dbt))
+    monkeypatch.setattr(marts_cli, "build_marts", partial(build_marts, dbt_step=fake_dbt))
 
-    result = CliRunner().invoke(cli.app, ["marts", "--date", "2026-05-14"])
+    result = CliRunner().invoke(app, ["marts", "--date", "2026-05-14"])
 
     assert result.exit_code == 0, result.output
     assert "dim_nights" in result.output
@@ -302,11 +303,11 @@ def test_the_marts_command_prints_what_it_published(tmp_path, monkeypatch):
 def test_the_marts_command_says_whether_history_was_restated(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABANK_HMAC_KEY", "unit-key")
-    monkeypatch.setattr(cli, "build_marts", partial(build_marts, dbt_step=fake_dbt))
+    monkeypatch.setattr(marts_cli, "build_marts", partial(build_marts, dbt_step=fake_dbt))
 
-    night = CliRunner().invoke(cli.app, ["marts", "--date", "2026-05-14"])
-    restated = CliRunner().invoke(cli.app, ["marts", "--date", "2026-05-14", "--restate"])
-    both = CliRunner().invoke(cli.app, ["marts", "--date", "2026-05-14", "--restate", "--full-refresh"])
+    night = CliRunner().invoke(app, ["marts", "--date", "2026-05-14"])
+    restated = CliRunner().invoke(app, ["marts", "--date", "2026-05-14", "--restate"])
+    both = CliRunner().invoke(app, ["marts", "--date", "2026-05-14", "--restate", "--full-refresh"])
 
     assert night.exit_code == 0, night.output
     assert restated.exit_code == 0, restated.output
@@ -318,9 +319,9 @@ def test_the_marts_command_says_whether_history_was_restated(tmp_path, monkeypat
 
 def test_the_marts_command_fails_with_dbts_failing_nodes(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(cli, "build_marts", partial(build_marts, dbt_step=failing_dbt))
+    monkeypatch.setattr(marts_cli, "build_marts", partial(build_marts, dbt_step=failing_dbt))
 
-    result = CliRunner().invoke(cli.app, ["marts", "--date", "2026-05-14", "--full-refresh"])
+    result = CliRunner().invoke(app, ["marts", "--date", "2026-05-14", "--full-refresh"])
 
     assert result.exit_code == 1
     assert "model.x" in result.output

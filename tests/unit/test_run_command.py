@@ -102,7 +102,7 @@ def test_run_has_help():
 def test_the_day_summary_shows_each_feeds_rows_and_quality_gates():
     from rich.console import Console
 
-    from databank.cli_support import day_summary
+    from databank.cli.render import day_summary
 
     def gate(checked: int, warnings: list[str]) -> dict:
         return {"checked": checked, "failed_critical": [], "failed_warning": warnings}
@@ -271,7 +271,7 @@ def test_a_day_on_which_no_task_ran_is_a_failure_with_the_reason(monkeypatch):
 def test_the_day_summary_says_how_many_tasks_ran_and_rows_were_delivered():
     from rich.console import Console
 
-    from databank.cli_support import day_summary
+    from databank.cli.render import day_summary
 
     tasks = (
         TaskOutcome("online_orders.wait_for_landing", "success", 0.1),

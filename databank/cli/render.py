@@ -1,4 +1,4 @@
-"""What the `databank` command groups share: the console, day arguments, and the tables they print."""
+"""What the `databank` commands share: the console, day arguments, progress bars and the tables they print."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from databank.audiences import AudienceSize
@@ -22,6 +23,17 @@ def parse_day(value: str) -> date:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError as error:
         raise typer.BadParameter(f"{value!r} is not a day in the form YYYY-MM-DD") from error
+
+
+def days_progress(shown: Console) -> Progress:
+    """A bar counting days done, its description the day at hand, with the time elapsed."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=shown,
+    )
 
 
 def day_summary(run: DayRun) -> Table:

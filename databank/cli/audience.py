@@ -11,16 +11,16 @@ from rich.text import Text
 
 from databank.audiences import AudienceError, export_audience, list_audiences, size_audience
 from databank.audiences.activation import ExportFormat
-from databank.cli_support import audience_size_table, console, parse_day
+from databank.cli.render import audience_size_table, console, parse_day
 from databank.config import load_settings
 
-audience_app = typer.Typer(
+app = typer.Typer(
     help="Audiences: defined in YAML, sized, and exported (consenting consumers only) for activation.",
     no_args_is_help=True,
 )
 
 
-@audience_app.command("list")
+@app.command("list")
 def audience_list_command() -> None:
     """List the audience definitions of the configured folder, and why any of them does not load."""
     settings = load_settings()
@@ -50,7 +50,7 @@ AudienceDay = Annotated[
 ]
 
 
-@audience_app.command("size")
+@app.command("size")
 def audience_size_command(
     name: AudienceName,
     day: AudienceDay = None,
@@ -65,7 +65,7 @@ def audience_size_command(
     console.print(audience_size_table(size))
 
 
-@audience_app.command("export")
+@app.command("export")
 def audience_export_command(
     name: AudienceName,
     file_format: Annotated[
