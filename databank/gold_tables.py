@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 from deltalake import DeltaTable, write_deltalake
 
+from databank.privacy.personal_columns import statistics_configuration
+
 MARTS_SCHEMA = "marts"
 
 # The column along which each big incremental mart changes at night. State history: a spell, once
@@ -123,13 +125,14 @@ def _publish_table(
 
 
 def _overwrite(con: duckdb.DuckDBPyConnection, name: str, path: Path, partition: str | None) -> None:
+    rows = con.sql(f"SELECT * FROM {MARTS_SCHEMA}.{name}").to_arrow_reader()
     write_deltalake(
         str(path),
-        con.sql(f"SELECT * FROM {MARTS_SCHEMA}.{name}").to_arrow_reader(),
+        rows,
         mode="overwrite",
         schema_mode="overwrite",
         partition_by=[partition] if partition else None,
-        configuration=GOLD_CONFIGURATION,
+        configuration={**GOLD_CONFIGURATION, **statistics_configuration(rows.schema.names)},
     )
 
 

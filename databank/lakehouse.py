@@ -22,8 +22,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from databank.config import Settings
+from databank.privacy.personal_columns import statistics_configuration
 
-Layer = Literal["bronze", "silver", "gold", "quarantine", "ops"]
+Layer = Literal["bronze", "silver", "gold", "quarantine", "ops", "privacy"]
 PartitionValue = str | date
 
 
@@ -100,10 +101,21 @@ class EmbeddedLakehouse:
                 path, arrow, mode="overwrite", predicate=_predicate(where), partition_by=partition_by
             )
         else:
-            write_deltalake(path, arrow, mode="append", partition_by=partition_by)
+            self._create(arrow, path, partition_by)
 
     def append(self, data, layer, name, partition_by):
-        write_deltalake(self.path(layer, name), _to_arrow(data), mode="append", partition_by=partition_by)
+        arrow = _to_arrow(data)
+        if self.exists(layer, name):  # appended records gain columns as the code grows (run figures)
+            write_deltalake(
+                self.path(layer, name), arrow, mode="append", partition_by=partition_by, schema_mode="merge"
+            )
+        else:
+            self._create(arrow, self.path(layer, name), partition_by)
+
+    @staticmethod
+    def _create(arrow: pa.Table, path: str, partition_by: list[str]) -> None:
+        configuration = statistics_configuration(arrow.schema.names)
+        write_deltalake(path, arrow, mode="append", partition_by=partition_by, configuration=configuration)
 
 
 class ClusterLakehouse:
@@ -139,9 +151,8 @@ class ClusterLakehouse:
         )
 
     def append(self, data, layer, name, partition_by):
-        _to_spark(data).write.format("delta").mode("append").partitionBy(*partition_by).save(
-            self.path(layer, name)
-        )
+        writer = _to_spark(data).write.format("delta").mode("append").option("mergeSchema", "true")
+        writer.partitionBy(*partition_by).save(self.path(layer, name))
 
 
 def _to_arrow(data: DataFrame | pa.Table) -> pa.Table:

@@ -27,6 +27,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 
 from databank.config import Settings
+from databank.privacy.personal_columns import statistics_configuration
 from databank.quality.batches import is_delta
 
 if TYPE_CHECKING:  # the runner loads Great Expectations, which readers of the results do not need
@@ -124,7 +125,10 @@ def _commit(path: Path, rows: pa.Table, predicate: str) -> None:
                     str(path), rows, mode="overwrite", predicate=predicate, partition_by=[PARTITION]
                 )
             else:
-                write_deltalake(str(path), rows, mode="append", partition_by=[PARTITION])
+                configuration = statistics_configuration(rows.schema.names)
+                write_deltalake(
+                    str(path), rows, mode="append", partition_by=[PARTITION], configuration=configuration
+                )
             return
         except (CommitFailedError, DeltaError) as error:
             if attempt == COMMIT_ATTEMPTS or not _is_conflict(error):
