@@ -23,14 +23,18 @@ the day, then the days after it) are the same tasks run again.
 5. `check_silver`: the silver quality gate (types, unique keys, dates within the delivery, volume).
 
 ## Then, once for the day
-6. `resolve_identity`: the day's sightings → OneID, incremental on the previous night's snapshot.
-7. `build_and_publish_marts`: dbt builds the marts on a copy of the warehouse; the gold quality gate
+6. `apply_erasure_requests`: the erasure requests delivered so far and not yet applied: each person's
+   identifiers and one_ids resolved through OneID, suppressed for every later delivery, removed from
+   every table (old files vacuumed) and the vault, and audited (`databank.privacy.erasure`). It runs
+   before OneID, so the night is built without them.
+7. `resolve_identity`: the day's sightings → OneID, incremental on the previous night's snapshot.
+8. `build_and_publish_marts`: dbt builds the marts on a copy of the warehouse; the gold quality gate
    (AIPL states sum to the assets, the flow identity, rates, no missing day, freshness) checks the
    copy; only then is every mart mirrored to a gold Delta table and the copy swapped in as the analyst
    warehouse, atomically. Its outlets are one Asset per gold table (`databank.gold.<table>`), each
    event carrying the table's rows and Delta version, so a consumer (a BI refresh, an export)
    schedules on the tables it reads.
-8. `publish_quality_report`: `<reports>/quality/index.html` shows every check of every night, this
+9. `publish_quality_report`: `<reports>/quality/index.html` shows every check of every night, this
    one's too; it runs whether the night passed or failed.
 
 dbt runs as one task, not one task per model (Cosmos): the build works on a copy of the warehouse
@@ -184,6 +188,12 @@ def feed_night(feed: str, required: bool) -> None:
     landed >> ingested >> check_bronze(feed) >> standardised >> check_silver(feed)
 
 
+@task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED)
+def apply_erasure_requests(data_interval_start: datetime | None = None) -> dict:
+    """The night's pending erasure requests: each person suppressed, purged everywhere and audited."""
+    return pipeline.apply_erasure_requests(pipeline.business_day(data_interval_start))
+
+
 @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED, depends_on_past=PIPELINE.depends_on_past)
 def resolve_identity(data_interval_start: datetime | None = None) -> dict:
     """Identifier sightings of the day -> OneID; runs when every feed is standardised or was skipped."""
@@ -255,7 +265,8 @@ def databank_nightly() -> None:
     feeds = [
         feed_night.override(group_id=feed)(feed, feed in PIPELINE.required_feeds) for feed in PIPELINE.feeds
     ]
-    feeds >> identity_task() >> build_and_publish_marts() >> publish_quality_report()
+    erased = apply_erasure_requests()
+    feeds >> erased >> identity_task() >> build_and_publish_marts() >> publish_quality_report()
 
 
 nightly = databank_nightly()

@@ -23,11 +23,7 @@ from pydantic_settings import (
 )
 
 from databank.contracts import SCHEMAS_DIR, IdentifierType
-
-# MissingKeyError and ensure_demo_key are re-exported for the modules that still import them from here.
-from databank.keys import MissingKeyError as MissingKeyError
 from databank.keys import default_key_file, read_key_file
-from databank.keys import ensure_demo_key as ensure_demo_key
 from databank.spark_conf import ClusterSettings
 
 CONFIG_FILE_ENV = "DATABANK_CONFIG"

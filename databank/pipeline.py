@@ -23,8 +23,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from databank.config import MissingKeyError, Settings, load_settings
+from databank.config import Settings, load_settings
 from databank.dbt_project import find_dbt_project
+from databank.keys import MissingKeyError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -150,6 +151,14 @@ def build_quality_report(day: date) -> str:
     from databank.quality.docs import build_data_docs
 
     return str(build_data_docs(settings()))
+
+
+def apply_erasure_requests(day: date) -> dict[str, Any]:
+    """Erasure requests delivered up to `day` and not applied yet -> the people gone from every table."""
+    from databank.privacy.erasure import apply_erasure, pending_feed_requests
+
+    config = settings()
+    return _plain(apply_erasure(config, pending_feed_requests(config, day)))
 
 
 def resolve(day: date) -> dict[str, Any]:

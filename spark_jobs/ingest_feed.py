@@ -27,6 +27,8 @@ from databank.config import Settings, load_settings
 from databank.contracts import Contract, load_contract
 from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.landing import DeliveredFile, decoded, list_delivered
+from databank.privacy.erasure import ERASURE_FEED, read_suppressed_tokens
+from databank.privacy.vault import Vault
 from databank.spark_session import build_session
 from spark_jobs.transforms.identifiers import hashed_names, pseudonymise, redacted
 from spark_jobs.transforms.parse import (
@@ -36,6 +38,7 @@ from spark_jobs.transforms.parse import (
     parse_csv_lines,
     parse_json_lines,
 )
+from spark_jobs.transforms.privacy import is_suppressed, vault_entries
 from spark_jobs.transforms.validate import (
     LAST_LINE_CUT,
     REASON,
@@ -50,6 +53,7 @@ RUNS_TABLE = "ingest_runs"
 FILE_NAME = "_file_name"
 SOURCE_FILE = "_source_file"
 SOURCE_CHECKSUM = "_source_checksum"
+SUPPRESSED = "_suppressed"
 
 
 class RowsLostError(RuntimeError):
@@ -68,6 +72,8 @@ class IngestResult:
     rows_delivered: int
     rows_bronze: int
     rows_quarantined: int
+    rows_suppressed: int
+    identifiers_vaulted: int
 
 
 @dataclass(frozen=True)
@@ -116,14 +122,22 @@ def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, 
             day, settings.tz, settings.ingest.late_days, settings.ingest.future_tolerance_minutes
         )
         junk = {"phone": settings.ingest.placeholder_phones, "device_id": settings.ingest.junk_device_ids}
-        checked = type_and_check(
-            pseudonymise(raw, contract, settings.pseudonymisation_key(), junk), contract, window, tz
-        ).persist()
+        vaulted = settings.privacy.vault_identifier_types
+        pseudonymised = pseudonymise(raw, contract, settings.pseudonymisation_key(), junk, vaulted)
+        checked = type_and_check(pseudonymised, contract, window, tz)
+        # The people erased stay erased: their records are counted, never stored (not even in
+        # quarantine). A request itself is not suppressed: it is how an erasure arrives.
+        tokens = read_suppressed_tokens(settings) if feed != ERASURE_FEED else []
+        checked = checked.withColumn(SUPPRESSED, is_suppressed(contract, tokens)).persist()
+        kept = checked.where(~F.col(SUPPRESSED))
         meta = {"batch": batch_id, "at": ingested_at, "dt": day}
-        bronze = to_bronze(checked.where(F.col(REASON).isNull()), contract, meta)
-        quarantine = to_quarantine(checked.where(F.col(REASON).isNotNull()), contract, meta)
+        valid = kept.where(F.col(REASON).isNull())
+        bronze = to_bronze(valid, contract, meta)
+        quarantine = to_quarantine(kept.where(F.col(REASON).isNotNull()), contract, meta)
         bronze_rows = _replace_day(lake, bronze, "bronze", feed, day)
         quarantined_rows = _replace_day(lake, quarantine, "quarantine", feed, day)
+        suppressed_rows = checked.where(F.col(SUPPRESSED)).count()
+        vaulted_count = _seal_identifiers(settings, vault_entries(valid, contract)) if vaulted else 0
         checked.unpersist()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -144,6 +158,8 @@ def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, 
         ),
         rows_bronze=bronze_rows,
         rows_quarantined=quarantined_rows,
+        rows_suppressed=suppressed_rows,
+        identifiers_vaulted=vaulted_count,
     )
     lake.replace(
         _file_register(decisions, feed, day, batch_id, ingested_at),
@@ -153,12 +169,18 @@ def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, 
         ["feed"],
     )
     lake.append(_run_row(result, ingested_at), "ops", RUNS_TABLE, ["feed"])
-    if result.rows_delivered != bronze_rows + quarantined_rows:
+    if result.rows_delivered != bronze_rows + quarantined_rows + suppressed_rows:
         raise RowsLostError(
-            f"{feed} {day}: {result.rows_delivered} rows delivered, but {bronze_rows} in bronze "
-            f"and {quarantined_rows} in quarantine (batch {batch_id})"
+            f"{feed} {day}: {result.rows_delivered} rows delivered, but {bronze_rows} in bronze, "
+            f"{quarantined_rows} in quarantine and {suppressed_rows} suppressed (batch {batch_id})"
         )
     return result
+
+
+def _seal_identifiers(settings: Settings, entries: DataFrame) -> int:
+    """Seal the night's new identifiers of the vaulted types in the identifier vault."""
+    # The night's distinct identifiers, not its records: small enough to hand to the driver.
+    return Vault.open(settings).store(entries.toArrow())
 
 
 def decide(delivered: list[DeliveredFile], earlier: dict[str, str], landing: Path) -> list[FileDecision]:

@@ -31,9 +31,17 @@ RARE_EVENTS_RAISED = replace(Rates(), placeholder_phone_share=0.1, mistyped_phon
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_key_of_this_machines_user(tmp_path_factory):
-    """The default key file lives in the user's config folder: no test may find (or write) a real one."""
+    """The default key files live in the user's config folder: no test may find (or write) a real one.
+
+    The vault's master key is there, as on a configured machine: every ingest seals identifiers.
+    """
+    config_home = tmp_path_factory.mktemp("config-home")
+    (config_home / "databank").mkdir(mode=0o700)
+    vault_key = config_home / "databank" / "vault.key"
+    vault_key.write_text("ab" * 32 + "\n")
+    vault_key.chmod(0o600)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
+        patch.setenv("XDG_CONFIG_HOME", str(config_home))
         yield
 
 

@@ -18,8 +18,9 @@ from databank.cli.render import (
     print_where_next,
 )
 from databank.cli.run import run_with_progress
-from databank.config import ensure_demo_key, load_settings
+from databank.config import load_settings
 from databank.generator import GenerateArgs, GenerationSummary, generate
+from databank.keys import ensure_demo_key
 from databank.night_report import night_report
 
 app = typer.Typer()

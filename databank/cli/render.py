@@ -69,6 +69,14 @@ def day_summary(run: DayRun) -> Table:
             quality_cell(run, feed),
         )
     notes = []
+    suppressed = sum((run.returned.get(f"{feed}.ingest") or {}).get("rows_suppressed", 0) for feed in feeds)
+    if suppressed:
+        notes.append(f"{suppressed:,} rows of erased people suppressed")
+    erasure = run.returned.get("apply_erasure_requests")
+    if erasure and erasure["requests"]:
+        notes.append(
+            f"erasure: {erasure['requests']} request(s), {erasure['consumers_erased']} consumer(s) erased"
+        )
     identity = run.returned.get("resolve_identity")
     if identity:
         notes.append(f"OneID: {identity['consumers']:,} consumers, {identity['merges']} merges")

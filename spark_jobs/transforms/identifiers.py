@@ -91,11 +91,23 @@ def redacted(text: Column) -> Column:
     return F.regexp_replace(F.regexp_replace(text, PHONE_LIKE, REDACTED), ID_LIKE, REDACTED)
 
 
+NORMALISED_PREFIX = "_normalised_"
+
+
 def pseudonymise(
-    records: DataFrame, contract: Contract, key: bytes, junk: dict[str, Iterable[str]]
+    records: DataFrame,
+    contract: Contract,
+    key: bytes,
+    junk: dict[str, Iterable[str]],
+    vaulted: Iterable[str] = (),
 ) -> DataFrame:
     """Hash each identifier column in place and add `<column>_status`; mask identifier-like runs in
-    free-text columns (a phone typed into a search box)."""
+    free-text columns (a phone typed into a search box).
+
+    Identifiers of the `vaulted` types also keep their normalised value, when valid, in
+    `_normalised_<column>`, for the identifier vault; no writer of a table selects it.
+    """
+    vaulted = set(vaulted)
     out = records
     for column in contract.free_text_columns:
         out = out.withColumn(column.name, redacted(F.col(column.name)))
@@ -106,6 +118,8 @@ def pseudonymise(
         if spec.type:
             value = normalised(raw, spec.type, namespace)
             state = status(value, spec.type, junk.get(spec.type, ()))
+            if spec.type in vaulted:
+                out = out.withColumn(NORMALISED_PREFIX + column.name, F.when(state == "ok", value))
         else:  # the type is named row by row (erasure requests)
             kinds = contract.column(spec.type_column).enum
             value, state = _typed_by_row(raw, F.col(spec.type_column), kinds, namespace, junk)

@@ -88,7 +88,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "first": str(nightl
     assert figures["first"] == "2025-05-01 16:00:00+00:00"  # the local midnight ending the first day
 
 
-def test_no_cycles_and_the_night_runs_feeds_and_their_gates_then_identity_then_marts(dag):
+def test_no_cycles_and_the_night_runs_feeds_then_erasure_then_identity_then_marts(dag):
     dag.check_cycle()
     graph = {task.task_id: set(task.upstream_task_ids) for task in dag.tasks}
     order = list(TopologicalSorter(graph).static_order())
@@ -101,10 +101,17 @@ def test_no_cycles_and_the_night_runs_feeds_and_their_gates_then_identity_then_m
         assert graph[f"{feed}.check_bronze"] == {f"{feed}.ingest"}
         assert graph[f"{feed}.standardise"] == {f"{feed}.check_bronze"}
         assert graph[f"{feed}.check_silver"] == {f"{feed}.standardise"}
-    assert graph["resolve_identity"] == {f"{feed}.check_silver" for feed in feeds}
+    # Erasure before OneID: the night is built without the people erased in it.
+    assert graph["apply_erasure_requests"] == {f"{feed}.check_silver" for feed in feeds}
+    assert graph["resolve_identity"] == {"apply_erasure_requests"}
     assert graph["build_and_publish_marts"] == {"resolve_identity"}
     assert graph["publish_quality_report"] == {"build_and_publish_marts"}
-    assert order[-3:] == ["resolve_identity", "build_and_publish_marts", "publish_quality_report"]
+    assert order[-4:] == [
+        "apply_erasure_requests",
+        "resolve_identity",
+        "build_and_publish_marts",
+        "publish_quality_report",
+    ]
     # The report shows a failed night too, and does not make it a successful one.
     assert dag.get_task("publish_quality_report").is_teardown
 
@@ -343,6 +350,6 @@ def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(c
     assert ingest.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert vars(parse_args(arguments)) == {"feed": "online_orders", "date": date(2026, 5, 1)}
     identity = cluster_dag.get_task("resolve_identity")
-    assert identity.upstream_task_ids == {f"{feed}.check_silver" for feed in feeds}
+    assert identity.upstream_task_ids == {"apply_erasure_requests"}
     assert identity.trigger_rule == "none_failed"
     assert cluster_dag.get_task("build_and_publish_marts").upstream_task_ids == {"resolve_identity"}

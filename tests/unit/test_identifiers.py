@@ -7,7 +7,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from databank.contracts import load_contract
+from databank.privacy.erasure import command_node, suppression_token
 from spark_jobs.transforms.identifiers import hmac_sha256, normalised, pseudonymise, status
+from spark_jobs.transforms.privacy import is_suppressed
 
 KEY = b"unit-test-key"
 
@@ -111,3 +113,32 @@ def test_a_phone_or_id_typed_into_a_free_text_field_is_masked_and_the_rest_kept(
     out = [r["search_keyword"] for r in pseudonymise(frame, contract, KEY, {}).collect()]
 
     assert out == ["口红 call <redacted>", "member SL<redacted> lipstick", "YSL 520 lipstick", None]
+
+
+@pytest.mark.parametrize(
+    ("identifier_type", "typed"),
+    [("phone", "+86 138-1234-5678"), ("phone", "008613812345678"), ("member_id", " m 12ab34\t")],
+)
+def test_an_erasure_typed_at_the_command_line_hashes_as_ingestion_does(spark, identifier_type, typed):
+    pipeline = _one(spark, hmac_sha256(normalised(F.col("v"), identifier_type), KEY), typed)
+
+    assert command_node(identifier_type, typed, KEY) == f"{identifier_type}:{pipeline}"
+
+
+def test_records_of_someone_erased_are_flagged_by_any_of_their_identifiers(spark):
+    contract = load_contract("members")
+    erased = "phone:" + "aa" * 32
+    records = spark.createDataFrame(
+        [("M1", "aa" * 32, "x" * 64), ("M2", "bb" * 32, "y" * 64), ("M3", None, None)],
+        "member_record_id string, phone string, member_id string",
+    )
+
+    flagged = records.select(
+        "member_record_id", is_suppressed(contract, [suppression_token(erased)]).alias("s")
+    )
+
+    assert {row["member_record_id"]: row["s"] for row in flagged.collect()} == {
+        "M1": True,
+        "M2": False,
+        "M3": False,
+    }

@@ -1,0 +1,180 @@
+"""A person's erasure end to end, as a brand lives it: nights run with `databank run`, the person's
+request arrives with night 2's erasure feed, and night 3 brings their old records again.
+
+After night 2 none of their identifiers' HMACs and none of their one_ids is in any file under the
+data folder (Delta files and logs, quality results, reports, Airflow's logs and metadata) nor in any
+table of the warehouse; the vault cannot reveal them; the audit says what was done without naming
+them. Night 3 re-delivers their old member record, slightly changed: it is suppressed, and they stay
+gone. The tests build on each other in file order, on one data directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import os
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from databank.config import load_settings
+from databank.generator.generate import GenerateArgs, generate
+from databank.privacy.erasure import read_audit
+from databank.privacy.purge import active_dataset
+from databank.privacy.vault import Vault
+
+pytestmark = pytest.mark.slow
+DAYS = (date(2026, 4, 1), date(2026, 4, 2), date(2026, 4, 3))
+KEY = "erasure-end-to-end-key"
+
+
+def _databank(data_dir: Path, *arguments: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABANK_", "AIRFLOW"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "databank.cli", *arguments],
+        env={**environment, "DATABANK_DATA_DIR": str(data_dir), "DATABANK_HMAC_KEY": KEY, "COLUMNS": "200"},
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def _member_rows(settings, day: date) -> tuple[list[str], list[list[str]]]:
+    path = next((settings.landing / "members" / f"dt={day}").glob("*.csv"))
+    with path.open(encoding="utf-8", newline="") as lines:
+        rows = list(csv.reader(lines))
+    return rows[0], rows[1:]
+
+
+def _node(identifier_type: str, normalised: str) -> str:
+    """The OneID node of an identifier, computed here independently of the pipeline."""
+    digest = hmac.new(KEY.encode(), normalised.encode(), hashlib.sha256).hexdigest()
+    return f"{identifier_type}:{digest}"
+
+
+@pytest.fixture(scope="module")
+def person(tmp_path_factory):
+    """Night 1 run; a member chosen; their identifiers, one_ids and vault entry as night 1 left them."""
+    data_dir = tmp_path_factory.mktemp("erasure-e2e")
+    settings = load_settings(data_dir=data_dir, hmac_key=KEY)
+    generate(GenerateArgs(out=settings.landing, consumers=250, days=3, start=DAYS[0], seed=21, bad_rate=0.02))
+    _databank(data_dir, "run", "--date", DAYS[0].isoformat())
+
+    header, rows = _member_rows(settings, DAYS[0])
+    member = dict(zip(header, rows[0], strict=True))
+    phone = re.sub(r"^(0086|86)(?=1[0-9]{10}$)", "", re.sub(r"[^0-9]", "", member["phone"]))
+    named = {_node("phone", phone), _node("member_id", "".join(member["member_id"].split()).upper())}
+    snapshot = pl.from_arrow(active_dataset(settings.lakehouse / "silver" / "identity_map").to_table())
+    one_ids = set(snapshot.filter(pl.col("node").is_in(named))["one_id"])
+    nodes = set(snapshot.filter(pl.col("one_id").is_in(one_ids))["node"]) | named
+    assert one_ids, "the chosen member has no one_id after night 1"
+    assert Vault.open(settings).reveal(named), "night 1 sealed nothing of the member in the vault"
+    return settings, member, nodes, one_ids
+
+
+@pytest.fixture(scope="module")
+def erased(person):
+    """Night 2 with the member's erasure request (by phone) in the erasure feed."""
+    settings, member, _, _ = person
+    folder = settings.landing / "erasure_requests" / f"dt={DAYS[1]}"
+    folder.mkdir(parents=True)
+    (folder / f"erasure_requests_{DAYS[1]:%Y%m%d}.csv").write_text(
+        "request_id,requested_at,identifier_type,identifier_value\n"
+        f"ER-0001,{DAYS[1]} 09:30:00,phone,{member['phone']}\n",
+        encoding="utf-8",
+    )
+    return _databank(settings.data_dir, "run", "--date", DAYS[1].isoformat())
+
+
+def test_after_the_night_of_the_request_no_file_and_no_table_holds_the_person(person, erased):
+    settings, _, nodes, one_ids = person
+    hmacs = {node.split(":", 1)[1] for node in nodes}
+
+    found = _held_anywhere(settings, hmacs | one_ids)
+
+    assert not found, f"still held: {sorted(found)[:10]}"
+
+
+def test_the_vault_cannot_reveal_them_and_the_audit_names_no_identifier(person, erased):
+    settings, _, nodes, one_ids = person
+
+    audit = read_audit(settings).to_pylist()
+
+    assert Vault.open(settings).reveal(nodes) == {}
+    assert [(row["request_id"], row["status"]) for row in audit] == [("ER-0001", "applied")]
+    assert audit[0]["consumers_erased"] >= len(one_ids)
+    assert audit[0]["rows_removed"] > 0
+    assert not any(h in str(audit) for h in {n.split(":", 1)[1] for n in nodes} | one_ids)
+
+
+def test_their_old_record_delivered_again_changed_is_suppressed_and_they_stay_gone(person, erased):
+    settings, member, nodes, one_ids = person
+    header, _ = _member_rows(settings, DAYS[0])
+    resent = {**member, "member_record_id": member["member_record_id"] + "-resent"}
+    folder = settings.landing / "members" / f"dt={DAYS[2]}"
+    with (folder / "members_resent.csv").open("w", encoding="utf-8", newline="") as lines:
+        writer = csv.DictWriter(lines, header)
+        writer.writeheader()
+        writer.writerow(resent)
+
+    _databank(settings.data_dir, "run", "--date", DAYS[2].isoformat())
+
+    runs = pl.from_arrow(active_dataset(settings.lakehouse / "ops" / "ingest_runs").to_table())
+    night_3 = runs.filter((pl.col("feed") == "members") & (pl.col("dt") == DAYS[2]))
+    assert night_3["rows_suppressed"].sum() >= 1
+    assert (
+        runs["rows_delivered"] == runs["rows_bronze"] + runs["rows_quarantined"] + runs["rows_suppressed"]
+    ).all()
+    hmacs = {node.split(":", 1)[1] for node in nodes}
+    assert not _held_anywhere(settings, hmacs | one_ids)
+
+
+def _held_anywhere(settings, values: set[str]) -> set[str]:
+    """Which of `values` a file under the data folder (the brand's own deliveries aside) or a table
+    of the warehouse holds."""
+    found: set[str] = set()
+    encoded = {value: value.encode() for value in values}
+    for path in settings.data_dir.rglob("*"):
+        if not path.is_file() or settings.landing in path.parents or path.suffix == ".duckdb":
+            continue
+        content = path.read_bytes()
+        found |= {value for value, raw in encoded.items() if raw in content}
+        if path.suffix == ".parquet":  # compressed pages: read the values
+            found |= {value for value in values if value in _parquet_text(path)}
+    for warehouse in settings.warehouse.parent.glob("*.duckdb"):
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            text = _warehouse_text(con)
+        found |= {value for value in values if value in text}
+    return found
+
+
+def _parquet_text(path: Path) -> str:
+    table = pq.read_table(path)
+    return "\n".join(
+        str(value)
+        for column in table.columns
+        if str(column.type) in ("string", "large_string")
+        for value in column.to_pylist()
+    )
+
+
+def _warehouse_text(con: duckdb.DuckDBPyConnection) -> str:
+    tables = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+    ).fetchall()
+    cells = []
+    for schema, name in tables:
+        rows = con.execute(f'SELECT * FROM "{schema}"."{name}"').fetchall()
+        cells.extend(str(value) for row in rows for value in row)
+    return "\n".join(cells)
