@@ -2,14 +2,19 @@
 each feed delivers (columns, types, required fields, enums, ranges, record id, identifiers, time).
 
 The generator writes to them, ingestion parses and validates by them, quality suites are built
-from them; nothing else restates a feed's columns.
+from them; nothing else restates a feed's columns. The rules that derive stored names and the
+delivery window from a contract live here too, so the Spark jobs and the quality suites (which need
+no Spark) share one definition.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -152,3 +157,32 @@ def all_contracts(schemas_dir: Path = SCHEMAS_DIR) -> dict[str, Contract]:
 def feeds(kind: Literal["event", "reference"], schemas_dir: Path = SCHEMAS_DIR) -> list[str]:
     """Names of the feeds of one kind, in alphabetical order."""
     return [name for name, c in all_contracts(schemas_dir).items() if c.kind == kind]
+
+
+def hashed_names(contract: Contract) -> dict[str, str]:
+    """How bronze names each (already hashed) identifier column."""
+    return {c.name: f"{c.name}_hmac" for c in contract.identifier_columns}
+
+
+def local_date_column(time_column: str) -> str:
+    """`paid_at` -> `paid_date`: the local business day of an event time."""
+    return time_column.removesuffix("_at") + "_date"
+
+
+@dataclass(frozen=True)
+class DeliveryWindow:
+    """The UTC instants an event delivered on a local day may carry."""
+
+    earliest: datetime
+    latest: datetime
+
+    @classmethod
+    def for_day(cls, day: date, tz: ZoneInfo, late_days: int, tolerance_minutes: int) -> DeliveryWindow:
+        start = datetime(day.year, day.month, day.day, tzinfo=tz)
+        end = start + timedelta(days=1, minutes=tolerance_minutes)
+        first = start - timedelta(days=late_days)
+        return cls(_naive_utc(first), _naive_utc(end))
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)

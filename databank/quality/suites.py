@@ -29,11 +29,15 @@ from great_expectations.expectations.row_conditions import AndCondition
 from great_expectations.expectations.row_conditions import Column as RowColumn
 
 from databank.config import QualitySettings, Settings
-from databank.contracts import Column, ColumnType, Contract
+from databank.contracts import (
+    Column,
+    ColumnType,
+    Contract,
+    DeliveryWindow,
+    hashed_names,
+    local_date_column,
+)
 from databank.quality.checks import WARNING, build_suite, check
-from spark_jobs.transforms.identifiers import hashed_names
-from spark_jobs.transforms.standardise import local_date_column
-from spark_jobs.transforms.validate import DeliveryWindow
 
 # How bronze and silver store each contract type (Spark's types, as delta-rs writes them), in the
 # names pandas gives Arrow-backed columns.

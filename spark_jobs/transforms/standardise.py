@@ -6,7 +6,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from databank.contracts import Contract
+from databank.contracts import Contract, local_date_column
 
 INGEST_ONLY = ("ingest_checksum", "ingest_batch_id", "ingested_at")
 IDENTIFIER_SCHEMA = (
@@ -14,11 +14,6 @@ IDENTIFIER_SCHEMA = (
     " identifier_hmac string, identifier_status string,"
     " seen_at timestamp, seen_date date, dt date"
 )
-
-
-def local_date_column(time_column: str) -> str:
-    """`paid_at` -> `paid_date`: the local business day of an event time."""
-    return time_column.removesuffix("_at") + "_date"
 
 
 def canonical(bronze: DataFrame, contract: Contract, tz: str) -> DataFrame:

@@ -18,15 +18,13 @@ concerns, `_reason_column`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from databank.contracts import Column as ContractColumn
-from databank.contracts import Contract
+from databank.contracts import Contract, DeliveryWindow
 from spark_jobs.transforms.parse import PARSE_ERROR
 
 REASON = "_reason"
@@ -42,25 +40,6 @@ TIME_FORMATS = {
     "utc": ("yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ssXXX"),
     "local": ("yyyy-MM-dd HH:mm:ss",),
 }
-
-
-@dataclass(frozen=True)
-class DeliveryWindow:
-    """The UTC instants an event delivered on a local day may carry."""
-
-    earliest: datetime
-    latest: datetime
-
-    @classmethod
-    def for_day(cls, day: date, tz: ZoneInfo, late_days: int, tolerance_minutes: int) -> DeliveryWindow:
-        start = datetime(day.year, day.month, day.day, tzinfo=tz)
-        end = start + timedelta(days=1, minutes=tolerance_minutes)
-        first = start - timedelta(days=late_days)
-        return cls(_naive_utc(first), _naive_utc(end))
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
 def type_and_check(raw: DataFrame, contract: Contract, window: DeliveryWindow | None, tz: str) -> DataFrame:

@@ -8,10 +8,9 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pyarrow as pa
 
-from databank.contracts import Column, Contract
+from databank.contracts import Column, Contract, local_date_column
 from databank.quality.batches import as_frame
 from databank.quality.suites import stored_name
-from spark_jobs.transforms.standardise import local_date_column
 
 ARROW = {
     "string": pa.string(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import pandas as pd
@@ -192,3 +194,23 @@ def test_severity_is_overridden_by_pattern_and_the_last_match_wins(tmp_path):
     assert severity["unique(ping_id)"] == "critical"
     assert severity["volume_not_dropped"] == "critical"
     assert severity["volume_not_surged"] == "warning"
+
+
+WITHOUT_SPARK = """
+import pkgutil, sys
+sys.modules["pyspark"] = None  # as on a machine without it: any unguarded import of it fails
+import databank.quality
+for module in pkgutil.iter_modules(databank.quality.__path__, "databank.quality."):
+    __import__(module.name)
+print(sorted(name for name in sys.modules if name.split(".")[0] == "spark_jobs"))
+"""
+
+
+def test_the_quality_package_imports_without_spark_and_the_spark_jobs():
+    # GIVEN a Python where pyspark cannot be imported (Great Expectations itself only tries it)
+    # WHEN every module of databank.quality is imported
+    imported = subprocess.run([sys.executable, "-c", WITHOUT_SPARK], capture_output=True, text=True)
+
+    # THEN none of them needed Spark, nor brought in a Spark job
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    assert imported.stdout.strip() == "[]"

@@ -5,15 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from databank.contracts import load_contract
+from databank.contracts import DeliveryWindow, load_contract
 from spark_jobs.transforms.parse import PARSE_ERROR, RAW
-from spark_jobs.transforms.validate import (
-    LAST_LINE_CUT,
-    REASON,
-    REASON_COLUMN,
-    DeliveryWindow,
-    type_and_check,
-)
+from spark_jobs.transforms.validate import LAST_LINE_CUT, REASON, REASON_COLUMN, type_and_check
 
 POS = load_contract("pos_transactions")
 GOOD = {
