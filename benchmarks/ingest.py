@@ -16,8 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.tiers import TIERS, Tier, tier_parser
-from databank.config import load_settings
+from benchmarks.tiers import TIERS, Tier, bench_settings, tier_parser
 from databank.contracts import feeds, load_contract
 from databank.generator import GenerateArgs, generate
 from databank.lakehouse import lakehouse_for
@@ -46,7 +45,7 @@ def landing_for(tier: Tier, out: Path) -> Path:
 
 def spark_ingest(landing: Path, work: Path, days: list) -> dict[str, tuple[int, float]]:
     """(rows, seconds) per feed through the ingest job, session start-up excluded."""
-    settings = load_settings(data_dir=work, landing_dir=landing, hmac_key="benchmark-key")
+    settings = bench_settings(work, landing)
     spark = build_session(settings, "benchmark ingest")
     lake = lakehouse_for(settings)
     figures: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])

@@ -21,11 +21,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.ingest import landing_for
-from benchmarks.tiers import TIERS, Tier, tier_parser
-from databank.config import Settings, load_settings
+from benchmarks.tiers import TIERS, Tier, bench_settings, tier_parser
 from databank.contracts import feeds
-
-BENCHMARK_KEY = "benchmark-key"
 
 
 def prepared_silver(tier: Tier, out: Path) -> Path:
@@ -42,7 +39,7 @@ def prepared_silver(tier: Tier, out: Path) -> Path:
 
     landing = landing_for(tier, out)
     shutil.rmtree(root, ignore_errors=True)  # a preparation that did not finish
-    settings = _settings(root, landing)
+    settings = bench_settings(root, landing)
     spark = build_session(settings, "benchmark marts: prepare silver")
     lake = lakehouse_for(settings)
     every_feed = [*feeds("event"), *feeds("reference")]
@@ -61,10 +58,6 @@ def prepared_silver(tier: Tier, out: Path) -> Path:
     return root
 
 
-def _settings(root: Path, landing: Path) -> Settings:
-    return load_settings(data_dir=root, landing_dir=landing, hmac_key=BENCHMARK_KEY)
-
-
 def timed_build(root: Path, landing: Path, day: date, full_refresh: bool) -> dict:
     """One `build_marts` in a fresh process; its figures."""
     context = multiprocessing.get_context("spawn")
@@ -75,7 +68,7 @@ def timed_build(root: Path, landing: Path, day: date, full_refresh: bool) -> dic
 def _build_in_child(root: str, landing: str, day: str, full_refresh: bool) -> dict:
     from databank.marts import build_marts
 
-    settings = _settings(Path(root), Path(landing))
+    settings = bench_settings(Path(root), Path(landing))
     started = time.perf_counter()
     # One pass over all of history: a full refresh would replay the nights one by one instead.
     result = build_marts(settings, date.fromisoformat(day), restate=full_refresh)

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from databank.config import Settings, load_settings
+
+BENCHMARK_KEY = "benchmark-key"
+BENCHMARK_VAULT_KEY = "b0" * 32  # the identifier vault's master key (32 bytes, hex)
+
 
 @dataclass(frozen=True)
 class Tier:
@@ -29,3 +34,9 @@ def tier_parser(description: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--tier", choices=sorted(TIERS), default=MEDIUM.name)
     parser.add_argument("--out", type=Path, default=Path(".bench"))
     return parser
+
+
+def bench_settings(root: Path, landing: Path) -> Settings:
+    """The settings of a benchmark's data directory over a tier's landing."""
+    vault = {"vault_key": BENCHMARK_VAULT_KEY}
+    return load_settings(data_dir=root, landing_dir=landing, hmac_key=BENCHMARK_KEY, privacy=vault)
