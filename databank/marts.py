@@ -26,17 +26,14 @@ to rebuild from an empty file, and they differ exactly there:
   late data counts on its own day), so their funnels change. It is fast, and it is never implied.
 
 On the cluster profile dbt-spark writes the marts into gold itself (`--target spark`, Delta); this
-module is the one-machine path.
+module is the one-machine path. Calling dbt and reading its artifacts: `databank.dbt_runner`.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,22 +45,9 @@ import duckdb
 
 from databank.config import Settings
 from databank.dbt_project import find_dbt_project
+from databank.dbt_runner import DbtRun, DbtStep, MartsBuildError, declared_meta, run_dbt_build, statuses
 from databank.gold_tables import GOLD_PARTITIONS, MARTS_SCHEMA, PublishedTable, publish_gold
 from databank.warehouse import register_silver
-
-WAREHOUSE_PATH_ENV = "DATABANK_DBT_DUCKDB_PATH"  # read by dbt_project/profiles.yml, target `local`
-TARGET_ENV = "DATABANK_DBT_TARGET"
-
-FAILED_STATUSES = ("error", "fail", "runtime error")
-
-
-class MartsBuildError(RuntimeError):
-    """dbt failed; the published warehouse and gold were left as they were."""
-
-    def __init__(self, message: str, failures: list[dict[str, str]] | None = None) -> None:
-        self.failures = failures or []
-        lines = [f"{f['unique_id']} ({f['status']}): {f['message']}" for f in self.failures]
-        super().__init__("\n  ".join([message, *lines]))
 
 
 class GoldQualityError(MartsBuildError):
@@ -74,20 +58,6 @@ class BuildInProgressError(RuntimeError):
     """Another build of the same warehouse holds its lock."""
 
 
-@dataclass(frozen=True)
-class DbtRun:
-    """What the dbt step of a build is given."""
-
-    project_dir: Path
-    warehouse: Path  # the build file, never the published one
-    run_date: date
-    full_refresh: bool  # the build file is empty: one pass over all of silver up to run_date
-    work_dir: Path  # dbt's target/ and logs/
-    on_line: Callable[[str], None] | None = None
-    unit_tests: bool = False  # nightly builds run the data tests; unit tests belong to CI
-
-
-DbtStep = Callable[[DbtRun], None]
 GoldGate = Callable[[Settings, Path, date], object]  # (settings, build file, run date); raises to stop
 
 
@@ -144,15 +114,15 @@ def build_marts(
 
         dbt_started = time.perf_counter()
         project = find_dbt_project()
-        statuses: dict[str, int] = {}
+        dbt_statuses: dict[str, int] = {}
         for number, night in enumerate(nights, start=1):
             if on_night:
                 on_night(night, number, len(nights))
             first = number == 1
             step = DbtRun(project, build, night, fresh and first, work_dir, on_line, unit_tests and first)
             (dbt_step or run_dbt_build)(step)
-            for status, count in _statuses(work_dir / "target").items():
-                statuses[status] = statuses.get(status, 0) + count
+            for status, count in statuses(work_dir / "target").items():
+                dbt_statuses[status] = dbt_statuses.get(status, 0) + count
         dbt_seconds = time.perf_counter() - dbt_started
 
         gate_started = time.perf_counter()
@@ -162,7 +132,10 @@ def build_marts(
         gate_seconds = time.perf_counter() - gate_started
 
         gold_started = time.perf_counter()
-        partitions = {**GOLD_PARTITIONS, **_declared_gold_partitions(work_dir / "target")}
+        partitions = {
+            **GOLD_PARTITIONS,
+            **declared_meta(work_dir / "target", MARTS_SCHEMA, "gold_partition_by"),
+        }
         with duckdb.connect(str(build)) as con:
             con.execute("SET TimeZone = 'UTC'")
             tables = publish_gold(
@@ -182,7 +155,7 @@ def build_marts(
         tables=tuple(tables),
         nights=nights,
         restated=restate,
-        dbt_statuses=statuses,
+        dbt_statuses=dbt_statuses,
         dbt_seconds=dbt_seconds,
         gate_seconds=gate_seconds,
         gold_seconds=gold_seconds,
@@ -244,102 +217,3 @@ def _prepare_build_file(published: Path, build: Path, fresh: bool) -> bool:
         return True
     shutil.copyfile(published, build)
     return False
-
-
-def run_dbt_build(run: DbtRun) -> None:
-    """`dbt build` in a subprocess (the in-process runner keeps the DuckDB file open after it ends).
-
-    Unit tests, when asked for, need every model's relation to exist (those of incremental models
-    read their own): on an empty build file, `dbt run --empty` first creates every model without rows,
-    and the build that follows is a full refresh, so incremental models still build all of history.
-    """
-    if not run.unit_tests:
-        _dbt(run, "build", "--exclude", "resource_type:unit_test", *(["--full-refresh"] * run.full_refresh))
-        return
-    if run.full_refresh:
-        _dbt(run, "run", "--empty")
-    _dbt(run, "build", *(["--full-refresh"] * run.full_refresh))
-
-
-def _dbt(run: DbtRun, command: str, *options: str) -> None:
-    arguments = [
-        sys.executable,
-        "-P",  # the working directory stays off sys.path: a dbt_*.py there must not shadow dbt's modules
-        "-m",
-        "dbt.cli.main",
-        command,
-        *options,
-        "--project-dir",
-        str(run.project_dir),
-        "--profiles-dir",
-        str(run.project_dir),
-        "--target",
-        "local",
-        "--target-path",
-        str(run.work_dir / "target"),
-        "--log-path",
-        str(run.work_dir / "logs"),
-        "--vars",
-        json.dumps({"run_date": run.run_date.isoformat()}),
-    ]
-    env = {
-        **os.environ,
-        WAREHOUSE_PATH_ENV: str(run.warehouse),
-        TARGET_ENV: "local",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "DBT_USE_COLORS": "False",  # failure messages end up in exceptions and logs
-    }
-    (run.work_dir / "target" / "run_results.json").unlink(missing_ok=True)  # of an earlier invocation
-    run.work_dir.mkdir(parents=True, exist_ok=True)
-    tail: list[str] = []
-    with subprocess.Popen(
-        arguments, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            tail = [*tail[-39:], line.rstrip()]
-            if run.on_line:
-                run.on_line(line.rstrip())
-    failures = _failures(run.work_dir / "target")
-    if process.returncode != 0 or failures:
-        raise MartsBuildError(
-            f"dbt {' '.join([command, *options])} for {run.run_date} failed (exit {process.returncode});"
-            " nothing was published"
-            + ("" if failures else ". Last lines of dbt's output:\n" + "\n".join(tail)),
-            failures,
-        )
-
-
-def _run_results(target: Path) -> list[dict]:
-    path = target / "run_results.json"
-    return json.loads(path.read_text())["results"] if path.is_file() else []
-
-
-def _failures(target: Path) -> list[dict[str, str]]:
-    return [
-        {"unique_id": r["unique_id"], "status": r["status"], "message": (r.get("message") or "").strip()}
-        for r in _run_results(target)
-        if r["status"] in FAILED_STATUSES
-    ]
-
-
-def _statuses(target: Path) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for result in _run_results(target):
-        counts[result["status"]] = counts.get(result["status"], 0) + 1
-    return counts
-
-
-def _declared_gold_partitions(target: Path) -> dict[str, str]:
-    """`meta: {gold_partition_by: <column>}` of the marts models, from dbt's manifest if there is one."""
-    path = target / "manifest.json"
-    if not path.is_file():
-        return {}
-    nodes = json.loads(path.read_text())["nodes"].values()
-    return {
-        node["alias"] or node["name"]: node["config"]["meta"]["gold_partition_by"]
-        for node in nodes
-        if node["resource_type"] == "model"
-        and node["schema"] == MARTS_SCHEMA
-        and node["config"].get("meta", {}).get("gold_partition_by")
-    }

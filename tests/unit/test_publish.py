@@ -23,17 +23,9 @@ from typer.testing import CliRunner
 from databank.cli import app
 from databank.cli import marts as marts_cli
 from databank.config import load_settings
-from databank.dbt_project import find_dbt_project
+from databank.dbt_runner import DbtRun, DbtStep
 from databank.gold_tables import publish_gold
-from databank.marts import (
-    BuildInProgressError,
-    DbtRun,
-    DbtStep,
-    MartsBuildError,
-    _build_lock,
-    _dbt,
-    build_marts,
-)
+from databank.marts import BuildInProgressError, MartsBuildError, _build_lock, build_marts
 from databank.warehouse import register_silver
 
 NIGHT_1, NIGHT_2 = date(2026, 5, 13), date(2026, 5, 14)
@@ -346,16 +338,3 @@ def test_silver_is_registered_again_when_an_empty_table_gets_rows_and_back(tmp_p
     # THEN each registration shows the table as it is
     assert seen == 1
     assert con.execute("SELECT count(*) FROM silver.erasure_requests").fetchone()[0] == 0
-
-
-def test_dbt_does_not_import_python_files_from_the_working_directory(tmp_path, monkeypatch):
-    # A file of the analyst's folder named like one of dbt's modules must not shadow it.
-    monkeypatch.chdir(tmp_path)
-    marker = tmp_path / "imported"
-    (tmp_path / "dbt_common.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
-    run = DbtRun(find_dbt_project(), tmp_path / "build.duckdb", NIGHT_1, False, tmp_path / "dbt")
-
-    _dbt(run, "parse")
-
-    assert not marker.exists()
-    assert (tmp_path / "dbt" / "target" / "manifest.json").is_file()

@@ -1,0 +1,165 @@
+"""dbt as the marts build runs it: `dbt build` in a subprocess on a build file, and what its
+artifacts (run_results.json, manifest.json) say about the models, tests and failures.
+
+The build, the gold gate and the swap that publishes are `databank.marts`; this module only knows
+how to call dbt and read what it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+WAREHOUSE_PATH_ENV = "DATABANK_DBT_DUCKDB_PATH"  # read by dbt_project/profiles.yml, target `local`
+TARGET_ENV = "DATABANK_DBT_TARGET"
+
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
+
+class MartsBuildError(RuntimeError):
+    """The marts build failed (dbt, or a gate after it); the published warehouse and gold were left
+    as they were."""
+
+    def __init__(self, message: str, failures: list[dict[str, str]] | None = None) -> None:
+        self.failures = failures or []
+        lines = [f"{f['unique_id']} ({f['status']}): {f['message']}" for f in self.failures]
+        super().__init__("\n  ".join([message, *lines]))
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    """What the dbt step of a build is given."""
+
+    project_dir: Path
+    warehouse: Path  # the build file, never the published one
+    run_date: date
+    full_refresh: bool  # the build file is empty: one pass over all of silver up to run_date
+    work_dir: Path  # dbt's target/ and logs/
+    on_line: Callable[[str], None] | None = None
+    unit_tests: bool = False  # nightly builds run the data tests; unit tests belong to CI
+
+
+DbtStep = Callable[[DbtRun], None]
+
+
+def run_dbt_build(run: DbtRun) -> None:
+    """`dbt build` in a subprocess (the in-process runner keeps the DuckDB file open after it ends).
+
+    Unit tests, when asked for, need every model's relation to exist (those of incremental models
+    read their own): on an empty build file, `dbt run --empty` first creates every model without rows,
+    and the build that follows is a full refresh, so incremental models still build all of history.
+    """
+    if not run.unit_tests:
+        run_dbt(
+            run, "build", "--exclude", "resource_type:unit_test", *(["--full-refresh"] * run.full_refresh)
+        )
+        return
+    if run.full_refresh:
+        run_dbt(run, "run", "--empty")
+    run_dbt(run, "build", *(["--full-refresh"] * run.full_refresh))
+
+
+def run_dbt(run: DbtRun, command: str, *options: str) -> None:
+    """One dbt command on the run's build file; raises MartsBuildError naming dbt's failing nodes."""
+    arguments = _command_line(run, command, options)
+    (run.work_dir / "target" / "run_results.json").unlink(missing_ok=True)  # of an earlier invocation
+    run.work_dir.mkdir(parents=True, exist_ok=True)
+    tail: list[str] = []
+    with subprocess.Popen(
+        arguments,
+        env=_environment(run),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            tail = [*tail[-39:], line.rstrip()]
+            if run.on_line:
+                run.on_line(line.rstrip())
+    failed = failures(run.work_dir / "target")
+    if process.returncode != 0 or failed:
+        raise MartsBuildError(
+            f"dbt {' '.join([command, *options])} for {run.run_date} failed (exit {process.returncode});"
+            " nothing was published"
+            + ("" if failed else ". Last lines of dbt's output:\n" + "\n".join(tail)),
+            failed,
+        )
+
+
+def _command_line(run: DbtRun, command: str, options: tuple[str, ...]) -> list[str]:
+    return [
+        sys.executable,
+        "-P",  # the working directory stays off sys.path: a dbt_*.py there must not shadow dbt's modules
+        "-m",
+        "dbt.cli.main",
+        command,
+        *options,
+        "--project-dir",
+        str(run.project_dir),
+        "--profiles-dir",
+        str(run.project_dir),
+        "--target",
+        "local",
+        "--target-path",
+        str(run.work_dir / "target"),
+        "--log-path",
+        str(run.work_dir / "logs"),
+        "--vars",
+        json.dumps({"run_date": run.run_date.isoformat()}),
+    ]
+
+
+def _environment(run: DbtRun) -> dict[str, str]:
+    return {
+        **os.environ,
+        WAREHOUSE_PATH_ENV: str(run.warehouse),
+        TARGET_ENV: "local",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DBT_USE_COLORS": "False",  # failure messages end up in exceptions and logs
+    }
+
+
+def _run_results(target: Path) -> list[dict]:
+    path = target / "run_results.json"
+    return json.loads(path.read_text())["results"] if path.is_file() else []
+
+
+def failures(target: Path) -> list[dict[str, str]]:
+    """The nodes of dbt's last invocation (in `target`) that errored or failed, with dbt's message."""
+    return [
+        {"unique_id": r["unique_id"], "status": r["status"], "message": (r.get("message") or "").strip()}
+        for r in _run_results(target)
+        if r["status"] in FAILED_STATUSES
+    ]
+
+
+def statuses(target: Path) -> dict[str, int]:
+    """How many nodes of dbt's last invocation (in `target`) ended in each status."""
+    counts: dict[str, int] = {}
+    for result in _run_results(target):
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
+    return counts
+
+
+def declared_meta(target: Path, schema: str, key: str) -> dict[str, str]:
+    """`meta: {<key>: <value>}` of the models built into `schema`, by table name, from dbt's manifest
+    if there is one."""
+    path = target / "manifest.json"
+    if not path.is_file():
+        return {}
+    nodes = json.loads(path.read_text())["nodes"].values()
+    return {
+        node["alias"] or node["name"]: node["config"]["meta"][key]
+        for node in nodes
+        if node["resource_type"] == "model"
+        and node["schema"] == schema
+        and node["config"].get("meta", {}).get(key)
+    }

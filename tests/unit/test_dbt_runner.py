@@ -1,0 +1,68 @@
+"""dbt as the marts build calls it: the subprocess it runs, and what its artifacts say."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from databank.dbt_project import find_dbt_project
+from databank.dbt_runner import DbtRun, declared_meta, failures, run_dbt, statuses
+
+
+def test_dbt_does_not_import_python_files_from_the_working_directory(tmp_path, monkeypatch):
+    # A file of the analyst's folder named like one of dbt's modules must not shadow it.
+    monkeypatch.chdir(tmp_path)
+    marker = tmp_path / "imported"
+    (tmp_path / "dbt_common.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    run = DbtRun(find_dbt_project(), tmp_path / "build.duckdb", date(2026, 5, 13), False, tmp_path / "dbt")
+
+    run_dbt(run, "parse")
+
+    assert not marker.exists()
+    assert (tmp_path / "dbt" / "target" / "manifest.json").is_file()
+
+
+def test_run_results_give_the_count_of_each_status_and_the_failing_nodes(tmp_path):
+    # GIVEN dbt's run results of a build where one model errored and one test failed
+    results = [
+        {"unique_id": "model.a", "status": "success", "message": "OK"},
+        {"unique_id": "model.b", "status": "error", "message": " boom \n"},
+        {"unique_id": "test.c", "status": "fail", "message": None},
+        {"unique_id": "test.d", "status": "pass", "message": None},
+    ]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
+
+    # WHEN they are read
+    counted, failed = statuses(tmp_path), failures(tmp_path)
+
+    # THEN every status is counted and the failing nodes carry dbt's message, trimmed
+    assert counted == {"success": 1, "error": 1, "fail": 1, "pass": 1}
+    assert failed == [
+        {"unique_id": "model.b", "status": "error", "message": "boom"},
+        {"unique_id": "test.c", "status": "fail", "message": ""},
+    ]
+
+
+def test_no_run_results_means_no_statuses_and_no_failures(tmp_path):
+    assert statuses(tmp_path) == {}
+    assert failures(tmp_path) == []
+
+
+def test_declared_meta_comes_from_the_models_of_one_schema(tmp_path):
+    # GIVEN a manifest with a mart declaring a partition column, one without, and a staging model
+    def model(name: str, schema: str, meta: dict, alias: str | None = None) -> dict:
+        config = {"meta": meta}
+        return {"resource_type": "model", "name": name, "alias": alias, "schema": schema, "config": config}
+
+    nodes = {
+        "model.fct": model("fct_flows", "marts", {"gold_partition_by": "run_date"}, alias="flows"),
+        "model.dim": model("dim_brands", "marts", {}),
+        "model.stg": model("stg_pos", "staging", {"gold_partition_by": "dt"}),
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps({"nodes": nodes}))
+
+    # WHEN the marts' gold partitions are read
+    declared = declared_meta(tmp_path, "marts", "gold_partition_by")
+
+    # THEN only the mart that declares one is named, by its alias
+    assert declared == {"flows": "run_date"}
