@@ -30,7 +30,7 @@ from databank.landing import DeliveredFile, decoded, list_delivered
 from databank.privacy.erasure import ERASURE_FEED, read_suppressed_tokens
 from databank.privacy.vault import Vault
 from databank.spark_session import build_session
-from spark_jobs.transforms.identifiers import hashed_names, pseudonymise, redacted
+from spark_jobs.transforms.identifiers import pseudonymise
 from spark_jobs.transforms.parse import (
     PARSE_ERROR,
     RAW,
@@ -39,11 +39,10 @@ from spark_jobs.transforms.parse import (
     parse_json_lines,
 )
 from spark_jobs.transforms.privacy import is_suppressed, vault_entries
+from spark_jobs.transforms.records import SOURCE_CHECKSUM, SOURCE_FILE, to_bronze, to_quarantine
 from spark_jobs.transforms.validate import (
     LAST_LINE_CUT,
     REASON,
-    REASON_COLUMN,
-    RECORD_TEXT,
     DeliveryWindow,
     type_and_check,
 )
@@ -51,8 +50,6 @@ from spark_jobs.transforms.validate import (
 FILES_TABLE = "ingested_files"
 RUNS_TABLE = "ingest_runs"
 FILE_NAME = "_file_name"
-SOURCE_FILE = "_source_file"
-SOURCE_CHECKSUM = "_source_checksum"
 SUPPRESSED = "_suppressed"
 
 
@@ -132,8 +129,8 @@ def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, 
         kept = checked.where(~F.col(SUPPRESSED))
         meta = {"batch": batch_id, "at": ingested_at, "dt": day}
         valid = kept.where(F.col(REASON).isNull())
-        bronze = to_bronze(valid, contract, meta)
-        quarantine = to_quarantine(kept.where(F.col(REASON).isNotNull()), contract, meta)
+        bronze = valid.transform(to_bronze, contract, meta)
+        quarantine = kept.where(F.col(REASON).isNotNull()).transform(to_quarantine, contract, meta)
         bronze_rows = _replace_day(lake, bronze, "bronze", feed, day)
         quarantined_rows = _replace_day(lake, quarantine, "quarantine", feed, day)
         suppressed_rows = checked.where(F.col(SUPPRESSED)).count()
@@ -296,46 +293,6 @@ def _empty_raw(spark: SparkSession, contract: Contract) -> DataFrame:
     fields += [StructField(n, StringType()) for n in (RAW, PARSE_ERROR, SOURCE_FILE, SOURCE_CHECKSUM)]
     fields.append(StructField(LAST_LINE_CUT, BooleanType()))
     return spark.createDataFrame([], StructType(fields))
-
-
-def to_bronze(valid: DataFrame, contract: Contract, meta: dict) -> DataFrame:
-    """Valid records with hashed identifiers named `<column>_hmac` and the ingestion metadata."""
-    renamed = valid.withColumnsRenamed(hashed_names(contract))
-    statuses = [c for c in valid.columns if c.endswith("_status")]
-    return renamed.select(
-        *(hashed_names(contract).get(name, name) for name in contract.column_names),
-        *statuses,
-        F.col(SOURCE_FILE).alias("ingest_source_file"),
-        F.col(SOURCE_CHECKSUM).alias("ingest_checksum"),
-        F.lit(meta["batch"]).alias("ingest_batch_id"),
-        F.lit(meta["at"]).alias("ingested_at"),
-        F.lit(meta["dt"]).alias("dt"),
-    )
-
-
-def to_quarantine(rejected: DataFrame, contract: Contract, meta: dict) -> DataFrame:
-    """Rejected records: why, where from, and their text with identifiers hashed or redacted."""
-    record_id = F.coalesce(F.col(contract.record_id).cast(StringType()), _record_id_in_line(contract))
-    return rejected.select(
-        F.lit(contract.feed).alias("feed"),
-        record_id.alias("record_id"),
-        F.col(REASON).alias("reason"),
-        F.col(REASON_COLUMN).alias("reason_column"),
-        F.coalesce(F.col(RECORD_TEXT), redacted(F.col(RAW))).alias("raw_text"),
-        F.col(SOURCE_FILE).alias("ingest_source_file"),
-        F.col(SOURCE_CHECKSUM).alias("ingest_checksum"),
-        F.lit(meta["batch"]).alias("ingest_batch_id"),
-        F.lit(meta["at"]).alias("ingested_at"),
-        F.lit(meta["dt"]).alias("dt"),
-    )
-
-
-def _record_id_in_line(contract: Contract):
-    """The record id of a line that did not parse, where it can still be read off the line."""
-    as_json = F.regexp_extract(F.col(RAW), f'"{contract.record_id}"\\s*:\\s*"([^"]*)"', 1)
-    first_field = F.regexp_extract(F.col(RAW), r'^"?([^",]*)"?,', 1)
-    candidate = as_json if "jsonl" in contract.formats else first_field
-    return F.nullif(candidate, F.lit(""))
 
 
 def _replace_day(lake: Lakehouse, frame: DataFrame, layer: str, feed: str, day: date) -> int:

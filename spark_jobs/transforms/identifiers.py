@@ -127,11 +127,6 @@ def pseudonymise(
     return out
 
 
-def hashed_names(contract: Contract) -> dict[str, str]:
-    """How bronze names each (already hashed) identifier column."""
-    return {c.name: f"{c.name}_hmac" for c in contract.identifier_columns}
-
-
 def _typed_by_row(
     raw: Column, kind: Column, kinds: Iterable[str], namespace: Column | None, junk: dict[str, Iterable[str]]
 ) -> tuple[Column, Column]:
