@@ -43,6 +43,7 @@ from databank.privacy.purge import (
     purge_delta_table,
     purge_exports,
     purge_warehouse,
+    rows_where_in,
 )
 
 PRIVACY = "privacy"
@@ -182,10 +183,10 @@ def resolve(settings: Settings, request: ErasureRequest) -> Erased:
         latest = active_dataset(snapshots)
         last_night = max((p["dt"] for p in DeltaTable(str(snapshots)).partitions()), default=None)
         of_latest = pc.field("dt") == pc.scalar(date.fromisoformat(str(last_night)))
-        named = latest.to_table(columns=["one_id"], filter=of_latest & pc.field("node").isin(sorted(nodes)))
+        named = rows_where_in(latest, ["one_id"], "node", nodes, where=of_latest)
         one_ids |= set(named.column("one_id").to_pylist())
         one_ids |= _merged_into(silver / "one_id_history", one_ids)
-        theirs = latest.to_table(columns=["node"], filter=pc.field("one_id").isin(sorted(one_ids)))
+        theirs = rows_where_in(latest, ["node"], "one_id", one_ids)
         nodes |= set(theirs.column("node").to_pylist())
     return Erased(frozenset(nodes), frozenset(one_ids), _records(silver / "identifiers", nodes))
 
@@ -194,9 +195,7 @@ def _merged_into(history: Path, one_ids: set[str]) -> set[str]:
     """The ids merged, at any depth, into one of `one_ids` (earlier names of the same people)."""
     if not (history / "_delta_log").is_dir():
         return set()
-    merges = active_dataset(history).to_table(
-        columns=["old_one_id", "new_one_id"], filter=pc.field("cause") == "merge"
-    )
+    merges = rows_where_in(active_dataset(history), ["old_one_id", "new_one_id"], "cause", {"merge"})
     into: dict[str, set[str]] = {}
     for merge in merges.to_pylist():
         into.setdefault(merge["new_one_id"], set()).add(merge["old_one_id"])
@@ -211,11 +210,9 @@ def _merged_into(history: Path, one_ids: set[str]) -> set[str]:
 def _records(sightings: Path, nodes: set[str]) -> frozenset[tuple[str, str]]:
     if not nodes or not (sightings / "_delta_log").is_dir():
         return frozenset()
-    hmacs = sorted({node.split(":", 1)[1] for node in nodes})
-    seen = active_dataset(sightings).to_table(
-        columns=["feed", "record_id", "identifier_type", "identifier_hmac"],
-        filter=pc.field("identifier_hmac").isin(hmacs),
-    )
+    hmacs = {node.split(":", 1)[1] for node in nodes}
+    columns = ["feed", "record_id", "identifier_type", "identifier_hmac"]
+    seen = rows_where_in(active_dataset(sightings), columns, "identifier_hmac", hmacs)
     return frozenset(
         (row["feed"], row["record_id"])
         for row in seen.to_pylist()

@@ -193,6 +193,28 @@ def active_dataset(table: DeltaTable | Path) -> ds.Dataset:
     return ds.dataset(table.file_uris(), schema=schema, partitioning="hive", partition_base_dir=base)
 
 
+def rows_where_in(
+    dataset: ds.Dataset,
+    columns: list[str],
+    column: str,
+    values: Iterable[str],
+    where: pc.Expression | None = None,
+) -> pa.Table:
+    """`columns` of the rows whose `column` is in `values` (of the partitions `where` selects).
+
+    Matched batch by batch, not pushed down: pyarrow's statistics pruning fails on the string views
+    delta-rs writes.
+    """
+    wanted = pa.array(sorted(set(values)), pa.string())
+    scanned = sorted({*columns, column})
+    found = [
+        batch.filter(pc.is_in(batch[column].cast(pa.string()), value_set=wanted)).select(columns)
+        for batch in dataset.to_batches(columns=scanned, filter=where)
+    ]
+    schema = pa.schema([dataset.schema.field(c) for c in columns])
+    return pa.Table.from_batches(found, schema) if found else schema.empty_table()
+
+
 def quoting_pattern(values: Iterable[str]) -> str | None:
     """A regular expression matching any of `values` inside text (longest first, so a node wins over
     the HMAC it contains)."""

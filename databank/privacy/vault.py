@@ -208,8 +208,15 @@ def _read(table: Path, columns: list[str], nodes: set[str]) -> pa.Table:
     """The rows of `table` whose node is among `nodes`, from their partitions only."""
     if not nodes or not DeltaTable.is_deltatable(str(table)):
         return pa.table({name: pa.array([], pa.string()) for name in columns})
-    wanted = pc.field("identifier_type").isin(list(_by_type(nodes))) & pc.field("node").isin(list(nodes))
-    return DeltaTable(table).to_pyarrow_dataset().to_table(columns=columns, filter=wanted)
+    # Partitions pruned by type; nodes matched batch by batch, not pushed down: pyarrow's statistics
+    # pruning fails on the string views a Delta rewrite (erasure's delete) leaves in the files.
+    of_types = pc.field("identifier_type").isin(list(_by_type(nodes)))
+    wanted = pa.array(sorted(nodes), pa.string())
+    batches = DeltaTable(table).to_pyarrow_dataset().to_batches(columns=columns, filter=of_types)
+    found = [batch.filter(pc.is_in(batch["node"].cast(pa.string()), value_set=wanted)) for batch in batches]
+    if not found:
+        return pa.table({name: pa.array([], pa.string()) for name in columns})
+    return pa.Table.from_batches(found)
 
 
 def _append(table: Path, nodes: list[str], column: str, blobs: list[bytes]) -> None:

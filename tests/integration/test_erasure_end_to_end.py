@@ -1,6 +1,9 @@
 """A person's erasure end to end, as a brand lives it: nights run with `databank run`, the person's
 request arrives with night 2's erasure feed, and night 3 brings their old records again.
 
+Night 1 also has a phone typed into a search box, GBK files (the legacy POS exports) and the staged
+copy a killed ingest left behind: after it no raw identifier is anywhere under the data folder.
+
 After night 2 none of their identifiers' HMACs and none of their one_ids is in any file under the
 data folder (Delta files and logs, quality results, reports, Airflow's logs and metadata) nor in any
 table of the warehouse; the vault cannot reveal them; the audit says what was done without naming
@@ -13,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import json
 import os
 import re
 import subprocess
@@ -34,6 +38,7 @@ from databank.privacy.vault import Vault
 pytestmark = pytest.mark.slow
 DAYS = (date(2026, 4, 1), date(2026, 4, 2), date(2026, 4, 3))
 KEY = "erasure-end-to-end-key"
+PLANTED_PHONE = "13912345678"
 
 
 def _databank(data_dir: Path, *arguments: str) -> subprocess.CompletedProcess:
@@ -69,6 +74,7 @@ def person(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("erasure-e2e")
     settings = load_settings(data_dir=data_dir, hmac_key=KEY)
     generate(GenerateArgs(out=settings.landing, consumers=250, days=3, start=DAYS[0], seed=21, bad_rate=0.02))
+    _plant_identifiers(settings)
     _databank(data_dir, "run", "--date", DAYS[0].isoformat())
 
     header, rows = _member_rows(settings, DAYS[0])
@@ -95,6 +101,55 @@ def erased(person):
         encoding="utf-8",
     )
     return _databank(settings.data_dir, "run", "--date", DAYS[1].isoformat())
+
+
+def _plant_identifiers(settings) -> None:
+    """A phone typed into a search box, and a killed ingest's staged copy holding a raw phone."""
+    events = next((settings.landing / "online_events" / f"dt={DAYS[0]}").glob("*.jsonl"))
+    typed = {
+        "event_id": "EV-typed",
+        "session_id": "S-typed",
+        "platform": "tmall",
+        "event_type": "search",
+        "event_at": f"{DAYS[0]}T10:00:00+08:00",
+        "search_keyword": f"口红 请回电 {PLANTED_PHONE[:3]} {PLANTED_PHONE[3:7]} {PLANTED_PHONE[7:]}",
+        "account_id": "typed-account",
+    }
+    with events.open("a", encoding="utf-8") as lines:
+        lines.write(json.dumps(typed, ensure_ascii=False) + "\n")
+    killed = settings.lakehouse / "_staging" / "pos_transactions" / "pos_transactions-killed-batch"
+    killed.mkdir(parents=True)
+    (killed / "receipts_legacy.csv").write_text(f"receipt_id,phone\nR-killed,{PLANTED_PHONE}\n")
+
+
+def test_night_1_stores_no_raw_identifier_anywhere_under_the_data_folder(person):
+    settings, *_ = person
+    truth = pl.read_parquet(settings.landing / "_truth" / "identifiers.parquet")
+    secrets = {str(v).lower() for v in truth["value"] if v and len(str(v)) >= 6} | {PLANTED_PHONE}
+
+    leaked = set()
+    for path in settings.data_dir.rglob("*"):
+        if path.is_file() and settings.landing not in path.parents:
+            leaked |= _identifier_tokens(_text_of(path)) & secrets
+
+    assert not leaked, f"raw identifiers stored: {sorted(leaked)[:5]}"
+
+
+def _text_of(path: Path) -> str:
+    if path.suffix == ".parquet":
+        return _parquet_text(path)
+    if path.suffix == ".duckdb":
+        with duckdb.connect(str(path), read_only=True) as con:
+            return _warehouse_text(con)
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def _identifier_tokens(text: str) -> set[str]:
+    """Identifier-like runs of `text`, phones also with their spaces and dashes squeezed out."""
+    lowered = text.lower()
+    tokens = set(re.findall(r"[0-9a-z_]{6,}", lowered)) | set(re.findall(r"[0-9a-z_\-]{6,}", lowered))
+    squeezed = re.sub(r"[\s\-+]", "", lowered)
+    return tokens | set(re.findall(r"(?=(1[3-9][0-9]{9}))", squeezed))
 
 
 def test_after_the_night_of_the_request_no_file_and_no_table_holds_the_person(person, erased):
@@ -124,7 +179,7 @@ def test_their_old_record_delivered_again_changed_is_suppressed_and_they_stay_go
     resent = {**member, "member_record_id": member["member_record_id"] + "-resent"}
     folder = settings.landing / "members" / f"dt={DAYS[2]}"
     with (folder / "members_resent.csv").open("w", encoding="utf-8", newline="") as lines:
-        writer = csv.DictWriter(lines, header)
+        writer = csv.DictWriter(lines, header, lineterminator="\n")
         writer.writeheader()
         writer.writerow(resent)
 
