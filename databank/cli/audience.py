@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import dataclasses
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from databank.audiences import AudienceError, export_audience, list_audiences, size_audience
+from databank.audiences import (
+    Audience,
+    AudienceError,
+    AudienceSize,
+    export_audience,
+    list_audiences,
+    size_audience,
+)
 from databank.audiences.activation import ExportFormat
+from databank.cli.json_output import print_json
 from databank.cli.render import audience_size_table, console, parse_day
 from databank.config import load_settings
 
@@ -20,14 +29,20 @@ app = typer.Typer(
 )
 
 
+AsJson = Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for scripts.")]
+
+
 @app.command("list")
-def audience_list_command() -> None:
+def audience_list_command(as_json: AsJson = False) -> None:
     """List the audience definitions of the configured folder, and why any of them does not load."""
     settings = load_settings()
     try:
         listed = list_audiences(settings.audiences.folder)
     except AudienceError as error:
-        raise _audience_failed(error) from error
+        raise _audience_failed(error, as_json) from error
+    if as_json:
+        print_json([_listed_json(name, audience) for name, audience in listed])
+        return
     table = Table(
         "name",
         "brand",
@@ -51,17 +66,17 @@ AudienceDay = Annotated[
 
 
 @app.command("size")
-def audience_size_command(
-    name: AudienceName,
-    day: AudienceDay = None,
-) -> None:
+def audience_size_command(name: AudienceName, day: AudienceDay = None, as_json: AsJson = False) -> None:
     """Consumers the audience matches, how many consent to its purpose, and whether it may be exported."""
     settings = load_settings()
     run_date = parse_day(day) if day else None
     try:
         size = size_audience(settings, name, run_date)
     except AudienceError as error:
-        raise _audience_failed(error) from error
+        raise _audience_failed(error, as_json) from error
+    if as_json:
+        print_json(_size_json(size))
+        return
     console.print(audience_size_table(size))
 
 
@@ -88,6 +103,30 @@ def audience_export_command(
     )
 
 
-def _audience_failed(error: AudienceError) -> typer.Exit:
-    console.print(Text(str(error), style="bold red"))
+def _listed_json(name: str, audience: Audience | AudienceError) -> dict[str, Any]:
+    """A definition's fields as the table lists them; only `error` when it does not load."""
+    loaded = None if isinstance(audience, AudienceError) else audience.definition
+    return {
+        "name": name,
+        "brand_id": loaded and loaded.brand_id,
+        "purpose": loaded and loaded.purpose,
+        "description": loaded and loaded.description,
+        "error": str(audience) if loaded is None else None,
+    }
+
+
+def _size_json(size: AudienceSize) -> dict[str, Any]:
+    """The size's fields and what follows from them, as the table shows them."""
+    return {
+        **dataclasses.asdict(size),
+        "excluded_no_consent": size.excluded_no_consent,
+        "export_allowed": size.export_allowed,
+    }
+
+
+def _audience_failed(error: AudienceError, as_json: bool = False) -> typer.Exit:
+    if as_json:  # stdout is the script's JSON: the reason goes to stderr, the exit code says it failed
+        typer.echo(str(error), err=True)
+    else:
+        console.print(Text(str(error), style="bold red"))
     return typer.Exit(1)

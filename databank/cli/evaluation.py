@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from databank.cli.json_output import print_json
 from databank.cli.render import console, parse_day
 from databank.config import load_settings
 from databank.evaluation import evaluate_identity, write_report
@@ -24,14 +26,22 @@ def eval_identity_command(
     truth: Annotated[
         Path | None, typer.Option(help="Ground-truth folder; default: <landing>/_truth.")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON document on stdout, for scripts.")
+    ] = False,
 ) -> None:
     """OneID against the truth: B-cubed precision, recall and F1, largest clusters, identification rates."""
     settings = load_settings()
     truth_dir = truth or settings.landing / TRUTH_DIR
     if not (truth_dir / "records.parquet").is_file():
         raise typer.BadParameter(f"no ground truth in {truth_dir}: evaluation needs generated feeds")
-    with console.status("Evaluating identity resolution"):
+    # No spinner with --json: stdout holds the JSON document alone.
+    with nullcontext() if as_json else console.status("Evaluating identity resolution"):
         figures = evaluate_identity(settings, truth_dir, parse_day(day) if day else None)
+    report = write_report(figures, settings.reports)
+    if as_json:
+        print_json(figures)
+        return
     console.print(_scores_table(figures))
     rates = Table(
         "feed", "identification rate", title="Records whose consumer holds a phone, member id or account"
@@ -39,7 +49,7 @@ def eval_identity_command(
     for feed, rate in figures["identification_rate"].items():
         rates.add_row(feed, f"{rate:.1%}")
     console.print(rates)
-    console.print(f"Written to [bold]{write_report(figures, settings.reports)}[/]")
+    console.print(f"Written to [bold]{report}[/]")
 
 
 def _scores_table(figures: dict) -> Table:
