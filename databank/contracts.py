@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+from databank.resources import contracts_folder
+
+SCHEMAS_DIR = contracts_folder()
 
 ColumnType = Literal["string", "int", "float", "boolean", "date", "timestamp"]
 FileFormat = Literal["jsonl", "csv", "parquet"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from databank.resources import dbt_project_folder
+
 PROJECT_DIR_ENV = "DATABANK_DBT_PROJECT_DIR"
 
 
@@ -12,7 +14,7 @@ def find_dbt_project() -> Path:
     """dbt_project/ of this checkout (beside the package), of the working directory, or named by env."""
     candidates = [
         Path(os.environ[PROJECT_DIR_ENV]) if PROJECT_DIR_ENV in os.environ else None,
-        Path(__file__).resolve().parent.parent / "dbt_project",
+        dbt_project_folder(),
         Path.cwd() / "dbt_project",
     ]
     for candidate in candidates:

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from databank.audiences import AudienceError, list_audiences, load_audience
+from databank.resources import audience_examples_folder
 
-REPO_AUDIENCES = Path(__file__).resolve().parents[2] / "audiences"
+REPO_AUDIENCES = audience_examples_folder()
 
 
 def _load(tmp_path: Path, text: str):
