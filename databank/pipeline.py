@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any
 from databank.config import Settings, load_settings
 from databank.dbt_project import find_dbt_project
 from databank.keys import MissingKeyError
+from databank.resources import dags_folder, spark_jobs_folder
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DAG_ID = "databank_nightly"
-DAG_FILE = Path(__file__).resolve().parent.parent / "dags" / f"{DAG_ID}.py"
-SPARK_JOBS = Path(__file__).resolve().parent.parent / "spark_jobs"
+DAG_FILE = dags_folder() / f"{DAG_ID}.py"
+SPARK_JOBS = spark_jobs_folder()
 
 
 class NotRetryableError(RuntimeError):
