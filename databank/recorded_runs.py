@@ -4,12 +4,16 @@ In-process runs (`databank run`) and the standalone scheduler keep their metadat
 `<data_dir>/airflow/airflow.db`. It is read with the standard library, read-only, and without
 importing Airflow, which takes seconds and reads its configuration at import. A day has one run:
 running a day again replaces its run (one per logical date), so the latest run of a day is its run.
+
+Airflow keeps no exception in its metadata: the DAG's failure callback (`record_failure`) keeps each
+failed task's error, in one line, as the task's XCom `failure`.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -17,8 +21,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from databank.pipeline import business_day, landing_folder
+
 FAILURE_KEY = "failure"  # the XCom a failed task's callback leaves its reason in
 RETURN_KEY = "return_value"
+FAILURE_REASON_CHARACTERS = 300
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,27 @@ def run_states(airflow_db: Path, dag_id: str, tz: ZoneInfo) -> dict[date, str]:
         return {}
     with closing(_read_only(airflow_db)) as db:
         return {day: state for day, (_, state, _) in _latest_run_by_day(db, dag_id, tz).items()}
+
+
+def record_failure(context: Mapping[str, Any]) -> None:
+    """The DAG's on_failure_callback: the task's error in one line, kept as its XCom `failure`."""
+    task = context["ti"]
+    start = context.get("data_interval_start")
+    reason = failure_reason(task.task_id, context.get("exception"), business_day(start) if start else None)
+    task.xcom_push(key=FAILURE_KEY, value=reason)
+
+
+def failure_reason(task_id: str, error: BaseException | str | None, day: date | None) -> str:
+    """Why a task failed, in one line; a landing sensor's timeout in terms of the feed it waited for."""
+    feed, _, step = task_id.partition(".")
+    if step == "wait_for_landing" and type(error).__name__ == "AirflowSensorTimeout" and day:
+        return f"required feed {feed} has not landed for {day}: no files in {landing_folder(feed, day)}"
+    if error is None:
+        return "failed without an error: see the task's log"
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}".removesuffix(": ")
+    # Messages name files, counts and checks; their first line says enough, and never a data row.
+    lines = text.strip().splitlines() or ["failed without a message: see the task's log"]
+    return lines[0][:FAILURE_REASON_CHARACTERS]
 
 
 def _business_day(data_interval_start: str, tz: ZoneInfo) -> date:
