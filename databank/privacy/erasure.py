@@ -153,7 +153,7 @@ def apply_erasure(settings: Settings, requests: Iterable[ErasureRequest]) -> Era
     requests = list(requests)
     if not requests:
         return ErasureReport(0, 0, 0, 0, 0, {}, 0)
-    resolved = {r.request_id: resolve(settings, r) for r in requests}
+    resolved = resolve(settings, requests)
     everyone = Erased(
         frozenset().union(*(e.nodes for e in resolved.values())),
         frozenset().union(*(e.one_ids for e in resolved.values())),
@@ -174,50 +174,76 @@ def apply_erasure(settings: Settings, requests: Iterable[ErasureRequest]) -> Era
     )
 
 
-def resolve(settings: Settings, request: ErasureRequest) -> Erased:
-    """Every identifier, one_id and record of the person a request names."""
+def resolve(settings: Settings, requests: list[ErasureRequest]) -> dict[str, Erased]:
+    """Every identifier, one_id and record of the person each request names (one pass over the
+    OneID tables for all of them)."""
     silver = Path(settings.lakehouse) / "silver"
-    nodes, one_ids = set(request.nodes), set(request.one_ids)
+    nodes = {r.request_id: set(r.nodes) for r in requests}
+    one_ids = {r.request_id: set(r.one_ids) for r in requests}
     snapshots = silver / "identity_map"
-    if (snapshots / "_delta_log").is_dir() and (nodes or one_ids):
-        latest = active_dataset(snapshots)
+    if (snapshots / "_delta_log").is_dir():
+        every = active_dataset(snapshots)
         last_night = max((p["dt"] for p in DeltaTable(str(snapshots)).partitions()), default=None)
         of_latest = pc.field("dt") == pc.scalar(date.fromisoformat(str(last_night)))
-        named = rows_where_in(latest, ["one_id"], "node", nodes, where=of_latest)
-        one_ids |= set(named.column("one_id").to_pylist())
-        one_ids |= _merged_into(silver / "one_id_history", one_ids)
-        theirs = rows_where_in(latest, ["node"], "one_id", one_ids)
-        nodes |= set(theirs.column("node").to_pylist())
-    return Erased(frozenset(nodes), frozenset(one_ids), _records(silver / "identifiers", nodes))
+        named = rows_where_in(every, ["node", "one_id"], "node", set().union(*nodes.values()), of_latest)
+        ids_of = _grouped(named, "node", "one_id")
+        merged_into = _merges(silver / "one_id_history")
+        for request_id, named_nodes in nodes.items():
+            one_ids[request_id] |= set().union(*(ids_of.get(node, set()) for node in named_nodes))
+            one_ids[request_id] |= _earlier_ids(merged_into, one_ids[request_id])
+        # Every snapshot: an id merged away is found with the identifiers it had then.
+        theirs = rows_where_in(every, ["one_id", "node"], "one_id", set().union(*one_ids.values()))
+        nodes_of = _grouped(theirs, "one_id", "node")
+        for request_id, ids in one_ids.items():
+            nodes[request_id] |= set().union(*(nodes_of.get(one_id, set()) for one_id in ids))
+    records = _records(silver / "identifiers", set().union(*nodes.values()))
+    return {
+        request_id: Erased(
+            frozenset(nodes[request_id]),
+            frozenset(one_ids[request_id]),
+            frozenset().union(*(records.get(node, set()) for node in nodes[request_id])),
+        )
+        for request_id in nodes
+    }
 
 
-def _merged_into(history: Path, one_ids: set[str]) -> set[str]:
-    """The ids merged, at any depth, into one of `one_ids` (earlier names of the same people)."""
+def _grouped(rows: pa.Table, key: str, value: str) -> dict[str, set[str]]:
+    grouped: dict[str, set[str]] = {}
+    for row in rows.to_pylist():
+        grouped.setdefault(row[key], set()).add(row[value])
+    return grouped
+
+
+def _merges(history: Path) -> dict[str, set[str]]:
+    """new one_id -> the ids merged into it."""
     if not (history / "_delta_log").is_dir():
-        return set()
+        return {}
     merges = rows_where_in(active_dataset(history), ["old_one_id", "new_one_id"], "cause", {"merge"})
-    into: dict[str, set[str]] = {}
-    for merge in merges.to_pylist():
-        into.setdefault(merge["new_one_id"], set()).add(merge["old_one_id"])
+    return _grouped(merges, "new_one_id", "old_one_id")
+
+
+def _earlier_ids(merged_into: dict[str, set[str]], one_ids: set[str]) -> set[str]:
+    """The ids merged, at any depth, into one of `one_ids` (earlier names of the same people)."""
     found, frontier = set(), set(one_ids)
     while frontier:
-        earlier = set().union(*(into.get(one_id, set()) for one_id in frontier)) - found - one_ids
+        earlier = set().union(*(merged_into.get(one_id, set()) for one_id in frontier)) - found - one_ids
         found |= earlier
         frontier = earlier
     return found
 
 
-def _records(sightings: Path, nodes: set[str]) -> frozenset[tuple[str, str]]:
+def _records(sightings: Path, nodes: set[str]) -> dict[str, set[tuple[str, str]]]:
+    """node -> the records (feed, record_id) that carried it."""
     if not nodes or not (sightings / "_delta_log").is_dir():
-        return frozenset()
+        return {}
     hmacs = {node.split(":", 1)[1] for node in nodes}
     columns = ["feed", "record_id", "identifier_type", "identifier_hmac"]
-    seen = rows_where_in(active_dataset(sightings), columns, "identifier_hmac", hmacs)
-    return frozenset(
-        (row["feed"], row["record_id"])
-        for row in seen.to_pylist()
-        if f"{row['identifier_type']}:{row['identifier_hmac']}" in nodes
-    )
+    records: dict[str, set[tuple[str, str]]] = {}
+    for row in rows_where_in(active_dataset(sightings), columns, "identifier_hmac", hmacs).to_pylist():
+        node = f"{row['identifier_type']}:{row['identifier_hmac']}"
+        if node in nodes:
+            records.setdefault(node, set()).add((row["feed"], row["record_id"]))
+    return records
 
 
 def _purge_everywhere(settings: Settings, erased: Erased) -> dict[str, int]:

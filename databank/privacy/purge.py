@@ -70,8 +70,8 @@ def delta_tables(lakehouse: Path) -> list[Path]:
 def purge_delta_table(path: Path, erased: Erased, vacuum: bool) -> int:
     """Remove (or redact) the erased people's rows in one Delta table; return the rows it touched.
 
-    Each file is scanned once for them; each partition holding one is rewritten once, by an
-    overwrite whose predicate names only the partition.
+    Each file is scanned once for them; the partitions holding one are rewritten in one commit,
+    streamed partition by partition, by an overwrite whose predicate names only the partitions.
     """
     table = DeltaTable(str(path))
     names = [f.name for f in table.schema().fields]
@@ -85,19 +85,25 @@ def purge_delta_table(path: Path, erased: Erased, vacuum: bool) -> int:
         if hits.as_py():
             partition = tuple(sorted(ds.get_partition_keys(fragment.partition_expression).items()))
             affected[partition] = affected.get(partition, 0) + hits.as_py()
-    partition_by = table.metadata().partition_columns or None
-    for partition in affected:
-        where = _partition_filter(partition)
-        rows = dataset.to_table(filter=where) if where is not None else dataset.to_table()
-        write_deltalake(
-            str(path),
-            rules.applied(rows),
-            mode="overwrite",
-            predicate=_partition_predicate(partition),
-            partition_by=partition_by,
-        )
-    if affected and vacuum:
-        DeltaTable(str(path)).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    if not affected:
+        return 0
+
+    def kept_rows():
+        for partition in affected:
+            where = _partition_filter(partition)
+            rows = dataset.to_table(filter=where) if where is not None else dataset.to_table()
+            yield from rules.applied(rows).to_batches()
+
+    predicates = [_partition_predicate(partition) for partition in affected]
+    write_deltalake(
+        table,
+        pa.RecordBatchReader.from_batches(dataset.schema, kept_rows()),
+        mode="overwrite",
+        predicate=" OR ".join(f"({p})" for p in predicates) if all(predicates) else None,
+        partition_by=table.metadata().partition_columns or None,
+    )
+    if vacuum:
+        table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     return sum(affected.values())
 
 
@@ -223,36 +229,35 @@ def quoting_pattern(values: Iterable[str]) -> str | None:
 
 
 def purge_warehouse(path: Path, lakehouse: Path, erased: Erased) -> dict[str, int]:
-    """Delete the erased people from every table of the warehouse file at `path`; rows per table."""
+    """The warehouse file at `path` without the erased people; rows removed per table.
+
+    Written anew, table by table, and swapped in: deleting in place would leave the rows' bytes in
+    the file's free blocks.
+    """
     if not path.is_file():
         return {}
-    scratch = path.with_name(f"{path.stem}.erasing{path.suffix}")
     fresh = path.with_name(f"{path.stem}.erased{path.suffix}")
-    for leftover in (scratch, fresh):
-        leftover.unlink(missing_ok=True)
+    fresh.unlink(missing_ok=True)
     removed: dict[str, int] = {}
-    with duckdb.connect(str(scratch)) as con:
+    with duckdb.connect(str(fresh)) as con:
+        this = _this_database(con)
         con.execute(f"ATTACH '{path}' AS published (READ_ONLY)")
-        con.execute(f"COPY FROM DATABASE published TO {_this_database(con)}")
-        con.execute("DETACH published")
+        con.execute(f"COPY FROM DATABASE published TO {this} (SCHEMA)").fetchall()
         con.register("erased_values", pa.table({"v": pa.array(sorted(erased.values), pa.string())}))
-        for schema, name, columns in _base_tables(con):
+        for schema, name, columns in _base_tables(con, "published"):
             keyed = personal_columns(columns).keyed
-            if not keyed:
-                continue
-            where = " OR ".join(f'"{c}" IN (SELECT v FROM erased_values)' for c in keyed)
-            count = con.execute(f'DELETE FROM "{schema}"."{name}" WHERE {where}').fetchone()[0]
+            held = [f'coalesce("{c}" IN (SELECT v FROM erased_values), false)' for c in keyed]
+            kept = f"NOT ({' OR '.join(held)})" if held else "true"
+            source, target = f'published."{schema}"."{name}"', f'{this}."{schema}"."{name}"'
+            # fetchall: DuckDB holds a connection until a result is read to its end
+            copied = con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {kept}").fetchall()
+            count = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0] - copied[0][0]
             if count:
                 removed[f"{schema}.{name}"] = count
         con.unregister("erased_values")
-    # Copied again: the deleted rows' bytes stay in the scratch file's free blocks.
-    with duckdb.connect(str(fresh)) as con:
-        con.execute(f"ATTACH '{scratch}' AS scratch (READ_ONLY)")
-        con.execute(f"COPY FROM DATABASE scratch TO {_this_database(con)}")
-        con.execute("DETACH scratch")
+        con.execute("DETACH published")
         register_silver(con, lakehouse)  # the views listed files a vacuum has removed
         con.execute("CHECKPOINT")
-    scratch.unlink()
     os.replace(fresh, path)
     return removed
 
@@ -262,13 +267,14 @@ def _this_database(con: duckdb.DuckDBPyConnection) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _base_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, list[str]]]:
+def _base_tables(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, str, list[str]]]:
     rows = con.execute(
         "SELECT t.table_schema, t.table_name, list(c.column_name ORDER BY c.ordinal_position) "
         "FROM information_schema.tables AS t JOIN information_schema.columns AS c "
         "USING (table_catalog, table_schema, table_name) "
-        "WHERE t.table_type = 'BASE TABLE' AND t.table_catalog = current_database() "
-        "GROUP BY ALL ORDER BY ALL"
+        "WHERE t.table_type = 'BASE TABLE' AND t.table_catalog = ? "
+        "GROUP BY ALL ORDER BY ALL",
+        [database],
     ).fetchall()
     return [(schema, name, list(columns)) for schema, name, columns in rows]
 

@@ -134,7 +134,7 @@ def test_a_request_resolves_to_every_identifier_of_the_person_and_the_ids_merged
     )
     write_deltalake(silver / "identifiers", sightings)
 
-    erased = resolve(settings, ErasureRequest("ER-1", "feed", None, ("phone:aa11",)))
+    erased = resolve(settings, [ErasureRequest("ER-1", "feed", None, ("phone:aa11",))])["ER-1"]
 
     assert erased.nodes == {"phone:aa11", "device_id:dd22"}
     assert erased.one_ids == {"C-anna", "C-older"}
