@@ -179,7 +179,7 @@ def test_their_old_record_delivered_again_changed_is_suppressed_and_they_stay_go
     resent = {**member, "member_record_id": member["member_record_id"] + "-resent"}
     folder = settings.landing / "members" / f"dt={DAYS[2]}"
     with (folder / "members_resent.csv").open("w", encoding="utf-8", newline="") as lines:
-        writer = csv.DictWriter(lines, header, lineterminator="\n")
+        writer = csv.DictWriter(lines, header, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writeheader()
         writer.writerow(resent)
 
