@@ -18,7 +18,7 @@ the day, then the days after it) are the same tasks run again.
 2. `ingest`: landing files → bronze and quarantine (Delta), every delivered row accounted for.
 3. `check_bronze`: the bronze quality gate (Great Expectations suites generated from the feed's
    contract, and its volume against the trailing average): a failed critical expectation stops the
-   night before anything is published; warnings are recorded (`data_quality/README.md`).
+   night before anything is published; warnings are recorded (`databank/quality/README.md`).
 4. `standardise`: bronze → silver (UTC times, dedup, refunds linked) and identifier sightings.
 5. `check_silver`: the silver quality gate (types, unique keys, dates within the delivery, volume).
 
@@ -82,7 +82,7 @@ from airflow.sdk import (
 )
 from airflow.sdk.exceptions import AirflowSkipException
 
-from databank import pipeline
+from databank import pipeline, recorded_runs
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +259,7 @@ def publish_quality_report(data_interval_start: datetime | None = None) -> str:
         "max_retry_delay": timedelta(minutes=PIPELINE.max_retry_delay_minutes),
         "retry_policy": RETRY_POLICY,
         "execution_timeout": timedelta(minutes=PIPELINE.spark_task_timeout_minutes),
+        "on_failure_callback": recorded_runs.record_failure,  # keeps the error, which Airflow does not
     },
 )
 def databank_nightly() -> None:

@@ -1,7 +1,8 @@
 """The nightly DAG end to end, as a user runs it: `databank run` (`dag.test` in-process) over two
-generated days, a feed file that lands late followed by the documented catch-up, and a finished day
-run again after a run of it was killed in the middle of the marts build. The days are months before
-the demo's: the nights start on the first day that landed, whatever the data's dates.
+generated days, a feed file that lands late followed by the documented catch-up, a finished day run
+again after a run of it was killed in the middle of the marts build, a day whose feeds never landed,
+and `databank status` telling all of it. The days are months before the demo's: the nights start on
+the first day that landed, whatever the data's dates.
 
 Every run happens in its own process, as a user starts it: Airflow reads its home and metadata
 database once, at import, and they must be this test's (SQLite under the data dir), not the suite's.
@@ -18,10 +19,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import date
+from contextlib import closing
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow.compute as pc
 import pytest
 from delta_reading import changed_tables, warehouse_checksums
 from deltalake import DeltaTable
@@ -250,6 +253,93 @@ def test_a_day_whose_required_feeds_never_landed_fails_naming_the_feed(night):
     assert result.returncode == 1
     assert "wait_for_landing failed" in result.stdout
     assert "required feed online_events has not landed for 2026-03-03" in result.stdout
+
+
+def test_status_says_what_each_night_did_why_the_last_failed_and_what_waits(night):
+    """`databank status --json` against Airflow's metadata and the lakehouse of the nights above: two
+    nights that ran (each run again since), one that failed for want of its feeds; and a file that
+    lands for the first day after its night ran."""
+    settings, _ = night
+    first = _late_file(settings)
+    late = first.with_name(f"{first.stem}_late{first.suffix}")
+    shutil.copy(first, late)
+
+    result = _databank(settings.data_dir, "status", "--json")
+
+    assert _succeeded(result)
+    status = json.loads(result.stdout)  # stdout holds the document and nothing else
+    recorded = _recorded_runs(settings)
+    nights = status["nights"]
+    assert [(n["day"], n["state"]) for n in nights] == [(day, run["state"]) for day, run in recorded.items()]
+    assert [n["state"] for n in nights] == ["success", "success", "failed"]
+    for night_run in nights:
+        assert night_run["seconds"] == pytest.approx(recorded[night_run["day"]]["seconds"], abs=0.1)
+    failed = nights[-1]
+    assert {t["task_id"] for t in failed["failed_tasks"]} == recorded["2026-03-03"]["failed"]
+    reasons = {t["task_id"]: t["reason"] for t in failed["failed_tasks"]}
+    assert reasons[f"{LATE_FEED}.wait_for_landing"].startswith(
+        f"required feed {LATE_FEED} has not landed for 2026-03-03: no files in "
+    )
+    assert all(reasons.values())  # the DAG's failure callback kept each reason, under dag.test()
+    assert failed["rerun"] == "databank run --date 2026-03-03"
+    assert [n["rerun"] for n in nights[:-1]] == [None, None]
+    last_day = DAYS[-1].isoformat()
+    for feed in nights[1]["feeds"]:
+        ingested = recorded[last_day]["returned"].get(f"{feed['feed']}.ingest")
+        if ingested is None:
+            assert feed["state"] == "not delivered"
+            continue
+        assert feed["rows_delivered"] == ingested["rows_delivered"]
+        assert feed["rows_quarantined"] == ingested["rows_quarantined"]
+        assert feed["rows_bronze"] == _rows_of_day(settings, "bronze", feed["feed"], DAYS[-1])
+    gold = {table["name"]: table["version"] for table in status["gold_tables"]}
+    assert gold == {
+        t: DeltaTable(str(pipeline.gold_path(t, settings))).version() for t in pipeline.gold_tables()
+    }
+    assert status["warehouse_run_date"] == max(row[0] for row in _funnel_days(settings)).isoformat()
+    assert status["late_files"] == [{"feed": LATE_FEED, "day": DAYS[0].isoformat(), "file": late.name}]
+    assert status["late_files_rerun"] == "databank run --start 2026-03-01 --end 2026-03-03"
+
+
+def _recorded_runs(settings: Settings) -> dict[str, dict]:
+    """Each day's run read straight from Airflow's metadata: state, first task's start to the run's
+    end in seconds, failed tasks and what each task returned."""
+    airflow_db = pipeline.airflow_home(settings) / "airflow.db"
+    runs = {}
+    with closing(sqlite3.connect(f"{airflow_db.as_uri()}?mode=ro", uri=True)) as db:
+        for run_id, state, start, end in db.execute(
+            "SELECT run_id, state, data_interval_start, end_date FROM dag_run WHERE dag_id = ? ORDER BY 3",
+            [pipeline.DAG_ID],
+        ).fetchall():
+            day = (datetime.fromisoformat(start).replace(tzinfo=UTC).astimezone(settings.tz)).date()
+            tasks = db.execute(
+                "SELECT task_id, state, start_date FROM task_instance WHERE run_id = ?", [run_id]
+            )
+            tasks = tasks.fetchall()
+            first = min(datetime.fromisoformat(s) for _, _, s in tasks if s)
+            returned = db.execute(
+                "SELECT task_id, value FROM xcom WHERE run_id = ? AND key = 'return_value'", [run_id]
+            )
+            runs[day.isoformat()] = {
+                "state": state,
+                "seconds": (datetime.fromisoformat(end) - first).total_seconds(),
+                "failed": {task_id for task_id, task_state, _ in tasks if task_state == "failed"},
+                "returned": {task_id: json.loads(value) for task_id, value in returned},
+            }
+    return runs
+
+
+def _rows_of_day(settings: Settings, layer: str, feed: str, day: date) -> int:
+    return (
+        DeltaTable(str(settings.lakehouse / layer / feed))
+        .to_pyarrow_dataset()
+        .count_rows(filter=pc.field("dt") == day)
+    )
+
+
+def _funnel_days(settings: Settings) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute("SELECT DISTINCT funnel_date FROM marts.aipl_daily_funnel").fetchall()
 
 
 def _funnel(settings: Settings, day: date) -> list[tuple]:
