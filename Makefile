@@ -74,9 +74,12 @@ airflow: setup
 cluster: setup
 	$(BIN)/python -m databank.local_cluster
 
+# sqlfluff runs from dbt_project/, the only place it takes the dbt templater from; the templater
+# opens the local target's DuckDB file, which for a lint is an in-memory one, not a build file.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd dbt_project && DATABANK_DBT_DUCKDB_PATH=:memory: ../$(BIN)/sqlfluff lint .
 
 # pytest exits 5 when it collects nothing; say so instead of failing for the wrong reason.
 test: setup lint browser

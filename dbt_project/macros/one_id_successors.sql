@@ -66,10 +66,10 @@
         reached.old_one_id,
         reached.one_id
     from one_id_reached as reached
-    left join one_id_changes as merges
-        on reached.one_id = merges.old_one_id
-        and merges.cause = 'merge'
-        and merges.changed_date > reached.d0
-        and merges.changed_date <= reached.d1
-    where merges.old_one_id is null
+    left join one_id_changes as merges_by_d1
+        on reached.one_id = merges_by_d1.old_one_id
+        and merges_by_d1.cause = 'merge'
+        and merges_by_d1.changed_date > reached.d0
+        and merges_by_d1.changed_date <= reached.d1
+    where merges_by_d1.old_one_id is null
 {%- endmacro %}

@@ -57,20 +57,30 @@ consumers as (
             when is_net_purchase and age_days < {{ var('aipl_purchase_window_days') }} then 1 else 0
         end) as purchases_730,
         sum(case
-            when age_days < {{ var('aipl_interest_window_days') }} and (
-                behaviour in ('interactive', 'search_brand', 'favorite', 'add_to_cart', 'follow_store',
-                    'coupon_claim', 'sample_received', 'store_visit')
-                {%- if var('aipl_click_is_interest') %} or behaviour = 'click'{% endif %}
-            ) then 1 else 0
+            when
+                age_days < {{ var('aipl_interest_window_days') }}
+                and (
+                    behaviour in (
+                        'interactive', 'search_brand', 'favorite', 'add_to_cart', 'follow_store',
+                        'coupon_claim', 'sample_received', 'store_visit'
+                    )
+                    {%- if var('aipl_click_is_interest') %} or behaviour = 'click'{% endif %}
+                )
+                then 1
+            else 0
         end) as interest_touches,
         count(distinct case
             when behaviour = 'page_view' and age_days < {{ var('aipl_interest_window_days') }} then touched_date
         end) as page_view_days,
         sum(case
-            when age_days < {{ var('aipl_awareness_window_days') }} and (
-                behaviour in ('impression', 'video_view', 'live_view', 'page_view', 'search_category')
-                {%- if not var('aipl_click_is_interest') %} or behaviour = 'click'{% endif %}
-            ) then 1 else 0
+            when
+                age_days < {{ var('aipl_awareness_window_days') }}
+                and (
+                    behaviour in ('impression', 'video_view', 'live_view', 'page_view', 'search_category')
+                    {%- if not var('aipl_click_is_interest') %} or behaviour = 'click'{% endif %}
+                )
+                then 1
+            else 0
         end) as awareness_touches
     from counting
     group by one_id, brand_id

@@ -14,7 +14,7 @@ where (
         or frequency_effect is null
         or price_effect is null
         or abs(buyers_effect + frequency_effect + price_effect - delta_gmv)
-            > 1e-6 * greatest(1.0, abs(gmv), abs(previous_gmv))
+        > 1e-6 * greatest(1.0, abs(gmv), abs(previous_gmv))
     )
 )
 or (decomposition_note is null) != (gmv > 0 and previous_gmv > 0)

@@ -43,7 +43,13 @@ spells as (
 -- A spell is cut where its id changed: between two changes of an id, its identifiers became the
 -- same consumers of the run date, whatever the day.
 piece_starts as (
-    select one_id, brand_id, valid_from, valid_to, state_rank, valid_from as piece_from
+    select
+        one_id,
+        brand_id,
+        valid_from,
+        valid_to,
+        state_rank,
+        valid_from as piece_from
     from spells
 
     union
@@ -104,12 +110,18 @@ consumer_spells as (
 
 -- Consumers of the brand: any state spell or any touchpoint of the brand up to the run date.
 brand_consumers as (
-    select one_id, brand_id from consumer_spells
-    where one_id in (select one_id from {{ ref('dim_consumers') }})
+    select
+        one_id,
+        brand_id
+    from consumer_spells
+    where one_id in (select consumers.one_id from {{ ref('dim_consumers') }} as consumers)
 
     union
 
-    select one_id, brand_id from {{ ref('fct_touchpoints') }}
+    select
+        one_id,
+        brand_id
+    from {{ ref('fct_touchpoints') }}
     where touched_date <= {{ run_date }}
 ),
 

@@ -10,7 +10,8 @@ select
     count(*) as order_lines,
     {{ stable_sum(health_amount_on('lines', run_date)) }} as net_amount
 from {{ ref('fct_order_lines') }} as lines
-where {{ health_is_purchase_on('lines', run_date) }}
+where
+    {{ health_is_purchase_on('lines', run_date) }}
     and lines.order_date <= {{ run_date }}
     and lines.one_id is not null
     and lines.brand_id is not null

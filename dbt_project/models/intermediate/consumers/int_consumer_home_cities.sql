@@ -19,7 +19,8 @@ distances as (
         ) as nearness
     from homes
     cross join {{ ref('stg_reference__stores') }} as stores
-    where {{ distance_km('homes.lat', 'homes.lon', 'stores.lat', 'stores.lon') }}
+    where
+        {{ distance_km('homes.lat', 'homes.lon', 'stores.lat', 'stores.lon') }}
         <= {{ var('home_city_max_km') }}
 )
 

@@ -29,8 +29,8 @@ with pings as (
         > {{ dbt.dateadd('day', -var('home_location_window_days'), "cast('" ~ var('run_date') ~ "' as date)") }}
 ),
 
+-- Only the window's sightings: resolving every ping of the history would cost the history.
 resolved as (
-    -- Only the window's sightings: resolving every ping of the history would cost the history.
     {{ resolve_records(
         ref('stg_identity__identifiers'),
         ref('stg_identity__identity_map'),
@@ -47,12 +47,12 @@ located as (
         pings.lat,
         pings.lon,
         {% if home_from > home_to -%}
-            case
-                when pings.local_hour < {{ home_to }} then {{ dbt.dateadd('day', -1, 'pings.pinged_date') }}
-                else pings.pinged_date
-            end
+        case
+            when pings.local_hour < {{ home_to }} then {{ dbt.dateadd('day', -1, 'pings.pinged_date') }}
+            else pings.pinged_date
+        end
         {%- else -%}
-            pings.pinged_date
+        pings.pinged_date
         {%- endif %} as location_day
     from pings
     inner join resolved

@@ -29,9 +29,9 @@ with pings as (
         is_device_linkable
         and (accuracy_m is null or accuracy_m <= {{ radius_m }})
         {% if is_incremental() %}
-            and loaded_date = cast('{{ var("run_date") }}' as date)
+        and loaded_date = cast('{{ var("run_date") }}' as date)
         {% else %}
-            and loaded_date <= cast('{{ var("run_date") }}' as date)
+        and loaded_date <= cast('{{ var("run_date") }}' as date)
         {% endif %}
 ),
 
@@ -156,8 +156,8 @@ visits as (
     group by device_id_hmac, store_id, loaded_date, visit_no
 ),
 
+-- Only the night's sightings: resolving every ping of the history would cost the history.
 resolved as (
-    -- Only the night's sightings: resolving every ping of the history would cost the history.
     {{ resolve_records(
         ref('stg_identity__identifiers'),
         ref('stg_identity__identity_map'),

@@ -35,14 +35,14 @@ pings as (
     where
         pings.is_device_linkable
         {% if is_incremental() %}
-            and pings.loaded_date = cast('{{ var("run_date") }}' as date)
+        and pings.loaded_date = cast('{{ var("run_date") }}' as date)
         {% else %}
-            and pings.loaded_date <= cast('{{ var("run_date") }}' as date)
+        and pings.loaded_date <= cast('{{ var("run_date") }}' as date)
         {% endif %}
 ),
 
+-- Only the night's sightings: resolving every ping of the history would cost the history.
 resolved as (
-    -- Only the night's sightings: resolving every ping of the history would cost the history.
     {{ resolve_records(
         ref('stg_identity__identifiers'),
         ref('stg_identity__identity_map'),

@@ -18,13 +18,11 @@ select
     'online_events' as source_feed,
     events.event_id as source_record_id,
     coalesce(events.brand_id, products.brand_id, keywords.brand_id) as brand_id,
-    case events.event_type
-        when 'search' then {{ dbt.concat(["'search_'", "keywords.keyword_type"]) }}
-        when 'review' then
-            case
-                when events.rating >= {{ var('aipl_positive_review_min_rating') }} then 'review_positive'
-                else 'review_other'
-            end
+    case
+        when events.event_type = 'search' then {{ dbt.concat(["'search_'", "keywords.keyword_type"]) }}
+        when events.event_type = 'review' and events.rating >= {{ var('aipl_positive_review_min_rating') }}
+            then 'review_positive'
+        when events.event_type = 'review' then 'review_other'
         else events.event_type
     end as behaviour,
     events.event_at as touched_at,

@@ -13,9 +13,9 @@ with lines as (
 touches as (
     select
         lines.*,
-        case when is_refund then 'refund' else 'purchase' end as behaviour
+        case when lines.is_refund then 'refund' else 'purchase' end as behaviour
     from lines
-    where is_refund or line_amount > 0
+    where lines.is_refund or lines.line_amount > 0
 
     union all
 
@@ -23,7 +23,7 @@ touches as (
         lines.*,
         'coupon_redeem' as behaviour
     from lines
-    where not is_refund and coupon_id is not null
+    where not lines.is_refund and lines.coupon_id is not null
 )
 
 select

@@ -68,16 +68,28 @@ evaluations as (
         brand_id,
         {{ run_date }} as state_date
     from (
-        select one_id, brand_id from behaviours
+        select
+            one_id,
+            brand_id
+        from behaviours
         where behaviour_date > {{ dbt.dateadd('day', -longest, run_date) }}
         union all
-        select one_id, brand_id from memberships
+        select
+            one_id,
+            brand_id
+        from memberships
         where valid_to is null or valid_to > {{ run_date }}
         union all
-        select one_id, brand_id from open_spells
+        select
+            one_id,
+            brand_id
+        from open_spells
         {%- if var('oaipl') %}
         union all
-        select one_id, brand_id from presence
+        select
+            one_id,
+            brand_id
+        from presence
         where seen_date > {{ dbt.dateadd('day', -opportunity, run_date) }}
         {%- endif %}
     ) as pairs
@@ -91,30 +103,70 @@ evaluations as (
         brand_id,
         cast(state_date as date) as state_date
     from (
-        select one_id, brand_id, behaviour_date as state_date from behaviours
+        select
+            one_id,
+            brand_id,
+            behaviour_date as state_date
+        from behaviours
         union all
-        select one_id, brand_id, {{ dbt.dateadd('day', awareness, 'behaviour_date') }} from behaviours
+        select
+            one_id,
+            brand_id,
+            {{ dbt.dateadd('day', awareness, 'behaviour_date') }}
+        from behaviours
         where awareness_behaviour is not null
         union all
-        select one_id, brand_id, {{ dbt.dateadd('day', interest, 'behaviour_date') }} from behaviours
+        select
+            one_id,
+            brand_id,
+            {{ dbt.dateadd('day', interest, 'behaviour_date') }}
+        from behaviours
         where interest_behaviour is not null or has_page_view
         union all
-        select one_id, brand_id, {{ dbt.dateadd('day', purchase, 'behaviour_date') }} from behaviours
+        select
+            one_id,
+            brand_id,
+            {{ dbt.dateadd('day', purchase, 'behaviour_date') }}
+        from behaviours
         where purchase_counts_until is not null
         union all
-        select one_id, brand_id, {{ dbt.dateadd('day', loyalty, 'behaviour_date') }} from behaviours
+        select
+            one_id,
+            brand_id,
+            {{ dbt.dateadd('day', loyalty, 'behaviour_date') }}
+        from behaviours
         where purchase_counts_until is not null or has_positive_review
         union all
-        select one_id, brand_id, purchase_counts_until from behaviours
+        select
+            one_id,
+            brand_id,
+            purchase_counts_until
+        from behaviours
         union all
-        select one_id, brand_id, valid_from from memberships
+        select
+            one_id,
+            brand_id,
+            valid_from
+        from memberships
         union all
-        select one_id, brand_id, valid_to from memberships
+        select
+            one_id,
+            brand_id,
+            valid_to
+        from memberships
         {%- if var('oaipl') %}
         union all
-        select one_id, brand_id, seen_date from presence
+        select
+            one_id,
+            brand_id,
+            seen_date
+        from presence
         union all
-        select one_id, brand_id, {{ dbt.dateadd('day', opportunity, 'seen_date') }} from presence
+        select
+            one_id,
+            brand_id,
+            {{ dbt.dateadd('day', opportunity, 'seen_date') }}
+        from presence
         {%- endif %}
     ) as days
     where state_date <= {{ run_date }}
@@ -254,19 +306,18 @@ states as (
         brand_id,
         state_date,
         state,
-        case state
-            when 'L' then substring(latest_loyalty, 11)
-            when 'P' then substring(latest_purchase, 11)
-            when 'I' then
-                case
-                    when page_view_days >= {{ var('aipl_page_view_days_for_interest') }}
-                        and (latest_interest is null or latest_page_view > latest_interest)
-                        then substring(latest_page_view, 11)
-                    when has_interest_behaviour then substring(latest_interest, 11)
-                    else 'membership'
-                end
-            when 'A' then substring(latest_awareness, 11)
-            when 'O' then 'trade_area_presence'
+        case
+            when state = 'L' then substring(latest_loyalty, 11)
+            when state = 'P' then substring(latest_purchase, 11)
+            when
+                state = 'I'
+                and page_view_days >= {{ var('aipl_page_view_days_for_interest') }}
+                and (latest_interest is null or latest_page_view > latest_interest)
+                then substring(latest_page_view, 11)
+            when state = 'I' and has_interest_behaviour then substring(latest_interest, 11)
+            when state = 'I' then 'membership'
+            when state = 'A' then substring(latest_awareness, 11)
+            when state = 'O' then 'trade_area_presence'
         end as opened_by_behaviour
     from rules
 ),

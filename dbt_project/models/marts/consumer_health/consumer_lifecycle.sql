@@ -21,7 +21,7 @@ flagged as (
         *,
         coalesce(
             {{ dbt.datediff('previous_purchase_date', 'purchase_date', 'day') }} - 1
-                > {{ var('lifecycle_at_risk_days') }},
+            > {{ var('lifecycle_at_risk_days') }},
             false
         ) as is_comeback
     from purchase_days

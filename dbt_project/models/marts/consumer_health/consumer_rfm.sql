@@ -32,7 +32,7 @@ consumers as (
 quintiles as (
     select
         *,
-        ntile(5) over (partition by brand_id order by recency_days desc, one_id) as r_quintile,
+        ntile(5) over (partition by brand_id order by recency_days desc, one_id asc) as r_quintile,
         ntile(5) over (partition by brand_id order by frequency, one_id) as f_quintile,
         ntile(5) over (partition by brand_id order by monetary, one_id) as m_quintile,
         avg(recency_days) over (partition by brand_id) as brand_avg_recency_days,

@@ -16,9 +16,11 @@ with days as (
     {%- if is_incremental() %}
     where calendar_date = {{ run_date }}
     {%- else %}
-    where calendar_date >= (
-        select min(cast(valid_from as date)) from {{ ref('aipl_state_history') }}
-    )
+    where
+        calendar_date >= (
+            select min(cast(spells.valid_from as date)) as first_spell_date
+            from {{ ref('aipl_state_history') }} as spells
+        )
         and calendar_date <= {{ run_date }}
     {%- endif %}
 ),
@@ -64,7 +66,11 @@ lagged_spells as (
 ),
 
 lagged_ids as (
-    select distinct d0, d1, one_id from lagged_spells
+    select distinct
+        d0,
+        d1,
+        one_id
+    from lagged_spells
 ),
 
 -- A night reads only the identity changes of its own lag.

@@ -35,7 +35,8 @@ purchase_lines as (
     from {{ ref('fct_order_lines') }} as lines
     left join products
         on lines.sku = products.sku
-    where {{ health_is_purchase_on('lines', run_date) }}
+    where
+        {{ health_is_purchase_on('lines', run_date) }}
         and lines.order_date <= {{ run_date }}
         and lines.brand_id is not null
 ),

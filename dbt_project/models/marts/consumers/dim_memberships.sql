@@ -3,8 +3,8 @@ with latest as (
     select
         changes.*,
         row_number() over (
-            partition by member_id_hmac, brand_id
-            order by updated_at desc, member_record_id desc
+            partition by changes.member_id_hmac, changes.brand_id
+            order by changes.updated_at desc, changes.member_record_id desc
         ) as change_from_last
     from {{ ref('stg_crm__member_changes') }} as changes
 )

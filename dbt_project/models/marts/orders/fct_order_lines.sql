@@ -5,7 +5,17 @@ with lines as (
 ),
 
 sales_lines as (
-    select order_line_id from lines where not is_refund
+    select order_line_id
+    from lines
+    where not is_refund
+),
+
+resolved as (
+    {{ resolve_records(
+        ref('stg_identity__identifiers'),
+        ref('stg_identity__identity_map'),
+        "ids.source_feed in ('online_orders', 'pos_transactions')",
+    ) | indent(4) }}
 )
 
 select
@@ -39,17 +49,11 @@ select
 from lines
 left join {{ ref('int_refunds_by_line') }} as refunds
     on lines.order_line_id = refunds.order_line_id
-left join (
-    {{ resolve_records(
-        ref('stg_identity__identifiers'),
-        ref('stg_identity__identity_map'),
-        "ids.source_feed in ('online_orders', 'pos_transactions')",
-    ) | indent(4) }}
-) as resolved
+left join resolved
     on lines.source_feed = resolved.source_feed and lines.order_line_id = resolved.source_record_id
 left join {{ ref('stg_reference__products') }} as products
     on lines.sku = products.sku
 -- Refunds of sales that reached silver are netted on the sale; the others stay as their own rows.
 where not lines.is_refund
     or lines.refunded_line_id is null
-    or lines.refunded_line_id not in (select order_line_id from sales_lines)
+    or lines.refunded_line_id not in (select sales_lines.order_line_id from sales_lines)

@@ -6,13 +6,11 @@
 
 with rings as (
     {%- for outer_km in rings_km %}
-        select
-            {{ loop.index }} as ring_no,
-            {{ loop.previtem if not loop.first else 0 }} as ring_inner_km,
-            {{ outer_km }} as ring_outer_km
-        {%- if not loop.last %}
-        union all
-        {%- endif %}
+    select
+        {{ loop.index }} as ring_no,
+        {{ loop.previtem if not loop.first else 0 }} as ring_inner_km,
+        {{ outer_km }} as ring_outer_km
+    {{ "union all" if not loop.last }}
     {%- endfor %}
 ),
 
@@ -58,9 +56,8 @@ placed as (
         rings.ring_no
     from nearest
     inner join rings
-        on
-            nearest.distance_km <= rings.ring_outer_km
-            and (nearest.distance_km > rings.ring_inner_km or rings.ring_no = 1)
+        on nearest.distance_km <= rings.ring_outer_km
+        and (nearest.distance_km > rings.ring_inner_km or rings.ring_no = 1)
     where nearest.nearness = 1
 ),
 
@@ -102,13 +99,11 @@ classified as (
         buyers.one_id is not null as has_purchased
     from placed
     left join states_on_run_date
-        on
-            placed.one_id = states_on_run_date.one_id
-            and placed.brand_id = states_on_run_date.brand_id
+        on placed.one_id = states_on_run_date.one_id
+        and placed.brand_id = states_on_run_date.brand_id
     left join buyers
-        on
-            placed.one_id = buyers.one_id
-            and placed.brand_id = buyers.brand_id
+        on placed.one_id = buyers.one_id
+        and placed.brand_id = buyers.brand_id
 ),
 
 counts as (
@@ -149,6 +144,5 @@ select
 from stores
 cross join rings
 left join counts
-    on
-        stores.store_id = counts.store_id
-        and rings.ring_no = counts.ring_no
+    on stores.store_id = counts.store_id
+    and rings.ring_no = counts.ring_no

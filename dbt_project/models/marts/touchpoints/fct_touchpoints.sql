@@ -63,10 +63,10 @@ changed_resolved as (
 
 resolved_touches as (
     select
-        night_resolved.one_id,
         {%- for column in touch_columns %}
-        night_touches.{{ column }}{{ "," if not loop.last }}
+        night_touches.{{ column }},
         {%- endfor %}
+        night_resolved.one_id
     from night_touches
     inner join night_resolved
         on night_touches.source_feed = night_resolved.source_feed
@@ -75,10 +75,10 @@ resolved_touches as (
     union all
 
     select
-        changed_resolved.one_id,
         {%- for column in touch_columns %}
-        changed_touches.{{ column }}{{ "," if not loop.last }}
+        changed_touches.{{ column }},
         {%- endfor %}
+        changed_resolved.one_id
     from changed_touches
     inner join changed_resolved
         on changed_touches.source_feed = changed_resolved.source_feed
@@ -87,10 +87,10 @@ resolved_touches as (
 {% else %}
 resolved_touches as (
     select
-        resolved.one_id,
         {%- for column in touch_columns %}
-        touches.{{ column }}{{ "," if not loop.last }}
+        touches.{{ column }},
         {%- endfor %}
+        resolved.one_id
     from touches
     inner join {{ ref('int_records_resolved') }} as resolved
         on touches.source_feed = resolved.source_feed
