@@ -4,7 +4,7 @@
     select calendar_date as {{ day_column }}
     from {{ ref('int_calendar_days') }}
     {%- if is_incremental() %}
-    where calendar_date = cast('{{ var("run_date") }}' as date)
+    where calendar_date = {{ run_date() }}
     {%- else %}
     where calendar_date >= (select min(valid_from) from {{ ref('aipl_state_history') }})
     {%- endif %}

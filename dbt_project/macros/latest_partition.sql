@@ -4,6 +4,6 @@
     select * from {{ relation }}
     where {{ partition_column }} = (
         select max({{ partition_column }}) from {{ relation }}
-        where {{ partition_column }} <= cast('{{ var("run_date") }}' as date)
+        where {{ partition_column }} <= {{ run_date() }}
     )
 {%- endmacro %}

@@ -1,15 +1,15 @@
 {#- Pre-hooks of an incremental spell table (valid_from, valid_to): before a night is (re-)built,
     undo whatever that night or a later one wrote, so re-running a date gives what running it once
     gave. Later nights must then be re-run, in order, as the nightly schedule does. -#}
-{% macro rewind_spells_from(run_date) -%}
+{% macro rewind_spells_from(day) -%}
     {% if is_incremental() -%}
-        delete from {{ this }} where valid_from >= cast('{{ run_date }}' as date)
+        delete from {{ this }} where valid_from >= {{ day }}
     {%- endif %}
 {%- endmacro %}
 
-{% macro reopen_spells_from(run_date) -%}
+{% macro reopen_spells_from(day) -%}
     {% if is_incremental() -%}
-        update {{ this }} set valid_to = null where valid_to >= cast('{{ run_date }}' as date)
+        update {{ this }} set valid_to = null where valid_to >= {{ day }}
     {%- endif %}
 {%- endmacro %}
 
@@ -19,6 +19,6 @@
     that night's dimensions; the later nights are re-run after it, in order. -#}
 {% macro rewind_nights_from(column) -%}
     {% if is_incremental() -%}
-        delete from {{ this }} where {{ column }} >= cast('{{ var("run_date") }}' as date)
+        delete from {{ this }} where {{ column }} >= {{ run_date() }}
     {%- endif %}
 {%- endmacro %}

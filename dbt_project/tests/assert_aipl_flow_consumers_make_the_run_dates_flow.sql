@@ -21,7 +21,7 @@ counted as (
         state_d1,
         consumers
     from {{ ref('aipl_flow') }}
-    where d1 = cast('{{ var("run_date") }}' as date)
+    where d1 = {{ run_date() }}
 )
 
 select

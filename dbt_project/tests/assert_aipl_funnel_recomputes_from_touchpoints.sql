@@ -1,7 +1,6 @@
 -- The run date's funnel, recomputed per consumer straight from the touchpoints (refunds netted
 -- through their related purchase) and the current memberships, without the state history, must
 -- equal aipl_daily_funnel for that day, brand by brand and state by state.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 
 with touches as (
     select
@@ -13,9 +12,9 @@ with touches as (
         source_record_id,
         related_record_id,
         amount,
-        {{ dbt.datediff('touched_date', run_date, 'day') }} as age_days
+        {{ dbt.datediff('touched_date', run_date(), 'day') }} as age_days
     from {{ ref('fct_touchpoints') }}
-    where touched_date <= {{ run_date }}
+    where touched_date <= {{ run_date() }}
 ),
 
 refunded_purchases as (
@@ -125,7 +124,7 @@ recomputed as (
 
 published as (
     select * from {{ ref('aipl_daily_funnel') }}
-    where funnel_date = {{ run_date }}
+    where funnel_date = {{ run_date() }}
 )
 
 select

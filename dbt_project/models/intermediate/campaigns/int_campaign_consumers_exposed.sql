@@ -2,7 +2,6 @@
 -- Any media event of the campaign (click, completed video and live view included) marks its
 -- consumer as reached; only impressions and in-store screen plays count as exposures, because the
 -- other events follow an impression already counted.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 
 select
     campaign_id,
@@ -20,5 +19,5 @@ select
 from {{ ref('fct_touchpoints') }}
 where source_feed = 'media_exposures'
     and campaign_id is not null
-    and touched_date <= {{ run_date }}
+    and touched_date <= {{ run_date() }}
 group by campaign_id, one_id, brand_id

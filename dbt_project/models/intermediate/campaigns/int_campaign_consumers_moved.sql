@@ -6,7 +6,6 @@
 -- moved when any day from the anchor day through anchor + campaign_attribution_days - 1, capped at
 -- the run date, has state I or higher (I, P or L). Both read the consumer of the run date, not the
 -- id: the spells of ids OneID has merged or split since count under the ids they became.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 {%- set interest_rank = aipl_state_ranks()['I'] %}
 {%- set window_end = dbt.dateadd('day', var('campaign_attribution_days') - 1, 'anchor_date') %}
 
@@ -37,7 +36,7 @@ spells as (
         valid_to,
         {{ aipl_state_rank('state') }} as state_rank
     from {{ ref('aipl_state_history') }}
-    where valid_from <= {{ run_date }}
+    where valid_from <= {{ run_date() }}
 ),
 
 -- A spell is cut where its id changed: between two changes of an id, its identifiers became the
@@ -84,7 +83,7 @@ pieces as (
 piece_ids as (
     select distinct
         piece_from as d0,
-        {{ run_date }} as d1,
+        {{ run_date() }} as d1,
         one_id
     from pieces
 ),
@@ -122,7 +121,7 @@ brand_consumers as (
         one_id,
         brand_id
     from {{ ref('fct_touchpoints') }}
-    where touched_date <= {{ run_date }}
+    where touched_date <= {{ run_date() }}
 ),
 
 control as (
@@ -149,7 +148,7 @@ audiences as (
         audience,
         anchor_date,
         cast({{ dbt.dateadd('day', -1, 'anchor_date') }} as date) as baseline_date,
-        least(cast({{ window_end }} as date), {{ run_date }}) as window_end_date
+        least(cast({{ window_end }} as date), {{ run_date() }}) as window_end_date
     from (
         select * from exposed
         union all

@@ -4,7 +4,6 @@
 -- by every claimant, so a claim is one consumer's coupon_id, redeemed when that consumer has a
 -- coupon_redeem of the same coupon_id at or after the first claim in the window, up to the run
 -- date.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 
 with exposed as (
     select
@@ -27,7 +26,7 @@ touches as (
     from {{ ref('fct_touchpoints') }}
     where behaviour in ('coupon_claim', 'coupon_redeem')
         and coupon_id is not null
-        and touched_date <= {{ run_date }}
+        and touched_date <= {{ run_date() }}
 ),
 
 claims as (

@@ -3,7 +3,6 @@
 -- a purchase of the brand followed a sample: ordered after the sample's time and fewer than
 -- sample_purchase_days days after its day, up to the run date. Purchases are net of full refunds as
 -- seen from the run date (docs/aipl.md), so a bought-then-fully-refunded line does not convert a sample.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 {%- set purchase_window_end = dbt.dateadd(
     'day', var('sample_purchase_days') - 1, 'touches.touched_date'
 ) %}
@@ -34,7 +33,7 @@ samples as (
         and touches.behaviour = 'sample_received'
         and touches.touched_at >= exposed.first_exposed_at
         and touches.touched_date <= exposed.attribution_end_date
-        and touches.touched_date <= {{ run_date }}
+        and touches.touched_date <= {{ run_date() }}
 ),
 
 purchases as (
@@ -46,8 +45,8 @@ purchases as (
     from {{ ref('fct_order_lines') }}
     where line_type = 'sale'
         and one_id is not null
-        and order_date <= {{ run_date }}
-        and (fully_refunded_date is null or fully_refunded_date > {{ run_date }})
+        and order_date <= {{ run_date() }}
+        and (fully_refunded_date is null or fully_refunded_date > {{ run_date() }})
 )
 
 select

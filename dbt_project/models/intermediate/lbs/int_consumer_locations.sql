@@ -23,10 +23,10 @@ with pings as (
         and lat is not null
         and lon is not null
         and (accuracy_m is null or accuracy_m <= {{ cell_m }})
-        and loaded_date <= cast('{{ var("run_date") }}' as date)
-        and pinged_date <= cast('{{ var("run_date") }}' as date)
+        and loaded_date <= {{ run_date() }}
+        and pinged_date <= {{ run_date() }}
         and pinged_date
-        > {{ dbt.dateadd('day', -var('home_location_window_days'), "cast('" ~ var('run_date') ~ "' as date)") }}
+        > {{ dbt.dateadd('day', -var('home_location_window_days'), run_date()) }}
 ),
 
 -- Only the window's sightings: resolving every ping of the history would cost the history.
@@ -35,7 +35,7 @@ resolved as (
         ref('stg_identity__identifiers'),
         ref('stg_identity__identity_map'),
         "ids.source_feed = 'lbs_pings' and ids.seen_date > "
-        ~ dbt.dateadd('day', -var('home_location_window_days'), "cast('" ~ var('run_date') ~ "' as date)"),
+        ~ dbt.dateadd('day', -var('home_location_window_days'), run_date()),
     ) | indent(4) }}
 ),
 

@@ -29,9 +29,9 @@ with pings as (
         is_device_linkable
         and (accuracy_m is null or accuracy_m <= {{ radius_m }})
         {% if is_incremental() %}
-        and loaded_date = cast('{{ var("run_date") }}' as date)
+        and loaded_date = {{ run_date() }}
         {% else %}
-        and loaded_date <= cast('{{ var("run_date") }}' as date)
+        and loaded_date <= {{ run_date() }}
         {% endif %}
 ),
 
@@ -162,7 +162,7 @@ resolved as (
         ref('stg_identity__identifiers'),
         ref('stg_identity__identity_map'),
         "ids.source_feed = 'lbs_pings'"
-        ~ (" and ids.loaded_date = cast('" ~ var('run_date') ~ "' as date)" if is_incremental() else ""),
+        ~ (" and ids.loaded_date = " ~ run_date() if is_incremental() else ""),
     ) | indent(4) }}
 )
 

@@ -35,9 +35,9 @@ pings as (
     where
         pings.is_device_linkable
         {% if is_incremental() %}
-        and pings.loaded_date = cast('{{ var("run_date") }}' as date)
+        and pings.loaded_date = {{ run_date() }}
         {% else %}
-        and pings.loaded_date <= cast('{{ var("run_date") }}' as date)
+        and pings.loaded_date <= {{ run_date() }}
         {% endif %}
 ),
 
@@ -47,7 +47,7 @@ resolved as (
         ref('stg_identity__identifiers'),
         ref('stg_identity__identity_map'),
         "ids.source_feed = 'lbs_pings'"
-        ~ (" and ids.loaded_date = cast('" ~ var('run_date') ~ "' as date)" if is_incremental() else ""),
+        ~ (" and ids.loaded_date = " ~ run_date() if is_incremental() else ""),
     ) | indent(4) }}
 ),
 

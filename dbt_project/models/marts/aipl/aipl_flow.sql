@@ -5,7 +5,7 @@
 ) }}
 -- Incremental: a night adds the matrices that end on its own day; earlier matrices do not change.
 {%- set earliest_d0 = health_add_days(
-    "cast('" ~ var('run_date') ~ "' as date)", -(var('aipl_flow_lags_days') | max)
+    run_date(), -(var('aipl_flow_lags_days') | max)
 ) %}
 
 with end_days as (

@@ -1,10 +1,9 @@
 {{ config(materialized='table') }}
 -- The run date's flows consumer by consumer, the members of each cell of that night's aipl_flow (an
 -- audience of a flow cell reads them). Only the run date: a night replaces it.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 
 with end_days as (
-    select {{ run_date }} as d1
+    select {{ run_date() }} as d1
 ),
 
 day_pairs as (
@@ -13,7 +12,7 @@ day_pairs as (
 
 transitions as (
     {{ aipl_flow_transitions(
-        'day_pairs', changed_after=health_add_days(run_date, -(var('aipl_flow_lags_days') | max))
+        'day_pairs', changed_after=health_add_days(run_date(), -(var('aipl_flow_lags_days') | max))
     ) | indent(4) }}
 )
 

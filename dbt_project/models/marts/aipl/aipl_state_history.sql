@@ -2,15 +2,14 @@
     materialized='incremental',
     unique_key='spell_id',
     pre_hook=[
-        "{{ rewind_spells_from(var('run_date')) }}",
-        "{{ reopen_spells_from(var('run_date')) }}",
+        "{{ rewind_spells_from(run_date()) }}",
+        "{{ reopen_spells_from(run_date()) }}",
     ],
 ) }}
 -- depends_on: {{ ref('int_trade_area_presence') }}
 -- depends_on: {{ ref('stg_identity__identity_map') }}
 -- Incremental: a night evaluates states on the run date only and closes or opens the spells that
 -- changed; a full build replays every day on which some behaviour's window opened or closed.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 {%- set awareness = var('aipl_awareness_window_days') %}
 {%- set interest = var('aipl_interest_window_days') %}
 {%- set purchase = var('aipl_purchase_window_days') %}
@@ -23,13 +22,13 @@ with behaviours as (
     -- Tonight needs only behaviours still inside a window: the short windows' few days of touches and
     -- the purchases and reviews of the long ones.
     {{ aipl_daily_behaviours(
-        "touches.touched_date <= " ~ run_date ~ " and (touches.touched_date > "
-        ~ dbt.dateadd('day', -([awareness, interest] | max), run_date)
+        "touches.touched_date <= " ~ run_date() ~ " and (touches.touched_date > "
+        ~ dbt.dateadd('day', -([awareness, interest] | max), run_date())
         ~ " or (touches.behaviour in ('purchase', 'review_positive') and touches.touched_date > "
-        ~ dbt.dateadd('day', -longest, run_date) ~ "))"
+        ~ dbt.dateadd('day', -longest, run_date()) ~ "))"
     ) | indent(4) }}
     {%- else %}
-    {{ aipl_daily_behaviours("touches.touched_date <= " ~ run_date) | indent(4) }}
+    {{ aipl_daily_behaviours("touches.touched_date <= " ~ run_date()) | indent(4) }}
     {%- endif %}
 ),
 
@@ -40,7 +39,7 @@ memberships as (
         valid_from,
         valid_to
     from {{ ref('int_membership_spells') }}
-    where is_active and valid_from <= {{ run_date }}
+    where is_active and valid_from <= {{ run_date() }}
 ),
 
 {% if var('oaipl') %}
@@ -51,7 +50,7 @@ presence as (
         seen_date
     from {{ ref('int_trade_area_presence') }}
     -- Presence keeps the id its night resolved to; ids merged away since are nobody today.
-    where seen_date <= {{ run_date }}
+    where seen_date <= {{ run_date() }}
         and one_id in (select one_id from {{ ref('stg_identity__identity_map') }})
 ),
 {% endif %}
@@ -66,19 +65,19 @@ evaluations as (
     select distinct
         one_id,
         brand_id,
-        {{ run_date }} as state_date
+        {{ run_date() }} as state_date
     from (
         select
             one_id,
             brand_id
         from behaviours
-        where behaviour_date > {{ dbt.dateadd('day', -longest, run_date) }}
+        where behaviour_date > {{ dbt.dateadd('day', -longest, run_date()) }}
         union all
         select
             one_id,
             brand_id
         from memberships
-        where valid_to is null or valid_to > {{ run_date }}
+        where valid_to is null or valid_to > {{ run_date() }}
         union all
         select
             one_id,
@@ -90,7 +89,7 @@ evaluations as (
             one_id,
             brand_id
         from presence
-        where seen_date > {{ dbt.dateadd('day', -opportunity, run_date) }}
+        where seen_date > {{ dbt.dateadd('day', -opportunity, run_date()) }}
         {%- endif %}
     ) as pairs
 ),
@@ -169,7 +168,7 @@ evaluations as (
         from presence
         {%- endif %}
     ) as days
-    where state_date <= {{ run_date }}
+    where state_date <= {{ run_date() }}
 ),
 {% endif %}
 
@@ -330,7 +329,7 @@ spells as (
         open_spells.brand_id,
         open_spells.state,
         open_spells.valid_from,
-        {{ run_date }} as valid_to,
+        {{ run_date() }} as valid_to,
         open_spells.opened_by_behaviour
     from open_spells
     inner join states

@@ -3,7 +3,6 @@
 -- frequency, moves, coupons and samples count the consumers the events resolve to. Moves into I or
 -- P are set against the brand's consumers the campaign never reached, weighted to the exposed
 -- consumers' mix of baseline states (see int_campaign_consumers_moved).
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 {%- set last_window_end = dbt.dateadd(
     'day', var('campaign_attribution_days') - 1, 'max(first_exposed_date)'
 ) %}
@@ -14,8 +13,8 @@ with delivery as (
         count(case when event_type = 'impression' then 1 end) as impressions,
         count(case when event_type = 'click' then 1 end) as clicks
     from {{ ref('stg_media__exposures') }}
-    where event_date <= {{ run_date }}
-        and loaded_date <= {{ run_date }}
+    where event_date <= {{ run_date() }}
+        and loaded_date <= {{ run_date() }}
     group by campaign_id
 ),
 
@@ -27,7 +26,7 @@ reach as (
         min(first_exposed_date) as first_exposure_date,
         -- Complete once the window of the last consumer reached has closed. Computed here, where
         -- the date is never null: dbt-spark's dateadd fails on null dates.
-        cast({{ last_window_end }} as date) <= {{ run_date }} as is_attribution_complete
+        cast({{ last_window_end }} as date) <= {{ run_date() }} as is_attribution_complete
     from {{ ref('int_campaign_consumers_exposed') }}
     group by campaign_id
 ),
@@ -122,7 +121,7 @@ measured as (
 
 select
     campaign_id,
-    {{ run_date }} as as_of_date,
+    {{ run_date() }} as as_of_date,
     brand_id,
     media,
     impressions,

@@ -1,7 +1,6 @@
 -- Lifecycle stage per consumer and brand as of the run date, from every purchase day so far.
 -- Stages are tested in this order and the first that holds wins: new, reactivated, active, at_risk,
 -- dormant, churned (new and reactivated consumers are also active; new ones cannot be reactivated).
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 
 with purchase_days as (
     select
@@ -42,16 +41,16 @@ consumers as (
 measured as (
     select
         *,
-        {{ dbt.datediff('first_purchase_date', run_date, 'day') }} as days_since_first_purchase,
-        {{ dbt.datediff('last_purchase_date', run_date, 'day') }} as days_since_last_purchase,
-        {{ dbt.datediff('last_comeback_date', run_date, 'day') }} as days_since_comeback
+        {{ dbt.datediff('first_purchase_date', run_date(), 'day') }} as days_since_first_purchase,
+        {{ dbt.datediff('last_purchase_date', run_date(), 'day') }} as days_since_last_purchase,
+        {{ dbt.datediff('last_comeback_date', run_date(), 'day') }} as days_since_comeback
     from consumers
 )
 
 select
     one_id,
     brand_id,
-    {{ run_date }} as as_of_date,
+    {{ run_date() }} as as_of_date,
     first_purchase_date,
     last_purchase_date,
     purchase_days,

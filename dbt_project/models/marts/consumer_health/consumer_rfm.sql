@@ -1,7 +1,6 @@
 -- RFM per consumer and brand as of the run date, over the purchases of the last rfm_window_days.
 -- Frequency counts distinct purchase days, as the Loyalty rule does: a basket split by the platform
 -- into several orders, or bought online and in store on one day, is one shopping occasion.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 
 with purchase_days as (
     select
@@ -11,7 +10,7 @@ with purchase_days as (
         orders,
         net_amount
     from {{ ref('int_purchase_days_netted') }}
-    where {{ dbt.datediff('purchase_date', run_date, 'day') }} < {{ var('rfm_window_days') }}
+    where {{ dbt.datediff('purchase_date', run_date(), 'day') }} < {{ var('rfm_window_days') }}
 ),
 
 consumers as (
@@ -19,7 +18,7 @@ consumers as (
         one_id,
         brand_id,
         max(purchase_date) as last_purchase_date,
-        {{ dbt.datediff('max(purchase_date)', run_date, 'day') }} as recency_days,
+        {{ dbt.datediff('max(purchase_date)', run_date(), 'day') }} as recency_days,
         count(*) as frequency,
         cast(sum(orders) as bigint) as orders,
         {{ stable_sum('net_amount') }} as monetary
@@ -58,7 +57,7 @@ scored as (
 select
     one_id,
     brand_id,
-    {{ run_date }} as as_of_date,
+    {{ run_date() }} as as_of_date,
     last_purchase_date,
     recency_days,
     frequency,

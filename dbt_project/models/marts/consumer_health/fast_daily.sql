@@ -6,7 +6,6 @@
 -- Incremental: a night adds its own day, which needs only the spells around it and the last
 -- fast_thriving_window_days of behaviours; a full build counts every day from the first state
 -- day.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 {%- set lag_days = var('fast_advancing_lag_days') %}
 {%- set window = var('fast_thriving_window_days') %}
 
@@ -14,14 +13,14 @@ with days as (
     select calendar_date as fast_date
     from {{ ref('int_calendar_days') }}
     {%- if is_incremental() %}
-    where calendar_date = {{ run_date }}
+    where calendar_date = {{ run_date() }}
     {%- else %}
     where
         calendar_date >= (
             select min(cast(spells.valid_from as date)) as first_spell_date
             from {{ ref('aipl_state_history') }} as spells
         )
-        and calendar_date <= {{ run_date }}
+        and calendar_date <= {{ run_date() }}
     {%- endif %}
 ),
 
@@ -77,7 +76,7 @@ lagged_ids as (
 lagged_successors as (
     {{ one_id_successors(
         'lagged_ids',
-        changed_after=health_add_days(run_date, -lag_days) if is_incremental() else none,
+        changed_after=health_add_days(run_date(), -lag_days) if is_incremental() else none,
     ) | indent(4) }}
 ),
 
@@ -132,11 +131,11 @@ engagement_spells as (
     {%- if is_incremental() %}
     {#- The interest window reaches back for the page views that make Interest inside the window. #}
     {{ health_engagement_spells(
-        "touches.touched_date <= " ~ run_date ~ " and touches.touched_date > "
-        ~ health_add_days(run_date, -(window + var('aipl_interest_window_days')))
+        "touches.touched_date <= " ~ run_date() ~ " and touches.touched_date > "
+        ~ health_add_days(run_date(), -(window + var('aipl_interest_window_days')))
     ) }}
     {%- else %}
-    {{ health_engagement_spells("touches.touched_date <= " ~ run_date) }}
+    {{ health_engagement_spells("touches.touched_date <= " ~ run_date()) }}
     {%- endif %}
 ),
 

@@ -6,7 +6,6 @@
 -- purchase is one order or receipt with a line of the brand. The change in GMV splits by log-mean
 -- Divisia weights, w = L(gmv, previous gmv): each effect is w x ln(factor / previous factor), and
 -- as ln of the three ratios adds up to ln of the GMV ratio, the effects add up to delta_gmv.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 {%- set period = var('grow_period') %}
 {%- if period not in ['month', 'week'] %}
     {{ exceptions.raise_compiler_error("var grow_period must be month or week, not " ~ period) }}
@@ -31,13 +30,13 @@ purchase_lines as (
         cast({{ dbt.date_trunc(period, 'products.launched_on') }} as date) as product_launch_period,
         cast({{ dbt.date_trunc(period, 'products.category_launched_on') }} as date)
             as category_launch_period,
-        {{ health_amount_on('lines', run_date) }} as amount
+        {{ health_amount_on('lines', run_date()) }} as amount
     from {{ ref('fct_order_lines') }} as lines
     left join products
         on lines.sku = products.sku
     where
-        {{ health_is_purchase_on('lines', run_date) }}
-        and lines.order_date <= {{ run_date }}
+        {{ health_is_purchase_on('lines', run_date()) }}
+        and lines.order_date <= {{ run_date() }}
         and lines.brand_id is not null
 ),
 
@@ -64,7 +63,7 @@ period_sales as (
 periods as (
     select distinct cast({{ dbt.date_trunc(period, 'calendar_date') }} as date) as period_start
     from {{ ref('int_calendar_days') }}
-    where calendar_date <= {{ run_date }}
+    where calendar_date <= {{ run_date() }}
     union
     select period_start from period_sales
 ),
@@ -141,7 +140,7 @@ select
     '{{ period }}' as period_grain,
     period_start,
     {{ health_add_days(dbt.dateadd(period, 1, 'period_start'), -1) }} as period_end,
-    {{ health_add_days(dbt.dateadd(period, 1, 'period_start'), -1) }} <= {{ run_date }}
+    {{ health_add_days(dbt.dateadd(period, 1, 'period_start'), -1) }} <= {{ run_date() }}
         as is_period_complete,
     previous_period_start,
     gmv,

@@ -7,8 +7,7 @@
     the last identification_rate_restate_days days, on the run date's map; older days keep the map
     of the last night that recounted them (a full refresh recounts every day on the current
     map). -#}
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
-{%- set restate_from = dbt.dateadd('day', -var('identification_rate_restate_days'), run_date) %}
+{%- set restate_from = dbt.dateadd('day', -var('identification_rate_restate_days'), run_date()) %}
 {#- feed (silver table), its staging model, record id column, local event day column -#}
 {%- set feeds = [
     ('online_orders', 'stg_online__order_lines', 'order_line_id', 'transacted_date'),
@@ -27,7 +26,7 @@ with records as (
         {{ record_date }} as record_date,
         loaded_date
     from {{ ref(model) }}
-    where loaded_date <= {{ run_date }}
+    where loaded_date <= {{ run_date() }}
     {%- if not loop.last %}
 
     union all
@@ -39,7 +38,7 @@ with records as (
 recounted_days as (
     select distinct record_date
     from records
-    where loaded_date = {{ run_date }}
+    where loaded_date = {{ run_date() }}
         or record_date > cast({{ restate_from }} as date)
 ),
 
@@ -111,5 +110,5 @@ select
     person_identified_records,
     cast(resolved_records as double) / records as resolution_rate,
     cast(person_identified_records as double) / records as identification_rate,
-    {{ run_date }} as counted_on_date
+    {{ run_date() }} as counted_on_date
 from with_all

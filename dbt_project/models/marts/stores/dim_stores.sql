@@ -1,6 +1,5 @@
 -- Stores as analysts browse them: reference attributes, the brand's name, and whether the store
 -- trades on the run date (pop-ups open and close; closed_on is the last trading day).
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 
 select
     stores.store_id,
@@ -17,7 +16,7 @@ select
     stores.pos_system,
     stores.has_interactive_screen,
     (
-        {{ store_open_on('stores', run_date) }}
+        {{ store_open_on('stores', run_date()) }}
     ) as is_open
 from {{ ref('stg_reference__stores') }} as stores
 left join {{ ref('stg_reference__brands') }} as brands

@@ -1,6 +1,5 @@
 -- Who lives or works around each store, by AIPL state for the store's brand on the run date.
 -- A consumer counts once per store: in the ring of whichever of home or work is nearer.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 {%- set rings_km = var('trade_area_rings_km') | sort %}
 {%- set reach_km = rings_km | last %}
 
@@ -68,8 +67,8 @@ states_on_run_date as (
         state
     from {{ ref('aipl_state_history') }}
     where
-        valid_from <= {{ run_date }}
-        and (valid_to is null or valid_to > {{ run_date }})
+        valid_from <= {{ run_date() }}
+        and (valid_to is null or valid_to > {{ run_date() }})
 ),
 
 -- Ever bought the brand, counting a sale unless it was fully refunded by the run date.
@@ -81,8 +80,8 @@ buyers as (
     where
         one_id is not null
         and line_type = 'sale'
-        and order_date <= {{ run_date }}
-        and (fully_refunded_date is null or fully_refunded_date > {{ run_date }})
+        and order_date <= {{ run_date() }}
+        and (fully_refunded_date is null or fully_refunded_date > {{ run_date() }})
 ),
 
 -- No A/I/P/L state (no spell, or an O spell under the oaipl scheme) makes an opportunity.
@@ -140,7 +139,7 @@ select
     coalesce(counts.consumers_p, 0) as consumers_p,
     coalesce(counts.consumers_l, 0) as consumers_l,
     coalesce(counts.potential_customers, 0) as potential_customers,
-    {{ run_date }} as as_of_date
+    {{ run_date() }} as as_of_date
 from stores
 cross join rings
 left join counts

@@ -8,7 +8,6 @@
 -- depends_on: {{ ref('stg_identity__one_id_changes') }}
 -- Incremental: the behaviour feeds add millions of rows a night, so a night adds its own touches and
 -- re-resolves only the touches of consumers whose ids that night's merges and splits changed.
-{%- set run_date = "cast('" ~ var('run_date') ~ "' as date)" %}
 {%- set touch_columns = [
     'brand_id', 'behaviour', 'touched_at', 'touched_date', 'channel', 'platform', 'store_id',
     'campaign_id', 'sku', 'coupon_id', 'amount', 'quantity', 'related_record_id', 'source_feed',
@@ -28,14 +27,14 @@ with touches as (
 {% if is_incremental() %}
 night_touches as (
     select * from touches
-    where loaded_date = {{ run_date }}
+    where loaded_date = {{ run_date() }}
 ),
 
 night_resolved as (
     {{ resolve_records(
         ref('stg_identity__identifiers'),
         ref('stg_identity__identity_map'),
-        "ids.loaded_date = " ~ run_date,
+        "ids.loaded_date = " ~ run_date(),
     ) | indent(4) }}
 ),
 
@@ -43,7 +42,7 @@ changed_touches as (
     select * from {{ this }}
     where one_id in (
         select old_one_id from {{ ref('stg_identity__one_id_changes') }}
-        where changed_date = {{ run_date }}
+        where changed_date = {{ run_date() }}
     )
     -- A re-run of an earlier night (late data) finds ids that later nights' merges and splits made:
     -- they are resolved again on that night's map.

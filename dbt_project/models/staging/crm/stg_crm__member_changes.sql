@@ -12,4 +12,4 @@ select
     updated_date,
     dt as loaded_date
 from {{ source('crm', 'members') }}
-where dt <= cast('{{ var("run_date") }}' as date)
+where dt <= {{ run_date() }}

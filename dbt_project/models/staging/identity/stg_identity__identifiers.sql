@@ -10,4 +10,4 @@ select
     seen_date,
     dt as loaded_date
 from {{ source('identity', 'identifiers') }}
-where dt <= cast('{{ var("run_date") }}' as date)
+where dt <= {{ run_date() }}

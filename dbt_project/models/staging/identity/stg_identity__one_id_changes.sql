@@ -5,4 +5,4 @@ select
     cause,
     day as changed_date
 from {{ source('identity', 'one_id_history') }}
-where day <= cast('{{ var("run_date") }}' as date)
+where day <= {{ run_date() }}

@@ -12,4 +12,4 @@ select
     store_id,
     dt as loaded_date
 from {{ source('lbs', 'lbs_pings') }}
-where dt <= cast('{{ var("run_date") }}' as date)
+where dt <= {{ run_date() }}

@@ -10,4 +10,4 @@ select
     account_platform,
     dt as loaded_date
 from {{ source('media', 'media_exposures') }}
-where dt <= cast('{{ var("run_date") }}' as date)
+where dt <= {{ run_date() }}

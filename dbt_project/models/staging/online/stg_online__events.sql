@@ -13,4 +13,4 @@ select
     rating,
     dt as loaded_date
 from {{ source('online', 'online_events') }}
-where dt <= cast('{{ var("run_date") }}' as date)
+where dt <= {{ run_date() }}

@@ -18,4 +18,4 @@ select
     store_id,
     dt as loaded_date
 from {{ source('online', 'online_orders') }}
-where dt <= cast('{{ var("run_date") }}' as date)
+where dt <= {{ run_date() }}

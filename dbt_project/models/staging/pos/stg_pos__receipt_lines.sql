@@ -17,4 +17,4 @@ select
     payment_method,
     dt as loaded_date
 from {{ source('pos', 'pos_transactions') }}
-where dt <= cast('{{ var("run_date") }}' as date)
+where dt <= {{ run_date() }}
