@@ -9,7 +9,7 @@ Nested sections are set from the environment with a double underscore, e.g.
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -63,6 +63,30 @@ class IngestSettings(BaseModel):
         ("00000000-0000-0000-0000-000000000000",),
         description="Device ids that name no device (e.g. an IDFA under limited ad tracking).",
     )
+    earliest_plausible_time: datetime | None = Field(
+        datetime(2000, 1, 1),
+        description=(
+            "Event times before this instant (UTC unless it carries an offset) are quarantined as "
+            'bad_timestamp: a device clock never set reads 1970. "none" sets no floor, for a brand '
+            "whose history starts earlier."
+        ),
+    )
+
+    @field_validator("earliest_plausible_time", mode="before")
+    @classmethod
+    def _none_or_datetime(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None
+        if isinstance(value, date) and not isinstance(value, datetime):  # a TOML date
+            return datetime(value.year, value.month, value.day)
+        return value
+
+    @field_validator("earliest_plausible_time")
+    @classmethod
+    def _naive_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
 
 
 class IdentitySettings(BaseModel):

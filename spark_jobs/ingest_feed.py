@@ -121,7 +121,7 @@ def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, 
         junk = {"phone": settings.ingest.placeholder_phones, "device_id": settings.ingest.junk_device_ids}
         vaulted = settings.privacy.vault_identifier_types
         pseudonymised = pseudonymise(raw, contract, settings.pseudonymisation_key(), junk, vaulted)
-        checked = type_and_check(pseudonymised, contract, window, tz)
+        checked = type_and_check(pseudonymised, contract, window, tz, settings.ingest.earliest_plausible_time)
         # The people erased stay erased: their records are counted, never stored (not even in
         # quarantine). A request itself is not suppressed: it is how an erasure arrives.
         tokens = read_suppressed_tokens(settings) if feed != ERASURE_FEED else []

@@ -8,12 +8,18 @@ concerns, `_reason_column`):
     missing_required                a required field is absent or empty
     missing_identifier              none of the identifiers the contract needs one of is present
     bad_type                        a number, flag or date that does not parse
-    bad_timestamp                   an event time that does not parse, or lies before 2000
+    bad_timestamp                   an event time that does not parse, or lies before
+                                    `ingest.earliest_plausible_time` (a clock never set)
     future_timestamp                an event time after the delivery day (plus clock-skew tolerance)
     stale_timestamp                 an event time more than `late_days` before the delivery day
     unknown_enum                    a value outside the contract's list
     out_of_range                    a number outside the contract's min/max (negative quantities,
                                     coordinates off the globe)
+
+Times are read as sources spell them: date and time joined by `T` or a space, seconds with or
+without a fraction, then `Z`, an offset (`+08:00`, `+0800`, `+08`) or nothing. A time with an offset
+is that instant whatever the feed's zone rule; one without is UTC in a `utc` feed, local business
+time in a `local` feed, and unparseable in an `offset` feed, which promises an offset.
 """
 
 from __future__ import annotations
@@ -31,24 +37,26 @@ REASON = "_reason"
 REASON_COLUMN = "_reason_column"
 RECORD_TEXT = "_record_text"
 LAST_LINE_CUT = "_last_line_cut"
-EARLIEST_PLAUSIBLE = datetime(2000, 1, 1)
 SPARK_TYPES = {"string": "string", "int": "bigint", "float": "double", "boolean": "boolean", "date": "date"}
 INTEGER = r"^\s*[-+]?\d+\s*$"
 DECIMAL = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
-TIME_FORMATS = {
-    "offset": ("yyyy-MM-dd'T'HH:mm:ssXXX",),
-    "utc": ("yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ssXXX"),
-    "local": ("yyyy-MM-dd HH:mm:ss",),
-}
+TIME_SPELLING = r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)\s*(Z|[+-]\d{2}(?::?\d{2})?)?$"
+WALL_CLOCK = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSSSSS]"
 
 
-def type_and_check(raw: DataFrame, contract: Contract, window: DeliveryWindow | None, tz: str) -> DataFrame:
+def type_and_check(
+    raw: DataFrame,
+    contract: Contract,
+    window: DeliveryWindow | None,
+    tz: str,
+    earliest_plausible: datetime | None,
+) -> DataFrame:
     """Typed contract columns plus `_reason`/`_reason_column` (null for a valid record).
 
     `raw` holds every contract column as text, identifiers already pseudonymised; other columns pass
-    through. Values are typed in
-    one projection and checked in the next, so each parse runs once per value however many rules
-    read it; the first failing rule is found once and named from it.
+    through. Values are typed in one projection and checked in the next, so each parse runs once per
+    value however many rules read it; the first failing rule is found once and named from it. Event
+    times before `earliest_plausible` (UTC; None: no floor) are `bad_timestamp`.
     """
     passthrough = [c for c in raw.columns if c not in contract.column_names]
     typed_stage = raw.select(
@@ -56,7 +64,7 @@ def type_and_check(raw: DataFrame, contract: Contract, window: DeliveryWindow | 
         *(_typed(F.col(c.name), c, contract, tz).alias(_typed_name(c.name)) for c in contract.columns),
         *passthrough,
     )
-    checks = _checks(contract, window)
+    checks = _checks(contract, window, earliest_plausible)
     first_failed = F.coalesce(*(F.when(hit, F.lit(i)) for i, (hit, _, _) in enumerate(checks)))
     checked = typed_stage.withColumn("_first_failed", first_failed)
 
@@ -78,7 +86,9 @@ def _typed_name(name: str) -> str:
     return f"_typed_{name}"
 
 
-def _checks(contract: Contract, window: DeliveryWindow | None) -> list[tuple[Column, str, str | None]]:
+def _checks(
+    contract: Contract, window: DeliveryWindow | None, earliest_plausible: datetime | None
+) -> list[tuple[Column, str, str | None]]:
     """(condition, reason, column) of every rule, in the order of the module docstring."""
     text = {name: F.col(name) for name in contract.column_names}
     typed = {name: F.col(_typed_name(name)) for name in contract.column_names}
@@ -93,7 +103,8 @@ def _checks(contract: Contract, window: DeliveryWindow | None) -> list[tuple[Col
         checks.append((bad, "bad_timestamp" if c.type == "timestamp" else "bad_type", c.name))
     if contract.event_time:
         name = contract.event_time.column
-        checks.append((typed[name] < F.lit(EARLIEST_PLAUSIBLE), "bad_timestamp", name))
+        if earliest_plausible is not None:
+            checks.append((typed[name] < F.lit(earliest_plausible), "bad_timestamp", name))
         if window:
             checks.append((typed[name] >= F.lit(window.latest), "future_timestamp", name))
             checks.append((typed[name] < F.lit(window.earliest), "stale_timestamp", name))
@@ -126,5 +137,29 @@ def _typed(text: Column, column: ContractColumn, contract: Contract, tz: str) ->
         if contract.event_time and contract.event_time.column == column.name
         else "local"
     )
-    parsed = F.coalesce(*(F.try_to_timestamp(F.trim(text), F.lit(fmt)) for fmt in TIME_FORMATS[zone]))
-    return F.to_utc_timestamp(parsed, tz) if zone == "local" else parsed
+    return typed_time(text, zone, tz)
+
+
+def typed_time(text: Column, zone_rule: str, tz: str) -> Column:
+    """The UTC instant a time spells (see the module docstring), or null."""
+    wall, offset = normalised_time(text)
+    with_offset = F.try_to_timestamp(F.concat(wall, offset), F.lit(WALL_CLOCK + "XXX"))
+    without_offset = F.try_to_timestamp(wall, F.lit(WALL_CLOCK))
+    if zone_rule == "local":
+        without_offset = F.to_utc_timestamp(without_offset, tz)
+    elif zone_rule == "offset":
+        without_offset = F.lit(None).cast("timestamp")
+    return F.when(offset != "", with_offset).otherwise(without_offset)
+
+
+def normalised_time(text: Column) -> tuple[Column, Column]:
+    """(`yyyy-MM-ddTHH:mm:ss[.f]`, `Z` or `+HH:MM` or empty) of a time as spelled; both empty if no time."""
+    trimmed = F.trim(text)
+    wall = F.concat_ws(
+        "T", F.regexp_extract(trimmed, TIME_SPELLING, 1), F.regexp_extract(trimmed, TIME_SPELLING, 2)
+    )
+    zone = F.regexp_extract(trimmed, TIME_SPELLING, 3)
+    offset = F.regexp_replace(
+        F.regexp_replace(zone, r"^([+-]\d{2}):?(\d{2})$", "$1:$2"), r"^([+-]\d{2})$", "$1:00"
+    )
+    return wall, offset

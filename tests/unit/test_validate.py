@@ -4,10 +4,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from pyspark.sql import functions as F
 
+from databank.config import load_settings
 from databank.contracts import DeliveryWindow, load_contract
 from spark_jobs.transforms.parse import PARSE_ERROR, RAW
-from spark_jobs.transforms.validate import LAST_LINE_CUT, REASON, REASON_COLUMN, type_and_check
+from spark_jobs.transforms.validate import LAST_LINE_CUT, REASON, REASON_COLUMN, type_and_check, typed_time
 
 POS = load_contract("pos_transactions")
 GOOD = {
@@ -28,6 +30,7 @@ GOOD = {
     "phone": None,
     "payment_token": None,
 }
+EARLIEST = datetime(2000, 1, 1)
 WINDOW = DeliveryWindow.for_day(
     date(2026, 5, 3), ZoneInfo("Asia/Shanghai"), late_days=3, tolerance_minutes=60
 )
@@ -38,7 +41,8 @@ def _check(spark, cut_last_line: bool = False, **changes):
     columns = [*POS.column_names, RAW, PARSE_ERROR, LAST_LINE_CUT]
     values = (*(record.get(c) for c in POS.column_names), "raw", record.get(PARSE_ERROR), cut_last_line)
     schema = ", ".join(f"`{c}` {'boolean' if c == LAST_LINE_CUT else 'string'}" for c in columns)
-    return type_and_check(spark.createDataFrame([values], schema), POS, WINDOW, "Asia/Shanghai").first()
+    frame = spark.createDataFrame([values], schema)
+    return type_and_check(frame, POS, WINDOW, "Asia/Shanghai", EARLIEST).first()
 
 
 def test_a_valid_line_is_typed_and_local_time_becomes_utc(spark):
@@ -83,3 +87,62 @@ def test_a_late_event_within_the_allowed_days_is_accepted(spark):
 
 def test_a_cut_last_line_is_rejected_even_when_its_fields_parse(spark):
     assert _check(spark, cut_last_line=True)[REASON] == "truncated_line"
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        "2026-05-03 14:00:00",
+        "2026-05-03T14:00:00",
+        "2026-05-03 14:00:00.000",
+        "2026-05-03T06:00:00Z",
+        "2026-05-03T14:00:00+08:00",
+        "2026-05-03 14:00:00+0800",
+        "2026-05-03T14:00:00.000+08",
+        " 2026-05-03T14:00:00 +08:00 ",
+    ],
+)
+def test_a_time_in_any_usual_spelling_is_the_same_instant(spark, spelled):
+    row = _check(spark, sold_at=spelled)
+
+    assert (row[REASON], row["sold_at"]) == (None, datetime(2026, 5, 3, 6, 0, 0))
+
+
+def test_milliseconds_are_kept(spark):
+    row = _check(spark, sold_at="2026-05-03 14:00:00.250")
+
+    assert row["sold_at"] == datetime(2026, 5, 3, 6, 0, 0, 250000)
+
+
+@pytest.mark.parametrize(
+    ("zone_rule", "spelled", "expected"),
+    [
+        ("offset", "2026-05-03T14:00:00+0800", datetime(2026, 5, 3, 6, 0)),
+        ("offset", "2026-05-03T14:00:00", None),  # an offset feed promises an offset
+        ("utc", "2026-05-03 06:00:00.5", datetime(2026, 5, 3, 6, 0, 0, 500000)),
+        ("local", "2026-05-03T14:00", None),
+        ("local", "03/05/2026 14:00:00", None),
+    ],
+)
+def test_typed_time_follows_the_zone_rule_and_rejects_what_it_cannot_read(
+    spark, zone_rule, spelled, expected
+):
+    frame = spark.createDataFrame([(spelled,)], "t string")
+
+    assert frame.select(typed_time(F.col("t"), zone_rule, "Asia/Shanghai")).first()[0] == expected
+
+
+def test_the_floor_of_plausible_times_comes_from_the_settings(spark):
+    no_floor = load_settings(ingest={"earliest_plausible_time": "none"}).ingest.earliest_plausible_time
+    default_floor = load_settings().ingest.earliest_plausible_time
+    record = GOOD | {"sold_at": "1999-12-31 14:00:00"}
+    columns = [*POS.column_names, RAW, PARSE_ERROR, LAST_LINE_CUT]
+    schema = ", ".join(f"`{c}` {'boolean' if c == LAST_LINE_CUT else 'string'}" for c in columns)
+    frame = spark.createDataFrame([(*(record.get(c) for c in POS.column_names), "raw", None, False)], schema)
+
+    unfloored = type_and_check(frame, POS, None, "Asia/Shanghai", no_floor)
+    floored = type_and_check(frame, POS, None, "Asia/Shanghai", default_floor)
+
+    assert no_floor is None
+    assert unfloored.first()[REASON] is None
+    assert (floored.first()[REASON], floored.first()[REASON_COLUMN]) == ("bad_timestamp", "sold_at")
