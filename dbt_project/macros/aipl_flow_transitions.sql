@@ -3,7 +3,7 @@
 {% macro aipl_flow_day_pairs(end_days) -%}
     {%- for lag in var('aipl_flow_lags_days') %}
     select
-        cast({{ dbt.dateadd('day', -lag, 'd1') }} as date) as d0,
+        {{ add_days('d1', -lag) }} as d0,
         d1,
         {{ lag }} as lag_days
     from {{ end_days }}

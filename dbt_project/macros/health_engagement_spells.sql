@@ -37,7 +37,7 @@
             on later.one_id = earlier.one_id
             and later.brand_id = earlier.brand_id
             and earlier.behaviour_date <= later.behaviour_date
-            and earlier.behaviour_date > {{ health_add_days('later.behaviour_date', -interest) }}
+            and earlier.behaviour_date > {{ add_days('later.behaviour_date', -interest) }}
         group by later.one_id, later.brand_id, later.behaviour_date
         having count(*) >= {{ var('aipl_page_view_days_for_interest') }}
     ),
@@ -47,7 +47,7 @@
             one_id,
             brand_id,
             behaviour_date as valid_from,
-            {{ health_add_days('behaviour_date', window) }} as valid_to
+            {{ add_days('behaviour_date', window) }} as valid_to
         from engagement_days
         where interest_behaviour is not null or has_positive_review
 
@@ -58,7 +58,7 @@
             brand_id,
             behaviour_date as valid_from,
             least(
-                purchase_counts_until, {{ health_add_days('behaviour_date', window) }}
+                purchase_counts_until, {{ add_days('behaviour_date', window) }}
             ) as valid_to
         from engagement_days
         where purchase_counts_until is not null
@@ -69,7 +69,7 @@
             one_id,
             brand_id,
             behaviour_date as valid_from,
-            {{ health_add_days('behaviour_date', window) }} as valid_to
+            {{ add_days('behaviour_date', window) }} as valid_to
         from engagement_page_view_interest
     )
 

@@ -3,5 +3,5 @@ select cast(date_day as date) as calendar_date
 from ({{ dbt.date_spine(
     'day',
     "cast('" ~ var('calendar_start_date') ~ "' as date)",
-    dbt.dateadd('day', 1, run_date()),
+    add_days(run_date(), 1),
 ) }}) as spine

@@ -10,7 +10,7 @@ select
     min(touched_at) as first_exposed_at,
     min(touched_date) as first_exposed_date,
     -- The attribution window: from first exposure through campaign_attribution_days - 1 days after.
-    cast({{ dbt.dateadd('day', var('campaign_attribution_days') - 1, 'min(touched_date)') }} as date)
+    {{ add_days('min(touched_date)', var('campaign_attribution_days') - 1) }}
         as attribution_end_date,
     max(touched_date) as last_exposed_date,
     count(case when behaviour in ('impression', 'interactive') then 1 end) as exposures,

@@ -7,7 +7,6 @@
 -- the run date, has state I or higher (I, P or L). Both read the consumer of the run date, not the
 -- id: the spells of ids OneID has merged or split since count under the ids they became.
 {%- set interest_rank = aipl_state_ranks()['I'] %}
-{%- set window_end = dbt.dateadd('day', var('campaign_attribution_days') - 1, 'anchor_date') %}
 
 with exposed as (
     select
@@ -147,8 +146,8 @@ audiences as (
         one_id,
         audience,
         anchor_date,
-        cast({{ dbt.dateadd('day', -1, 'anchor_date') }} as date) as baseline_date,
-        least(cast({{ window_end }} as date), {{ run_date() }}) as window_end_date
+        {{ add_days('anchor_date', -1) }} as baseline_date,
+        least({{ add_days('anchor_date', var('campaign_attribution_days') - 1) }}, {{ run_date() }}) as window_end_date
     from (
         select * from exposed
         union all

@@ -3,9 +3,6 @@
 -- a purchase of the brand followed a sample: ordered after the sample's time and fewer than
 -- sample_purchase_days days after its day, up to the run date. Purchases are net of full refunds as
 -- seen from the run date (docs/aipl.md), so a bought-then-fully-refunded line does not convert a sample.
-{%- set purchase_window_end = dbt.dateadd(
-    'day', var('sample_purchase_days') - 1, 'touches.touched_date'
-) %}
 
 with exposed as (
     select
@@ -25,7 +22,7 @@ samples as (
         touches.touchpoint_id,
         touches.touched_at as sampled_at,
         touches.touched_date as sampled_date,
-        cast({{ purchase_window_end }} as date) as purchase_window_end_date
+        {{ add_days('touches.touched_date', var('sample_purchase_days') - 1) }} as purchase_window_end_date
     from exposed
     inner join {{ ref('fct_touchpoints') }} as touches
         on exposed.one_id = touches.one_id

@@ -26,7 +26,7 @@ with pings as (
         and loaded_date <= {{ run_date() }}
         and pinged_date <= {{ run_date() }}
         and pinged_date
-        > {{ dbt.dateadd('day', -var('home_location_window_days'), run_date()) }}
+        > {{ add_days(run_date(), -var('home_location_window_days')) }}
 ),
 
 -- Only the window's sightings: resolving every ping of the history would cost the history.
@@ -35,7 +35,7 @@ resolved as (
         ref('stg_identity__identifiers'),
         ref('stg_identity__identity_map'),
         "ids.source_feed = 'lbs_pings' and ids.seen_date > "
-        ~ dbt.dateadd('day', -var('home_location_window_days'), run_date()),
+        ~ add_days(run_date(), -var('home_location_window_days')),
     ) | indent(4) }}
 ),
 
@@ -48,7 +48,7 @@ located as (
         pings.lon,
         {% if home_from > home_to -%}
         case
-            when pings.local_hour < {{ home_to }} then {{ dbt.dateadd('day', -1, 'pings.pinged_date') }}
+            when pings.local_hour < {{ home_to }} then {{ add_days('pings.pinged_date', -1) }}
             else pings.pinged_date
         end
         {%- else -%}

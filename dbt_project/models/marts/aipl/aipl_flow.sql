@@ -4,7 +4,7 @@
     pre_hook="{{ rewind_nights_from('d1') }}",
 ) }}
 -- Incremental: a night adds the matrices that end on its own day; earlier matrices do not change.
-{%- set earliest_d0 = health_add_days(
+{%- set earliest_d0 = add_days(
     run_date(), -(var('aipl_flow_lags_days') | max)
 ) %}
 

@@ -12,7 +12,7 @@ day_pairs as (
 
 transitions as (
     {{ aipl_flow_transitions(
-        'day_pairs', changed_after=health_add_days(run_date(), -(var('aipl_flow_lags_days') | max))
+        'day_pairs', changed_after=add_days(run_date(), -(var('aipl_flow_lags_days') | max))
     ) | indent(4) }}
 )
 

@@ -23,9 +23,9 @@ with behaviours as (
     -- the purchases and reviews of the long ones.
     {{ aipl_daily_behaviours(
         "touches.touched_date <= " ~ run_date() ~ " and (touches.touched_date > "
-        ~ dbt.dateadd('day', -([awareness, interest] | max), run_date())
+        ~ add_days(run_date(), -([awareness, interest] | max))
         ~ " or (touches.behaviour in ('purchase', 'review_positive') and touches.touched_date > "
-        ~ dbt.dateadd('day', -longest, run_date()) ~ "))"
+        ~ add_days(run_date(), -longest) ~ "))"
     ) | indent(4) }}
     {%- else %}
     {{ aipl_daily_behaviours("touches.touched_date <= " ~ run_date()) | indent(4) }}
@@ -71,7 +71,7 @@ evaluations as (
             one_id,
             brand_id
         from behaviours
-        where behaviour_date > {{ dbt.dateadd('day', -longest, run_date()) }}
+        where behaviour_date > {{ add_days(run_date(), -longest) }}
         union all
         select
             one_id,
@@ -89,7 +89,7 @@ evaluations as (
             one_id,
             brand_id
         from presence
-        where seen_date > {{ dbt.dateadd('day', -opportunity, run_date()) }}
+        where seen_date > {{ add_days(run_date(), -opportunity) }}
         {%- endif %}
     ) as pairs
 ),
@@ -111,28 +111,28 @@ evaluations as (
         select
             one_id,
             brand_id,
-            {{ dbt.dateadd('day', awareness, 'behaviour_date') }}
+            {{ add_days('behaviour_date', awareness) }}
         from behaviours
         where awareness_behaviour is not null
         union all
         select
             one_id,
             brand_id,
-            {{ dbt.dateadd('day', interest, 'behaviour_date') }}
+            {{ add_days('behaviour_date', interest) }}
         from behaviours
         where interest_behaviour is not null or has_page_view
         union all
         select
             one_id,
             brand_id,
-            {{ dbt.dateadd('day', purchase, 'behaviour_date') }}
+            {{ add_days('behaviour_date', purchase) }}
         from behaviours
         where purchase_counts_until is not null
         union all
         select
             one_id,
             brand_id,
-            {{ dbt.dateadd('day', loyalty, 'behaviour_date') }}
+            {{ add_days('behaviour_date', loyalty) }}
         from behaviours
         where purchase_counts_until is not null or has_positive_review
         union all
@@ -164,7 +164,7 @@ evaluations as (
         select
             one_id,
             brand_id,
-            {{ dbt.dateadd('day', opportunity, 'seen_date') }}
+            {{ add_days('seen_date', opportunity) }}
         from presence
         {%- endif %}
     ) as days
@@ -190,7 +190,7 @@ evidence as (
         on evaluations.one_id = behaviours.one_id
         and evaluations.brand_id = behaviours.brand_id
         and behaviours.behaviour_date <= evaluations.state_date
-        and behaviours.behaviour_date > {{ dbt.dateadd('day', -longest, 'evaluations.state_date') }}
+        and behaviours.behaviour_date > {{ add_days('evaluations.state_date', -longest) }}
 ),
 
 -- Per evaluated day: what each rule sees inside its window, and the latest behaviour of each stage
@@ -265,7 +265,7 @@ present_on_day as (
         on evaluations.one_id = presence.one_id
         and evaluations.brand_id = presence.brand_id
         and presence.seen_date <= evaluations.state_date
-        and presence.seen_date > {{ dbt.dateadd('day', -opportunity, 'evaluations.state_date') }}
+        and presence.seen_date > {{ add_days('evaluations.state_date', -opportunity) }}
 ),
 {% endif %}
 

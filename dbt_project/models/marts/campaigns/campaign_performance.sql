@@ -3,9 +3,6 @@
 -- frequency, moves, coupons and samples count the consumers the events resolve to. Moves into I or
 -- P are set against the brand's consumers the campaign never reached, weighted to the exposed
 -- consumers' mix of baseline states (see int_campaign_consumers_moved).
-{%- set last_window_end = dbt.dateadd(
-    'day', var('campaign_attribution_days') - 1, 'max(first_exposed_date)'
-) %}
 
 with delivery as (
     select
@@ -26,7 +23,8 @@ reach as (
         min(first_exposed_date) as first_exposure_date,
         -- Complete once the window of the last consumer reached has closed. Computed here, where
         -- the date is never null: dbt-spark's dateadd fails on null dates.
-        cast({{ last_window_end }} as date) <= {{ run_date() }} as is_attribution_complete
+        {{ add_days('max(first_exposed_date)', var('campaign_attribution_days') - 1) }} <= {{ run_date() }}
+            as is_attribution_complete
     from {{ ref('int_campaign_consumers_exposed') }}
     group by campaign_id
 ),

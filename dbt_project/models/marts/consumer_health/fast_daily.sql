@@ -50,17 +50,17 @@ states_on_day as (
 
 lagged_spells as (
     select
-        {{ health_add_days('days.fast_date', -lag_days) }} as d0,
+        {{ add_days('days.fast_date', -lag_days) }} as d0,
         days.fast_date as d1,
         spells.one_id,
         spells.brand_id,
         spells.state_rank
     from days
     inner join asset_spells as spells
-        on spells.valid_from <= {{ health_add_days('days.fast_date', -lag_days) }}
+        on spells.valid_from <= {{ add_days('days.fast_date', -lag_days) }}
         and (
             spells.valid_to is null
-            or spells.valid_to > {{ health_add_days('days.fast_date', -lag_days) }}
+            or spells.valid_to > {{ add_days('days.fast_date', -lag_days) }}
         )
 ),
 
@@ -76,7 +76,7 @@ lagged_ids as (
 lagged_successors as (
     {{ one_id_successors(
         'lagged_ids',
-        changed_after=health_add_days(run_date(), -lag_days) if is_incremental() else none,
+        changed_after=add_days(run_date(), -lag_days) if is_incremental() else none,
     ) | indent(4) }}
 ),
 
@@ -132,7 +132,7 @@ engagement_spells as (
     {#- The interest window reaches back for the page views that make Interest inside the window. #}
     {{ health_engagement_spells(
         "touches.touched_date <= " ~ run_date() ~ " and touches.touched_date > "
-        ~ health_add_days(run_date(), -(window + var('aipl_interest_window_days')))
+        ~ add_days(run_date(), -(window + var('aipl_interest_window_days')))
     ) }}
     {%- else %}
     {{ health_engagement_spells("touches.touched_date <= " ~ run_date()) }}

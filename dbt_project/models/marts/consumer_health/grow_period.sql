@@ -139,8 +139,8 @@ select
     brand_id,
     '{{ period }}' as period_grain,
     period_start,
-    {{ health_add_days(dbt.dateadd(period, 1, 'period_start'), -1) }} as period_end,
-    {{ health_add_days(dbt.dateadd(period, 1, 'period_start'), -1) }} <= {{ run_date() }}
+    {{ add_days(dbt.dateadd(period, 1, 'period_start'), -1) }} as period_end,
+    {{ add_days(dbt.dateadd(period, 1, 'period_start'), -1) }} <= {{ run_date() }}
         as is_period_complete,
     previous_period_start,
     gmv,

@@ -7,7 +7,6 @@
     the last identification_rate_restate_days days, on the run date's map; older days keep the map
     of the last night that recounted them (a full refresh recounts every day on the current
     map). -#}
-{%- set restate_from = dbt.dateadd('day', -var('identification_rate_restate_days'), run_date()) %}
 {#- feed (silver table), its staging model, record id column, local event day column -#}
 {%- set feeds = [
     ('online_orders', 'stg_online__order_lines', 'order_line_id', 'transacted_date'),
@@ -39,7 +38,7 @@ recounted_days as (
     select distinct record_date
     from records
     where loaded_date = {{ run_date() }}
-        or record_date > cast({{ restate_from }} as date)
+        or record_date > {{ add_days(run_date(), -var('identification_rate_restate_days')) }}
 ),
 
 counted_records as (
