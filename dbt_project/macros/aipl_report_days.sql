@@ -9,8 +9,3 @@
     where calendar_date >= (select min(valid_from) from {{ ref('aipl_state_history') }})
     {%- endif %}
 {%- endmacro %}
-
-{#- A spell (valid_from inclusive, valid_to exclusive, null while current) holds on a day. -#}
-{% macro spell_holds_on(spell, day) -%}
-    ({{ spell }}.valid_from <= {{ day }} and ({{ spell }}.valid_to is null or {{ spell }}.valid_to > {{ day }}))
-{%- endmacro %}

@@ -155,7 +155,7 @@ audiences as (
     ) as unioned
 ),
 
--- A spell holds on day D when valid_from <= D < valid_to (valid_to null while current).
+-- The baseline is the state on the eve of the anchor day; the peak, the deepest state of the window.
 ranked as (
     select
         audiences.campaign_id,
@@ -165,21 +165,17 @@ ranked as (
         audiences.anchor_date,
         audiences.window_end_date,
         coalesce(max(case
-            when spells.valid_from <= audiences.baseline_date
-                and (spells.valid_to is null or spells.valid_to > audiences.baseline_date)
-                then spells.state_rank
+            when {{ spell_holds_on('spells', 'audiences.baseline_date') }} then spells.state_rank
         end), 0) as baseline_rank,
         coalesce(max(case
-            when spells.valid_from <= audiences.window_end_date
-                and (spells.valid_to is null or spells.valid_to > audiences.anchor_date)
+            when {{ spell_overlaps('spells', 'audiences.anchor_date', 'audiences.window_end_date') }}
                 then spells.state_rank
         end), 0) as peak_rank
     from audiences
     left join consumer_spells as spells
         on audiences.one_id = spells.one_id
         and audiences.brand_id = spells.brand_id
-        and spells.valid_from <= audiences.window_end_date
-        and (spells.valid_to is null or spells.valid_to > audiences.baseline_date)
+        and {{ spell_overlaps('spells', 'audiences.baseline_date', 'audiences.window_end_date') }}
     group by
         audiences.campaign_id,
         audiences.brand_id,

@@ -77,7 +77,7 @@ evaluations as (
             one_id,
             brand_id
         from memberships
-        where valid_to is null or valid_to > {{ run_date() }}
+        where {{ spell_holds_on('memberships', run_date()) }}
         union all
         select
             one_id,
@@ -250,8 +250,7 @@ members_on_day as (
     inner join memberships
         on evaluations.one_id = memberships.one_id
         and evaluations.brand_id = memberships.brand_id
-        and memberships.valid_from <= evaluations.state_date
-        and (memberships.valid_to is null or memberships.valid_to > evaluations.state_date)
+        and {{ spell_holds_on('memberships', 'evaluations.state_date') }}
 ),
 
 {% if var('oaipl') %}

@@ -44,8 +44,7 @@ states_on_day as (
         spells.state_rank
     from days
     inner join asset_spells as spells
-        on spells.valid_from <= days.fast_date
-        and (spells.valid_to is null or spells.valid_to > days.fast_date)
+        on {{ spell_holds_on('spells', 'days.fast_date') }}
 ),
 
 lagged_spells as (
@@ -57,11 +56,7 @@ lagged_spells as (
         spells.state_rank
     from days
     inner join asset_spells as spells
-        on spells.valid_from <= {{ add_days('days.fast_date', -lag_days) }}
-        and (
-            spells.valid_to is null
-            or spells.valid_to > {{ add_days('days.fast_date', -lag_days) }}
-        )
+        on {{ spell_holds_on('spells', add_days('days.fast_date', -lag_days)) }}
 ),
 
 lagged_ids as (
@@ -123,8 +118,7 @@ members_on_day as (
     from days
     inner join {{ ref('int_membership_spells') }} as spells
         on spells.is_active
-        and spells.valid_from <= days.fast_date
-        and (spells.valid_to is null or spells.valid_to > days.fast_date)
+        and {{ spell_holds_on('spells', 'days.fast_date') }}
 ),
 
 engagement_spells as (
@@ -149,8 +143,7 @@ superiority_thriving as (
     left join engagement_spells as engaged
         on members.one_id = engaged.one_id
         and members.brand_id = engaged.brand_id
-        and engaged.valid_from <= members.fast_date
-        and engaged.valid_to > members.fast_date
+        and {{ spell_holds_on('engaged', 'members.fast_date') }}
     group by members.brand_id, members.fast_date
 ),
 

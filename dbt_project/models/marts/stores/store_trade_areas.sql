@@ -62,13 +62,11 @@ placed as (
 
 states_on_run_date as (
     select
-        one_id,
-        brand_id,
-        state
-    from {{ ref('aipl_state_history') }}
-    where
-        valid_from <= {{ run_date() }}
-        and (valid_to is null or valid_to > {{ run_date() }})
+        spells.one_id,
+        spells.brand_id,
+        spells.state
+    from {{ ref('aipl_state_history') }} as spells
+    where {{ spell_holds_on('spells', run_date()) }}
 ),
 
 -- Ever bought the brand, counting a sale unless it was fully refunded by the run date.
