@@ -1,15 +1,27 @@
-"""What a source delivered for a feed and day: its files, their checksums and text encodings.
+"""What a source delivered for a feed and day: its files, their checksums, formats and encodings.
 
-Encoding is decided per file, never guessed per row: a text file that decodes as strict UTF-8 is
-UTF-8; otherwise, if the contract allows GBK and the bytes decode as strict GBK, it is GBK;
-otherwise the file is undecodable and its lines go to quarantine.
+Every file under the day's folder is listed, in sub-folders too, and each is classified by rule:
+
+- A name starting with `_` or `.`, or inside a folder so named (`_SUCCESS`, `_temporary/`,
+  `.crc`), is a marker or a file still being written, by the convention Spark and Hadoop follow:
+  it is registered as ignored and never read.
+- The name's last suffix is the format: `.csv`, `.parquet`, `.jsonl`/`.ndjson` (JSON Lines) or
+  `.json` (a JSON document or JSON Lines), each behind an optional `.gz` (gzip). A format the
+  feed's contract does not list is refused, with a reason.
+- Encoding is decided per file, never guessed per row: a text file that decodes as strict UTF-8 is
+  UTF-8; otherwise, if the contract allows GBK and the bytes decode as strict GBK, it is GBK;
+  otherwise the file is undecodable and its lines go to quarantine.
+- A CSV file's first record is its header when it names distinct columns, every required one of
+  the contract among them, in any order; columns the contract does not know are recorded and not
+  read, and the header repeated further down is no record. Records are counted as
+  `databank.delivered_text` splits them.
 """
 
 from __future__ import annotations
 
-import csv
+import gzip
 import hashlib
-import re
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,24 +30,34 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from databank.contracts import Contract
+from databank.delivered_text import header_fields, is_header, one_line, text_records
 
 CHUNK = 1 << 20
-# Line breaks and blank lines as Spark's text reader sees them, so both count the same records.
-LINE_BREAK = re.compile(r"\r\n|\r|\n")
-NOT_BLANK = re.compile(r"[^ \t\n\x0b\f\r]")
+FORMAT_OF_SUFFIX = {"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "parquet": "parquet"}
+GZIP = "gzip"
+# Problems of a whole file: the first three keep it from being read at all.
+MARKER = "marker"
+UNSUPPORTED_FORMAT = "unsupported_format"
+UNREADABLE = "unreadable"
+UNDECODABLE = "undecodable"
+UNEXPECTED_HEADER = "unexpected_header"
 
 
 @dataclass(frozen=True)
 class DeliveredFile:
     path: Path
-    checksum: str  # sha256 of the bytes as delivered
+    checksum: str | None  # sha256 of the bytes as delivered; None for a marker, which is not read
     size: int
-    file_format: str
+    file_format: str | None  # the contract format it is read as; None when it is no format of the feed
     encoding: str | None  # text: 'utf-8', 'gbk', or None when neither decodes; None for Parquet
-    rows: int | None  # records delivered (text: non-blank lines less the header); None if unreadable
-    cut_last_line: str | None = None  # text whose last line has no newline: that line, as decoded
-    header: str | None = None  # CSV: the header line as delivered
-    problem: str | None = None  # what makes every line of the file unusable, if anything
+    rows: int | None  # records delivered (text: non-blank records less headers); None if unreadable
+    cut_last_line: str | None = None  # text whose last line has no line break: that record
+    header: str | None = None  # CSV: the header record as delivered
+    columns: tuple[str, ...] = ()  # CSV header or Parquet schema: the names the file gives its fields
+    extra_columns: tuple[str, ...] = ()  # of `columns`, those the contract does not know
+    problem: str | None = None  # what makes the whole file unusable, or unread, if anything
+    compression: str | None = None  # 'gzip' or None
+    restaged: bool = False  # Spark cannot read the file as it is: it reads `text_for_spark` instead
 
     @property
     def is_empty(self) -> bool:
@@ -47,23 +69,12 @@ def landing_folder(landing: Path, feed: str, day: date) -> Path:
 
 
 def list_delivered(landing: Path, contract: Contract, day: date) -> list[DeliveredFile]:
-    """Every file delivered for `contract.feed` on `day`, in name order."""
+    """Every file delivered for `contract.feed` on `day`, sub-folders included, in path order."""
     folder = landing_folder(landing, contract.feed, day)
     if not folder.is_dir():
         return []
-    files = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
-        file_format = path.suffix.lstrip(".").lower()
-        if file_format not in contract.formats:
-            raise ValueError(
-                f"{path}: {contract.feed} is delivered as {contract.formats}, not {file_format!r}"
-            )
-        checksum, size = _sha256(path)
-        if file_format == "parquet":
-            files.append(_parquet_file(path, checksum, size))
-        else:
-            files.append(_text_file(path, checksum, size, file_format, contract))
-    return files
+    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    return [_delivered(path, path.relative_to(folder), contract) for path in paths]
 
 
 def decoded(content: bytes, encoding: str | None) -> str:
@@ -71,35 +82,116 @@ def decoded(content: bytes, encoding: str | None) -> str:
     return content.decode(encoding or "utf-8", errors="replace")
 
 
-def _text_file(path: Path, checksum: str, size: int, file_format: str, contract: Contract) -> DeliveredFile:
-    content = path.read_bytes()
+def text_for_spark(file: DeliveredFile) -> str:
+    """A restaged text file as Spark is to read it: UTF-8, one record a line."""
+    content = _content(file.path, file.compression) or b""
+    found = text_records(decoded(content, file.encoding), file.file_format, _may_be_document(file.path))
+    return "".join(one_line(record) + "\n" for record in found.records)
+
+
+def _delivered(path: Path, within_day: Path, contract: Contract) -> DeliveredFile:
+    if any(part.startswith(("_", ".")) for part in within_day.parts):
+        return DeliveredFile(path, None, path.stat().st_size, None, None, None, problem=MARKER)
+    checksum, size = _sha256(path)
+    file_format, compression = _format_of(path.name)
+    if file_format not in contract.formats or (file_format == "parquet" and compression):
+        return DeliveredFile(path, checksum, size, None, None, None, problem=UNSUPPORTED_FORMAT)
+    if file_format == "parquet":
+        return _parquet_file(path, checksum, size, contract)
+    return _text_file(path, checksum, size, file_format, compression, contract)
+
+
+def _format_of(name: str) -> tuple[str | None, str | None]:
+    """(format, compression) a file name says."""
+    lowered = name.lower()
+    compression = GZIP if lowered.endswith(".gz") else None
+    stem = lowered.removesuffix(".gz")
+    suffix = stem.rsplit(".", 1)[1] if "." in stem else ""
+    return FORMAT_OF_SUFFIX.get(suffix), compression
+
+
+def _text_file(
+    path: Path, checksum: str, size: int, file_format: str, compression: str | None, contract: Contract
+) -> DeliveredFile:
+    content = _content(path, compression)
+    if content is None:
+        return DeliveredFile(path, checksum, size, file_format, None, None, problem=UNREADABLE)
     encoding = _detect_encoding(content, contract)
-    lines = [line for line in LINE_BREAK.split(decoded(content, encoding)) if NOT_BLANK.search(line)]
-    problem = None if encoding else "undecodable"
-    header = None
-    if file_format == "csv" and lines:
-        if next(csv.reader([lines[0]])) == contract.column_names:
-            header, lines = lines[0], lines[1:]
-        else:  # every line is then a record that cannot be read by name, the first one included
-            problem = problem or "unexpected_header"
-    cut = lines[-1] if lines and not content.endswith(b"\n") else None
-    return DeliveredFile(path, checksum, size, file_format, encoding, len(lines), cut, header, problem)
-
-
-def _parquet_file(path: Path, checksum: str, size: int) -> DeliveredFile:
-    rows = _parquet_rows(path, size)
+    text = decoded(content, encoding)
+    found = text_records(text, file_format, _may_be_document(path))
+    records = found.records
+    problem = None if encoding else UNDECODABLE
+    header, columns, extra = None, (), ()
+    if file_format == "csv" and records:
+        fields = header_fields(records[0])
+        if is_header(fields, contract.column_names, contract.required_columns):
+            header, columns = records[0], tuple(fields)
+            extra = tuple(f for f in fields if f not in contract.column_names)
+            records = [r for r in records if r != header]
+        else:  # every record is then one that cannot be read by name, the first one included
+            problem = problem or UNEXPECTED_HEADER
+    cut_short = not (found.from_document or text.endswith(("\n", "\r")))
+    last = found.records[-1] if found.records else None
+    cut = last if cut_short and last != header else None
+    restaged = (
+        encoding != "utf-8"
+        or found.spans_lines
+        or found.from_document
+        or ":" in path.name  # Hadoop takes the part before a colon for a URI scheme
+        or (compression == GZIP and not path.name.endswith(".gz"))  # Spark knows gzip by `.gz` only
+    )
     return DeliveredFile(
-        path, checksum, size, "parquet", None, rows, problem=None if rows is not None else "unreadable"
+        path,
+        checksum,
+        size,
+        file_format,
+        encoding,
+        len(records),
+        cut_last_line=cut,
+        header=header,
+        columns=columns,
+        extra_columns=extra,
+        problem=problem,
+        compression=compression,
+        restaged=restaged,
     )
 
 
-def _parquet_rows(path: Path, size: int) -> int | None:
-    if size == 0:
-        return 0
+def _content(path: Path, compression: str | None) -> bytes | None:
+    """The bytes a file holds, gzip undone; None when they cannot be decompressed."""
+    raw = path.read_bytes()
+    if compression != GZIP:
+        return raw
     try:
-        return pq.ParquetFile(path).metadata.num_rows
-    except (pa.ArrowInvalid, OSError):
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error):
         return None
+
+
+def _may_be_document(path: Path) -> bool:
+    return path.name.lower().removesuffix(".gz").endswith(".json")
+
+
+def _parquet_file(path: Path, checksum: str, size: int, contract: Contract) -> DeliveredFile:
+    if size == 0:
+        return DeliveredFile(path, checksum, size, "parquet", None, 0)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError):
+        return DeliveredFile(path, checksum, size, "parquet", None, None, problem=UNREADABLE)
+    columns = tuple(parquet.schema_arrow.names)
+    extra = tuple(c for c in columns if c not in contract.column_names)
+    return DeliveredFile(
+        path,
+        checksum,
+        size,
+        "parquet",
+        None,
+        parquet.metadata.num_rows,
+        columns=columns,
+        extra_columns=extra,
+        restaged=":" in path.name,
+    )
 
 
 def _sha256(path: Path) -> tuple[str, int]:

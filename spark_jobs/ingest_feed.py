@@ -3,8 +3,12 @@
 Every delivered record ends in `bronze.<feed>` (typed, identifiers pseudonymised, ingestion
 metadata on each row) or in `quarantine.<feed>` (with a reason and its raw text, identifier-like
 values redacted); the job checks that the two add up to what the files hold and fails loudly if
-they do not. A file whose bytes were already ingested (same sha256, under any name, on any day) is
-skipped and registered as a duplicate. Re-running a day replaces that day's rows.
+they do not, before writing anything. Which files are read, and how, is `spark_jobs.read_delivery`'s
+part; every file under the day's folder is registered in `ops.ingested_files` with what became of
+it (ingested, duplicate, empty, unreadable, refused or ignored), its problem and the columns or keys
+it holds that the contract does not know. A file whose bytes were already ingested (same sha256,
+under any name, on any day) is skipped and registered as a duplicate. Re-running a day replaces
+that day's rows.
 
     python -m spark_jobs.ingest_feed --feed online_orders --date 2026-05-01
 """
@@ -12,44 +16,43 @@ skipped and registered as a duplicate. Re-running a day replaces that day's rows
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
 from databank.config import Settings, load_settings
 from databank.contracts import Contract, load_contract
 from databank.lakehouse import Lakehouse, lakehouse_for
-from databank.landing import DeliveredFile, decoded, list_delivered
+from databank.landing import list_delivered
 from databank.privacy.erasure import ERASURE_FEED, read_suppressed_tokens
 from databank.privacy.vault import Vault
 from databank.spark_session import build_session
-from spark_jobs.transforms.identifiers import pseudonymise
-from spark_jobs.transforms.parse import (
-    PARSE_ERROR,
-    RAW,
-    parquet_as_text,
-    parse_csv_lines,
-    parse_json_lines,
+from spark_jobs.read_delivery import (
+    DUPLICATE,
+    EMPTY,
+    IGNORED,
+    INGESTED,
+    REFUSED,
+    FileDecision,
+    decide,
+    read_raw,
+    rows_delivered,
 )
+from spark_jobs.transforms.identifiers import ID_LIKE, PHONE_LIKE, REDACTED, pseudonymise, redacted
+from spark_jobs.transforms.parse import UNREAD_KEYS
 from spark_jobs.transforms.privacy import is_suppressed, vault_entries
-from spark_jobs.transforms.records import SOURCE_CHECKSUM, SOURCE_FILE, to_bronze, to_quarantine
-from spark_jobs.transforms.validate import (
-    LAST_LINE_CUT,
-    REASON,
-    DeliveryWindow,
-    type_and_check,
-)
+from spark_jobs.transforms.records import SOURCE_FILE, to_bronze, to_quarantine
+from spark_jobs.transforms.validate import REASON, DeliveryWindow, type_and_check
 
 FILES_TABLE = "ingested_files"
 RUNS_TABLE = "ingest_runs"
-FILE_NAME = "_file_name"
 SUPPRESSED = "_suppressed"
 
 
@@ -66,19 +69,13 @@ class IngestResult:
     files_ingested: int
     files_duplicate: int
     files_empty: int
+    files_refused: int
+    files_ignored: int
     rows_delivered: int
     rows_bronze: int
     rows_quarantined: int
     rows_suppressed: int
     identifiers_vaulted: int
-
-
-@dataclass(frozen=True)
-class FileDecision:
-    file: DeliveredFile
-    relative: str
-    status: str  # ingested | duplicate | empty | unreadable
-    duplicate_of: str | None = None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,36 +103,16 @@ def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, 
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     delivered = list_delivered(settings.landing, contract, day)
     decisions = decide(delivered, _earlier_checksums(spark, lake, feed, day), settings.landing)
+    _widen_register(spark, lake)
     # Staged copies hold raw identifiers. One ingest of a feed runs at a time, so whatever is under
     # the feed's staging folder now was left by a killed run and goes before anything is read.
     feed_staging = Path(settings.lakehouse) / "_staging" / feed
     shutil.rmtree(feed_staging, ignore_errors=True)
     staging = feed_staging / batch_id
+    meta = {"batch": batch_id, "at": ingested_at, "dt": day}
     try:
-        raw = read_raw(spark, contract, [d for d in decisions if d.status == "ingested"], staging)
-        raw = raw.unionByName(_unreadable_files(spark, contract, decisions), allowMissingColumns=True)
-        tz = settings.business_timezone
-        window = DeliveryWindow.for_day(
-            day, settings.tz, settings.ingest.late_days, settings.ingest.future_tolerance_minutes
-        )
-        junk = {"phone": settings.ingest.placeholder_phones, "device_id": settings.ingest.junk_device_ids}
-        vaulted = settings.privacy.vault_identifier_types
-        pseudonymised = pseudonymise(raw, contract, settings.pseudonymisation_key(), junk, vaulted)
-        checked = type_and_check(pseudonymised, contract, window, tz, settings.ingest.earliest_plausible_time)
-        # The people erased stay erased: their records are counted, never stored (not even in
-        # quarantine). A request itself is not suppressed: it is how an erasure arrives.
-        tokens = read_suppressed_tokens(settings) if feed != ERASURE_FEED else []
-        checked = checked.withColumn(SUPPRESSED, is_suppressed(contract, tokens)).persist()
-        kept = checked.where(~F.col(SUPPRESSED))
-        meta = {"batch": batch_id, "at": ingested_at, "dt": day}
-        valid = kept.where(F.col(REASON).isNull())
-        bronze = valid.transform(to_bronze, contract, meta)
-        quarantine = kept.where(F.col(REASON).isNotNull()).transform(to_quarantine, contract, meta)
-        bronze_rows = _replace_day(lake, bronze, "bronze", feed, day)
-        quarantined_rows = _replace_day(lake, quarantine, "quarantine", feed, day)
-        suppressed_rows = checked.where(F.col(SUPPRESSED)).count()
-        vaulted_count = _seal_identifiers(settings, vault_entries(valid, contract)) if vaulted else 0
-        checked.unpersist()
+        raw = read_raw(spark, contract, decisions, staging)
+        outcome = _outcome(raw, contract, settings, day, meta)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -143,162 +120,106 @@ def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, 
         batch_id=batch_id,
         feed=feed,
         dt=day,
-        files_delivered=len(decisions),
-        files_ingested=sum(d.status == "ingested" for d in decisions),
-        files_duplicate=sum(d.status == "duplicate" for d in decisions),
-        files_empty=sum(d.status == "empty" for d in decisions),
-        # An unreadable file counts as one record: it is quarantined as one.
-        rows_delivered=sum(
-            d.file.rows if d.status == "ingested" else 1
-            for d in decisions
-            if d.status in ("ingested", "unreadable")
-        ),
-        rows_bronze=bronze_rows,
-        rows_quarantined=quarantined_rows,
-        rows_suppressed=suppressed_rows,
-        identifiers_vaulted=vaulted_count,
+        files_delivered=sum(d.status != IGNORED for d in decisions),
+        files_ingested=sum(d.status == INGESTED for d in decisions),
+        files_duplicate=sum(d.status == DUPLICATE for d in decisions),
+        files_empty=sum(d.status == EMPTY for d in decisions),
+        files_refused=sum(d.status == REFUSED for d in decisions),
+        files_ignored=sum(d.status == IGNORED for d in decisions),
+        rows_delivered=rows_delivered(decisions),
+        rows_bronze=outcome.bronze.num_rows,
+        rows_quarantined=outcome.quarantine.num_rows,
+        rows_suppressed=outcome.suppressed,
+        identifiers_vaulted=0,
     )
-    lake.replace(
-        _file_register(decisions, feed, day, batch_id, ingested_at),
-        "ops",
-        FILES_TABLE,
-        {"feed": feed, "dt": day},
-        ["feed"],
-    )
-    lake.append(_run_row(result, ingested_at), "ops", RUNS_TABLE, ["feed"])
-    if result.rows_delivered != bronze_rows + quarantined_rows + suppressed_rows:
+    register = _file_register(decisions, feed, day, batch_id, ingested_at, outcome.unread_keys)
+    stored = result.rows_bronze + result.rows_quarantined + result.rows_suppressed
+    if result.rows_delivered != stored:  # checked before anything is written: the day stays as it was
+        _record(lake, register, result, ingested_at)
         raise RowsLostError(
-            f"{feed} {day}: {result.rows_delivered} rows delivered, but {bronze_rows} in bronze, "
-            f"{quarantined_rows} in quarantine and {suppressed_rows} suppressed (batch {batch_id})"
+            f"{feed} {day}: {result.rows_delivered} rows delivered, but {result.rows_bronze} would go "
+            f"to bronze, {result.rows_quarantined} to quarantine and {result.rows_suppressed} are "
+            f"suppressed; nothing written (batch {batch_id})"
         )
+    lake.replace(outcome.bronze, "bronze", feed, {"dt": day}, ["dt"])
+    lake.replace(outcome.quarantine, "quarantine", feed, {"dt": day}, ["dt"])
+    if outcome.vault_entries is not None:
+        result = replace(result, identifiers_vaulted=_seal_identifiers(settings, outcome.vault_entries))
+    _record(lake, register, result, ingested_at)
     return result
 
 
-def _seal_identifiers(settings: Settings, entries: DataFrame) -> int:
+@dataclass(frozen=True)
+class _Outcome:
+    """What a day's records became, before any of it is written."""
+
+    bronze: pa.Table
+    quarantine: pa.Table
+    suppressed: int
+    vault_entries: pa.Table | None  # None when no identifier type is vaulted
+    unread_keys: dict[str, list[str]]  # by source file: JSON keys the contract does not know
+
+
+def _outcome(raw: DataFrame, contract: Contract, settings: Settings, day: date, meta: dict) -> _Outcome:
+    tz = settings.business_timezone
+    window = DeliveryWindow.for_day(
+        day, settings.tz, settings.ingest.late_days, settings.ingest.future_tolerance_minutes
+    )
+    junk = {"phone": settings.ingest.placeholder_phones, "device_id": settings.ingest.junk_device_ids}
+    vaulted = settings.privacy.vault_identifier_types
+    pseudonymised = pseudonymise(raw, contract, settings.pseudonymisation_key(), junk, vaulted)
+    checked = type_and_check(pseudonymised, contract, window, tz, settings.ingest.earliest_plausible_time)
+    # The people erased stay erased: their records are counted, never stored (not even in
+    # quarantine). A request itself is not suppressed: it is how an erasure arrives.
+    tokens = read_suppressed_tokens(settings) if contract.feed != ERASURE_FEED else []
+    checked = checked.withColumn(SUPPRESSED, is_suppressed(contract, tokens)).persist()
+    kept = checked.where(~F.col(SUPPRESSED))
+    valid = kept.where(F.col(REASON).isNull())
+    outcome = _Outcome(
+        bronze=valid.transform(to_bronze, contract, meta).toArrow(),
+        quarantine=kept.where(F.col(REASON).isNotNull()).transform(to_quarantine, contract, meta).toArrow(),
+        suppressed=checked.where(F.col(SUPPRESSED)).count(),
+        # The night's distinct identifiers, not its records: small enough to hand to the driver.
+        vault_entries=vault_entries(valid, contract).toArrow() if vaulted else None,
+        unread_keys=_unread_keys(checked),
+    )
+    checked.unpersist()
+    return outcome
+
+
+def _unread_keys(checked: DataFrame) -> dict[str, list[str]]:
+    """By source file, the JSON keys its lines hold that the contract does not know, masked (a key
+    may be an identifier)."""
+    if UNREAD_KEYS not in checked.columns:
+        return {}
+    keys = (
+        checked.where(F.size(UNREAD_KEYS) > 0)
+        .select(SOURCE_FILE, F.explode(F.transform(UNREAD_KEYS, redacted)).alias("key"))
+        .distinct()
+        .collect()
+    )
+    by_file: dict[str, list[str]] = {}
+    for row in sorted(keys, key=lambda r: (r[SOURCE_FILE], r["key"])):
+        by_file.setdefault(row[SOURCE_FILE], []).append(row["key"])
+    return by_file
+
+
+def _seal_identifiers(settings: Settings, entries: pa.Table) -> int:
     """Seal the night's new identifiers of the vaulted types in the identifier vault."""
-    # The night's distinct identifiers, not its records: small enough to hand to the driver.
-    return Vault.open(settings).store(entries.toArrow())
+    return Vault.open(settings).store(entries)
 
 
-def decide(delivered: list[DeliveredFile], earlier: dict[str, str], landing: Path) -> list[FileDecision]:
-    """Which files to read: empty, unreadable and already-seen files are registered, not read."""
-    seen = dict(earlier)
-    decisions = []
-    for file in delivered:
-        relative = file.path.relative_to(landing).as_posix()
-        if file.is_empty:
-            decisions.append(FileDecision(file, relative, "empty"))
-        elif file.checksum in seen:
-            decisions.append(FileDecision(file, relative, "duplicate", seen[file.checksum]))
-        elif file.rows is None:
-            decisions.append(FileDecision(file, relative, "unreadable"))
-        else:
-            seen[file.checksum] = relative
-            decisions.append(FileDecision(file, relative, "ingested"))
-    return decisions
+def _record(lake: Lakehouse, register: pa.Table, result: IngestResult, at: datetime) -> None:
+    """Register the day's files and log the run."""
+    lake.replace(register, "ops", FILES_TABLE, {"feed": result.feed, "dt": result.dt}, ["feed"])
+    lake.append(_run_row(result, at), "ops", RUNS_TABLE, ["feed"])
 
 
-def read_raw(spark: SparkSession, contract: Contract, files: list[FileDecision], staging: Path) -> DataFrame:
-    """Every record of `files` as contract columns of text, with its source and raw line."""
-    frames = []
-    text = [d for d in files if d.file.file_format != "parquet"]
-    parquet = [d for d in files if d.file.file_format == "parquet"]
-    if text:
-        frames.append(_read_text(spark, contract, text, staging))
-    if parquet:
-        rows = spark.read.parquet(*(str(d.file.path) for d in parquet)).withColumn(
-            FILE_NAME, F.col("_metadata.file_name")
-        )
-        frames.append(_with_sources(parquet_as_text(rows, contract), parquet, spark))
-    if not frames:
-        return _empty_raw(spark, contract)
-    raw = frames[0]
-    for frame in frames[1:]:
-        raw = raw.unionByName(frame, allowMissingColumns=True)
-    return raw
-
-
-def _read_text(
-    spark: SparkSession, contract: Contract, files: list[FileDecision], staging: Path
-) -> DataFrame:
-    paths = []
-    for decision in files:
-        file = decision.file
-        if file.encoding == "utf-8":
-            paths.append(str(file.path))
-        else:  # Spark reads text as UTF-8: hand it a UTF-8 copy of GBK (or undecodable) files
-            staging.mkdir(parents=True, exist_ok=True)
-            copy = staging / file.path.name
-            copy.write_text(decoded(file.path.read_bytes(), file.encoding), encoding="utf-8")
-            paths.append(str(copy))
-    lines = (
-        spark.read.text(paths)
-        .withColumn(FILE_NAME, F.col("_metadata.file_name"))
-        .where(F.col("value").rlike(r"\S"))
-    )
-    lines = _with_sources(lines, files, spark)
-    if files[0].file.file_format == "jsonl":
-        parsed = parse_json_lines(lines, contract)
-    else:
-        header = next((d.file.header for d in files if d.file.header), ",".join(contract.column_names))
-        parsed = parse_csv_lines(lines, contract, header)
-    problem = F.col("_file_problem")
-    return (
-        parsed.withColumn(PARSE_ERROR, F.coalesce(problem, F.col(PARSE_ERROR)))
-        .withColumn(LAST_LINE_CUT, F.col(RAW) == F.col("_cut_last_line"))
-        .drop("_file_problem", "_cut_last_line")
-    )
-
-
-def _with_sources(frame: DataFrame, files: list[FileDecision], spark: SparkSession) -> DataFrame:
-    sources = spark.createDataFrame(
-        [
-            (d.file.path.name, d.relative, d.file.checksum, d.file.problem, d.file.cut_last_line)
-            for d in files
-        ],
-        StructType(
-            [
-                StructField(FILE_NAME, StringType()),
-                StructField(SOURCE_FILE, StringType()),
-                StructField(SOURCE_CHECKSUM, StringType()),
-                StructField("_file_problem", StringType()),
-                StructField("_cut_last_line", StringType()),
-            ]
-        ),
-    )
-    joined = frame.join(F.broadcast(sources), FILE_NAME).drop(FILE_NAME)
-    if "value" in frame.columns:
-        return joined
-    return joined.drop("_file_problem", "_cut_last_line")
-
-
-def _unreadable_files(spark: SparkSession, contract: Contract, decisions: list[FileDecision]) -> DataFrame:
-    """One quarantine record per file that cannot be opened at all."""
-    rows = [(d.relative, d.file.checksum, "unreadable_file") for d in decisions if d.status == "unreadable"]
-    schema = StructType(
-        [
-            StructField(SOURCE_FILE, StringType()),
-            StructField(SOURCE_CHECKSUM, StringType()),
-            StructField(PARSE_ERROR, StringType()),
-        ]
-    )
-    frame = spark.createDataFrame(rows, schema)
-    for name in contract.column_names:
-        frame = frame.withColumn(name, F.lit(None).cast(StringType()))
-    return frame.withColumn(RAW, F.lit(None).cast(StringType())).withColumn(LAST_LINE_CUT, F.lit(False))
-
-
-def _empty_raw(spark: SparkSession, contract: Contract) -> DataFrame:
-    fields = [StructField(n, StringType()) for n in contract.column_names]
-    fields += [StructField(n, StringType()) for n in (RAW, PARSE_ERROR, SOURCE_FILE, SOURCE_CHECKSUM)]
-    fields.append(StructField(LAST_LINE_CUT, BooleanType()))
-    return spark.createDataFrame([], StructType(fields))
-
-
-def _replace_day(lake: Lakehouse, frame: DataFrame, layer: str, feed: str, day: date) -> int:
-    arrow = frame.toArrow()
-    lake.replace(arrow, layer, feed, {"dt": day}, ["dt"])
-    return arrow.num_rows
+def _widen_register(spark: SparkSession, lake: Lakehouse) -> None:
+    """A register written before it had all of today's columns gains them (a replace cannot)."""
+    files = lake.read(spark, "ops", FILES_TABLE)
+    if files is not None and set(FILES_SCHEMA.names) - set(files.columns):
+        lake.append(FILES_SCHEMA.empty_table(), "ops", FILES_TABLE, ["feed"])
 
 
 def _earlier_checksums(spark: SparkSession, lake: Lakehouse, feed: str, day: date) -> dict[str, str]:
@@ -313,7 +234,12 @@ def _earlier_checksums(spark: SparkSession, lake: Lakehouse, feed: str, day: dat
 
 
 def _file_register(
-    decisions: list[FileDecision], feed: str, day: date, batch_id: str, at: datetime
+    decisions: list[FileDecision],
+    feed: str,
+    day: date,
+    batch_id: str,
+    at: datetime,
+    unread_keys: dict[str, list[str]],
 ) -> pa.Table:
     return pa.table(
         {
@@ -328,9 +254,19 @@ def _file_register(
             "duplicate_of": [d.duplicate_of for d in decisions],
             "batch_id": [batch_id] * len(decisions),
             "registered_at": pa.array([at] * len(decisions), pa.timestamp("us")),
+            "problem": [d.file.problem for d in decisions],
+            "compression": [d.file.compression for d in decisions],
+            "extra_columns": [
+                [*_masked(d.file.extra_columns), *unread_keys.get(d.relative, [])] for d in decisions
+            ],
         },
         schema=FILES_SCHEMA,
     )
+
+
+def _masked(names: tuple[str, ...]) -> list[str]:
+    """Column names as the register may keep them: a header can hold an identifier by mistake."""
+    return [re.sub(ID_LIKE, REDACTED, re.sub(PHONE_LIKE, REDACTED, name)) for name in names]
 
 
 FILES_SCHEMA = pa.schema(
@@ -346,6 +282,9 @@ FILES_SCHEMA = pa.schema(
         ("duplicate_of", pa.string()),
         ("batch_id", pa.string()),
         ("registered_at", pa.timestamp("us")),
+        ("problem", pa.string()),
+        ("compression", pa.string()),
+        ("extra_columns", pa.list_(pa.string())),
     ]
 )
 

@@ -1,7 +1,9 @@
 """Delivered lines and Parquet rows into one raw shape: every contract column as text.
 
 Parsing never drops a line: a line that is not a JSON object, or a CSV row with the wrong number of
-fields, keeps its raw text and gets a `_parse_error`.
+fields, keeps its raw text and gets a `_parse_error`. Fields are read by name: a CSV file's own
+header names its columns (in any order), JSON keys are matched exactly, and the keys a JSON line
+holds that the contract does not know are listed in `_unread_keys`.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from databank.contracts import Contract
+from databank.delivered_text import SENTINEL_BREAKS
 
 RAW = "_raw"
 PARSE_ERROR = "_parse_error"
 CORRUPT = "_corrupt_record"
+UNREAD_KEYS = "_unread_keys"
+# RFC 4180: a quote inside a quoted field is doubled (Spark's default escape is a backslash).
+CSV_OPTIONS = {"mode": "PERMISSIVE", "escape": '"'}
 # Quoted CSV fields, doubled quotes included, so commas inside them are not counted.
 QUOTED_FIELD = r'"(?:[^"]|"")*"'
 
@@ -27,22 +33,39 @@ def parse_json_lines(lines: DataFrame, contract: Contract) -> DataFrame:
     """`value` lines of JSON objects into text columns; anything else is `malformed_json`."""
     schema = all_text_schema(contract).add(CORRUPT, StringType())
     parsed = F.from_json(F.col("value"), schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT})
+    known = F.array(*(F.lit(name) for name in contract.column_names))
+    unread = F.array_except(F.json_object_keys(F.col("value")), known)
     return _with_fields(
-        lines,
+        lines.withColumn(UNREAD_KEYS, unread),
         contract,
         parsed,
         lambda fields, _: F.when(fields[CORRUPT].isNotNull(), F.lit("malformed_json")),
     )
 
 
-def parse_csv_lines(lines: DataFrame, contract: Contract, header: str) -> DataFrame:
-    """CSV `value` lines (header dropped) into text columns; a wrong field count is `malformed_row`."""
-    rows = lines.where(F.col("value") != F.lit(header))
-    ddl = ", ".join(f"`{name}` STRING" for name in contract.column_names)
-    parsed = F.from_csv(F.col("value"), F.lit(ddl), {"mode": "PERMISSIVE"})
-    fields = len(contract.columns)
-    return _with_fields(
-        rows, contract, parsed, lambda _, line: F.when(_field_count(line) != fields, F.lit("malformed_row"))
+def parse_csv_lines(
+    lines: DataFrame, contract: Contract, header: str | None, columns: list[str] | None = None
+) -> DataFrame:
+    """CSV `value` lines of one file into text columns; a wrong field count is `malformed_row`.
+
+    `header` is the file's header line (dropped wherever it repeats), `columns` the names it gives
+    (the contract's, in its order, when omitted). A line break inside a quoted field arrives as a
+    sentinel (`databank.delivered_text`) and is put back in the field.
+    """
+    columns = columns or contract.column_names
+    rows = lines if header is None else lines.where(F.col("value") != F.lit(header))
+    ddl = ", ".join(f"`{name.replace('`', '``')}` STRING" for name in columns)
+    parsed = F.from_csv(F.col("value"), F.lit(ddl), CSV_OPTIONS)
+    read = [name for name in contract.column_names if name in columns]
+
+    def error(_, line: Column) -> Column:
+        return F.when(_field_count(line) != len(columns), F.lit("malformed_row"))
+
+    text = _with_fields(rows, contract, parsed, error, read)
+    sentinels = "".join(SENTINEL_BREAKS)
+    breaks = "".join(SENTINEL_BREAKS.values())
+    return text.withColumns(
+        {name: F.translate(F.col(name), sentinels, breaks) for name in [*contract.column_names, RAW]}
     )
 
 
@@ -55,10 +78,7 @@ def parquet_as_text(rows: DataFrame, contract: Contract) -> DataFrame:
     missing = [name for name in contract.column_names if name not in rows.columns]
     for name in missing:
         rows = rows.withColumn(name, F.lit(None).cast(StringType()))
-    text = rows.select(
-        *(_as_text(rows, name).alias(name) for name in contract.column_names),
-        *(c for c in rows.columns if c.startswith("_")),
-    )
+    text = rows.select(*(_as_text(rows, name).alias(name) for name in contract.column_names))
     return text.withColumn(RAW, F.lit(None).cast(StringType())).withColumn(
         PARSE_ERROR, F.lit(None).cast(StringType())
     )
@@ -66,17 +86,28 @@ def parquet_as_text(rows: DataFrame, contract: Contract) -> DataFrame:
 
 def _as_text(rows: DataFrame, name: str) -> Column:
     if dict(rows.dtypes)[name].startswith("timestamp"):
-        return F.date_format(name, "yyyy-MM-dd'T'HH:mm:ss'Z'")
+        return F.date_format(name, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
     return F.col(name).cast(StringType())
 
 
-def _with_fields(lines: DataFrame, contract: Contract, parsed: Column, error) -> DataFrame:
-    """Spread the parsed struct into columns; parsed once, in its own projection, then read by field."""
+def _with_fields(
+    lines: DataFrame, contract: Contract, parsed: Column, error, read: list[str] | None = None
+) -> DataFrame:
+    """Spread the parsed struct into columns; parsed once, in its own projection, then read by field.
+
+    Contract columns not in `read` (by default all are) are absent from the parsed struct: null.
+    """
+    read = contract.column_names if read is None else read
     extra = [c for c in lines.columns if c.startswith("_")]
     staged = lines.select(F.col("value"), parsed.alias("_parsed"), *extra)
     failed = error(F.col("_parsed"), F.col("value"))
+
+    def field(name: str) -> Column:
+        value = F.col("_parsed")[name] if name in read else F.lit(None).cast(StringType())
+        return F.when(failed.isNull(), value).alias(name)
+
     return staged.select(
-        *(F.when(failed.isNull(), F.col("_parsed")[name]).alias(name) for name in contract.column_names),
+        *(field(name) for name in contract.column_names),
         F.col("value").alias(RAW),
         failed.alias(PARSE_ERROR),
         *extra,

@@ -3,6 +3,9 @@
 Reasons, checked in this order, the first that holds is the record's `_reason` (and the column it
 concerns, `_reason_column`):
 
+    undecodable, unexpected_header, the whole file is unusable (`databank.landing`): neither UTF-8
+    unreadable_file,                nor GBK, a CSV header without the contract's required columns,
+    unsupported_format              a file that cannot be opened, a format the feed does not take
     malformed_json / malformed_row  the line is not a record at all
     truncated_line                  the file's last line had no newline: cut off in transfer
     missing_required                a required field is absent or empty
@@ -31,7 +34,7 @@ from pyspark.sql import functions as F
 
 from databank.contracts import Column as ContractColumn
 from databank.contracts import Contract, DeliveryWindow
-from spark_jobs.transforms.parse import PARSE_ERROR
+from spark_jobs.transforms.parse import PARSE_ERROR, UNREAD_KEYS
 
 REASON = "_reason"
 REASON_COLUMN = "_reason_column"
@@ -71,13 +74,20 @@ def type_and_check(
     codes = F.array(*(F.lit(code) for _, code, _ in checks))
     columns = F.array(*(F.lit(column) for _, _, column in checks))
     parsed = F.col(PARSE_ERROR).isNull()
+    # A rejected record that parsed keeps its fields as delivered (identifiers already hashed), unless
+    # its line holds keys the contract does not know: then its fields are not all of it, and
+    # to_quarantine keeps the masked line instead.
+    fields_hold_it = parsed
+    if UNREAD_KEYS in raw.columns:
+        fields_hold_it = parsed & ~F.coalesce(F.size(UNREAD_KEYS) > 0, F.lit(False))
     reason = F.coalesce(F.col(PARSE_ERROR), F.element_at(codes, F.col("_first_failed") + 1))
     return checked.select(
         *(F.col(_typed_name(name)).alias(name) for name in contract.column_names),
         reason.alias(REASON),
         F.when(parsed, F.element_at(columns, F.col("_first_failed") + 1)).alias(REASON_COLUMN),
-        # A rejected record that parsed keeps its fields as delivered (identifiers already hashed).
-        F.when(parsed & reason.isNotNull(), F.to_json(F.struct(*contract.column_names))).alias(RECORD_TEXT),
+        F.when(fields_hold_it & reason.isNotNull(), F.to_json(F.struct(*contract.column_names))).alias(
+            RECORD_TEXT
+        ),
         *(c for c in passthrough if c not in (PARSE_ERROR, LAST_LINE_CUT)),
     )
 

@@ -5,10 +5,12 @@ from pyspark.sql import functions as F
 
 from databank.contracts import load_contract
 from spark_jobs.transforms.identifiers import redacted
-from spark_jobs.transforms.parse import PARSE_ERROR, parse_csv_lines, parse_json_lines
+from spark_jobs.transforms.parse import PARSE_ERROR, UNREAD_KEYS, parse_csv_lines, parse_json_lines
 
 ORDERS = load_contract("online_orders")
 POS = load_contract("pos_transactions")
+LINE = "L1,R1,S1,1,sale,,2026-05-03 14:00:00,SL1,冲锋衣,1,599,599,cash,,,"
+LINE_FIELDS = LINE.split(",")
 
 
 def test_json_lines_parse_by_name_and_broken_lines_are_kept_with_a_reason(spark):
@@ -63,3 +65,27 @@ def test_redaction_masks_identifier_like_values(spark, secret):
 
     assert secret not in out
     assert '"event_type":"page_view"' in out
+
+
+def test_csv_columns_are_read_by_the_files_own_header_and_quoted_line_breaks_come_back(spark):
+    columns = [*reversed(POS.column_names), "cashier_note"]
+    header = ",".join(columns)
+    values = dict(zip(POS.column_names, LINE_FIELDS, strict=True)) | {"payment_token": '"tok""1\ue0002"'}
+    line = ",".join([*(values[c] for c in reversed(POS.column_names)), "note"])
+    lines = spark.createDataFrame([(header,), (line,), (header,)], "value string")
+
+    rows = parse_csv_lines(lines, POS, header, columns).collect()
+
+    assert len(rows) == 1  # the header, repeated or not, is no record
+    assert (rows[0]["receipt_line_id"], rows[0]["payment_token"]) == ("L1", 'tok"1\n2')
+    assert rows[0]["_raw"] == line.replace("\ue000", "\n")
+    assert rows[0][PARSE_ERROR] is None
+
+
+def test_json_keys_the_contract_does_not_know_are_listed(spark):
+    lines = spark.createDataFrame([('{"ORDER_LINE_ID":"O1-1","quantity":2}',)], "value string")
+
+    row = parse_json_lines(lines, ORDERS).first()
+
+    assert (row["order_line_id"], row["quantity"], row[PARSE_ERROR]) == (None, "2", None)
+    assert row[UNREAD_KEYS] == ["ORDER_LINE_ID"]

@@ -1,0 +1,168 @@
+"""The reading half of `spark_jobs.ingest_feed`: which of a day's delivered files are read, and their
+records as one raw DataFrame (every contract column as text, with its source and raw line).
+
+Each file is read on its own, so one file's shape (its header, its column order, a Parquet column
+whose type drifted) never decides how another is read, and its records carry their source from the
+start. Spark reads a path as a glob: names are escaped. A file Spark cannot read as delivered (GBK,
+a CSV record spanning lines, a JSON document, a name Hadoop cannot parse) is read from a staged
+UTF-8 copy holding one record a line; staged copies hold raw identifiers, and the job removes them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from functools import reduce
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, StringType, StructField, StructType
+
+from databank.contracts import Contract
+from databank.landing import MARKER, UNSUPPORTED_FORMAT, DeliveredFile, text_for_spark
+from spark_jobs.transforms.parse import (
+    PARSE_ERROR,
+    RAW,
+    parquet_as_text,
+    parse_csv_lines,
+    parse_json_lines,
+)
+from spark_jobs.transforms.records import SOURCE_CHECKSUM, SOURCE_FILE
+from spark_jobs.transforms.validate import LAST_LINE_CUT
+
+# What became of a delivered file; only `ingested` files are read line by line.
+INGESTED, DUPLICATE, EMPTY, UNREADABLE, REFUSED, IGNORED = (
+    "ingested",
+    "duplicate",
+    "empty",
+    "unreadable",
+    "refused",
+    "ignored",
+)
+# A file that cannot be opened counts as one record, quarantined with this reason.
+UNOPENED_REASONS = {UNREADABLE: "unreadable_file", REFUSED: UNSUPPORTED_FORMAT}
+GLOB_CHARACTERS = re.compile(r"([\\\[\]{}*?])")
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class FileDecision:
+    file: DeliveredFile
+    relative: str
+    status: str  # ingested | duplicate | empty | unreadable | refused | ignored
+    duplicate_of: str | None = None
+
+
+def decide(delivered: list[DeliveredFile], earlier: dict[str, str], landing: Path) -> list[FileDecision]:
+    """Which files to read: markers, empty, refused, unreadable and already-seen files are
+    registered, not read."""
+    seen = dict(earlier)
+    decisions = []
+    for file in delivered:
+        relative = file.path.relative_to(landing).as_posix()
+        if file.problem == MARKER:
+            decisions.append(FileDecision(file, relative, IGNORED))
+        elif file.is_empty:
+            decisions.append(FileDecision(file, relative, EMPTY))
+        elif file.checksum in seen:
+            decisions.append(FileDecision(file, relative, DUPLICATE, seen[file.checksum]))
+        elif file.problem == UNSUPPORTED_FORMAT:
+            decisions.append(FileDecision(file, relative, REFUSED))
+        elif file.rows is None:
+            decisions.append(FileDecision(file, relative, UNREADABLE))
+        else:
+            seen[file.checksum] = relative
+            decisions.append(FileDecision(file, relative, INGESTED))
+    return decisions
+
+
+def rows_delivered(decisions: list[FileDecision]) -> int:
+    """Records the decisions owe bronze, quarantine or suppression: an unopened file owes one."""
+    return sum(
+        d.file.rows if d.status == INGESTED else 1
+        for d in decisions
+        if d.status == INGESTED or d.status in UNOPENED_REASONS
+    )
+
+
+def read_raw(
+    spark: SparkSession, contract: Contract, decisions: list[FileDecision], staging: Path
+) -> DataFrame:
+    """Every record of the ingested files, and one per unopened file, as contract columns of text."""
+    frames = [
+        _read_file(spark, contract, decision, staging, n)
+        for n, decision in enumerate(decisions)
+        if decision.status == INGESTED
+    ]
+    unopened = [d for d in decisions if d.status in UNOPENED_REASONS]
+    if unopened:
+        frames.append(_unopened_files(spark, contract, unopened))
+    if not frames:
+        return _empty_raw(spark, contract)
+    return reduce(lambda left, right: left.unionByName(right, allowMissingColumns=True), frames)
+
+
+def _read_file(
+    spark: SparkSession, contract: Contract, decision: FileDecision, staging: Path, n: int
+) -> DataFrame:
+    file = decision.file
+    path = _readable_path(file, staging, n)
+    if file.file_format == "parquet":
+        frame = parquet_as_text(spark.read.parquet(path), contract).withColumn(LAST_LINE_CUT, F.lit(False))
+    else:
+        frame = _read_text(spark, contract, file, path)
+    return frame.withColumns({SOURCE_FILE: F.lit(decision.relative), SOURCE_CHECKSUM: F.lit(file.checksum)})
+
+
+def _read_text(spark: SparkSession, contract: Contract, file: DeliveredFile, path: str) -> DataFrame:
+    lines = (
+        spark.read.text(path)
+        .select(F.regexp_replace("value", f"^{BOM}", "").alias("value"))
+        .where(F.col("value").rlike(r"\S"))
+    )
+    if file.file_format == "jsonl":
+        parsed = parse_json_lines(lines, contract)
+    else:
+        parsed = parse_csv_lines(lines, contract, file.header, list(file.columns) or None)
+    if file.problem:  # every line of the file is unusable for the same reason
+        parsed = parsed.withColumn(PARSE_ERROR, F.lit(file.problem))
+    cut = F.col(RAW) == F.lit(file.cut_last_line) if file.cut_last_line is not None else F.lit(False)
+    return parsed.withColumn(LAST_LINE_CUT, cut)
+
+
+def _readable_path(file: DeliveredFile, staging: Path, n: int) -> str:
+    """The path Spark is to read for `file`, glob characters escaped."""
+    if not file.restaged:
+        return GLOB_CHARACTERS.sub(r"\\\1", str(file.path))
+    staging.mkdir(parents=True, exist_ok=True)
+    copy = staging / f"{n:05d}.{file.file_format}"
+    if file.file_format == "parquet":
+        shutil.copyfile(file.path, copy)
+    else:
+        copy.write_text(text_for_spark(file), encoding="utf-8")
+    return GLOB_CHARACTERS.sub(r"\\\1", str(copy))
+
+
+def _unopened_files(spark: SparkSession, contract: Contract, decisions: list[FileDecision]) -> DataFrame:
+    """One quarantine record per file that cannot be opened at all."""
+    rows = [(d.relative, d.file.checksum, UNOPENED_REASONS[d.status]) for d in decisions]
+    schema = StructType(
+        [
+            StructField(SOURCE_FILE, StringType()),
+            StructField(SOURCE_CHECKSUM, StringType()),
+            StructField(PARSE_ERROR, StringType()),
+        ]
+    )
+    frame = spark.createDataFrame(rows, schema)
+    for name in contract.column_names:
+        frame = frame.withColumn(name, F.lit(None).cast(StringType()))
+    return frame.withColumn(RAW, F.lit(None).cast(StringType())).withColumn(LAST_LINE_CUT, F.lit(False))
+
+
+def _empty_raw(spark: SparkSession, contract: Contract) -> DataFrame:
+    fields = [StructField(n, StringType()) for n in contract.column_names]
+    fields += [StructField(n, StringType()) for n in (RAW, PARSE_ERROR, SOURCE_FILE, SOURCE_CHECKSUM)]
+    fields.append(StructField(LAST_LINE_CUT, BooleanType()))
+    return spark.createDataFrame([], StructType(fields))
