@@ -36,15 +36,7 @@ with pings as (
 ),
 
 stores as (
-    select
-        store_id,
-        brand_id,
-        lat,
-        lon,
-        opened_on,
-        closed_on,
-        {{ geo_box_columns(radius_km) | indent(8) }}
-    from {{ ref('stg_reference__stores') }}
+    {{ stores_with_reach(ref('stg_reference__stores'), radius_km) | indent(4) }}
 ),
 
 sdk_near_store as (

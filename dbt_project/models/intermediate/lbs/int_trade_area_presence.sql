@@ -10,15 +10,7 @@
 {%- set radius_km = var('aipl_opportunity_radius_km') %}
 
 with stores as (
-    select
-        store_id,
-        brand_id,
-        lat,
-        lon,
-        opened_on,
-        closed_on,
-        {{ geo_box_columns(radius_km) | indent(8) }}
-    from {{ ref('stg_reference__stores') }}
+    {{ stores_with_reach(ref('stg_reference__stores'), radius_km) | indent(4) }}
 ),
 
 -- A Wi-Fi or beacon ping without coordinates was heard inside its store, so it stands at the store.

@@ -14,13 +14,7 @@ with rings as (
 ),
 
 stores as (
-    select
-        store_id,
-        brand_id,
-        lat,
-        lon,
-        {{ geo_box_columns(reach_km) | indent(8) }}
-    from {{ ref('dim_stores') }}
+    {{ stores_with_reach(ref('dim_stores'), reach_km) | indent(4) }}
 ),
 
 located_near as (
