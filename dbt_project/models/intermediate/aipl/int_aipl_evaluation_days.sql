@@ -14,16 +14,6 @@ with behaviours as (
     {{ aipl_daily_behaviours("touches.touched_date <= " ~ run_date()) | indent(4) }}
 ),
 
-memberships as (
-    {{ aipl_active_memberships() | indent(4) }}
-),
-
-{% if var('oaipl') %}
-presence as (
-    {{ aipl_trade_area_presence() | indent(4) }}
-),
-{% endif %}
-
 change_days as (
     select
         one_id,
@@ -57,21 +47,17 @@ change_days as (
         one_id,
         brand_id,
         {{ day }} as state_date
-    from memberships
+    from ({{ aipl_active_memberships() | indent(4) }}) as memberships
     {%- endfor %}
     {%- if var('oaipl') %}
+    {%- for day in ['seen_date', add_days('seen_date', var('aipl_opportunity_window_days'))] %}
     union all
     select
         one_id,
         brand_id,
-        seen_date as state_date
-    from presence
-    union all
-    select
-        one_id,
-        brand_id,
-        {{ add_days('seen_date', var('aipl_opportunity_window_days')) }} as state_date
-    from presence
+        {{ day }} as state_date
+    from ({{ aipl_trade_area_presence() | indent(4) }}) as presence
+    {%- endfor %}
     {%- endif %}
 )
 

@@ -33,14 +33,8 @@ pings as (
         {% endif %}
 ),
 
--- Only the night's sightings: resolving every ping of the history would cost the history.
 resolved as (
-    {{ resolve_records(
-        ref('stg_identity__identifiers'),
-        ref('stg_identity__identity_map'),
-        "ids.source_feed = 'lbs_pings'"
-        ~ (" and ids.loaded_date = " ~ run_date() if is_incremental() else ""),
-    ) | indent(4) }}
+    {{ resolve_lbs_pings() | indent(4) }}
 ),
 
 near_store as (
