@@ -5,7 +5,17 @@
 -- coupon_redeem of the same coupon_id at or after the first claim in the window, up to the run
 -- date.
 
-with touches as (
+with exposed as (
+    select
+        campaign_id,
+        brand_id,
+        one_id,
+        first_exposed_at,
+        attribution_end_date
+    from {{ ref('int_campaign_consumers_exposed') }}
+),
+
+touches as (
     select
         one_id,
         brand_id,
@@ -27,10 +37,13 @@ claims as (
         touches.coupon_id,
         min(touches.touched_at) as claimed_at,
         min(touches.touched_date) as claimed_date
-    from {{ ref('int_campaign_consumers_exposed') }} as exposed
+    from exposed
     inner join touches
-        on {{ in_attribution_window('exposed', 'touches') | indent(4) }}
+        on exposed.one_id = touches.one_id
+        and exposed.brand_id = touches.brand_id
         and touches.behaviour = 'coupon_claim'
+        and touches.touched_at >= exposed.first_exposed_at
+        and touches.touched_date <= exposed.attribution_end_date
     group by exposed.campaign_id, exposed.brand_id, exposed.one_id, touches.coupon_id
 )
 

@@ -1,4 +1,4 @@
--- CRM membership records that had arrived by the run date.
+-- As of the run date: a re-run of an earlier night sees only what had arrived by then.
 select
     member_record_id,
     member_id_hmac,
@@ -11,4 +11,5 @@ select
     updated_at,
     updated_date,
     dt as loaded_date
-from ({{ arrived_by_run_date(source('crm', 'members')) }}) as members
+from {{ source('crm', 'members') }}
+where dt <= {{ run_date() }}

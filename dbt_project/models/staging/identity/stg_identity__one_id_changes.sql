@@ -4,4 +4,5 @@ select
     new_one_id,
     cause,
     day as changed_date
-from ({{ arrived_by_run_date(source('identity', 'one_id_history'), 'day') }}) as changes
+from {{ source('identity', 'one_id_history') }}
+where day <= {{ run_date() }}

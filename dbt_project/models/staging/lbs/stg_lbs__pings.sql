@@ -1,4 +1,4 @@
--- LBS pings that had arrived by the run date.
+-- As of the run date: a re-run of an earlier night sees only what had arrived by then.
 select
     ping_id,
     device_id_hmac,
@@ -11,4 +11,5 @@ select
     source,
     store_id,
     dt as loaded_date
-from ({{ arrived_by_run_date(source('lbs', 'lbs_pings')) }}) as pings
+from {{ source('lbs', 'lbs_pings') }}
+where dt <= {{ run_date() }}
