@@ -22,8 +22,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from databank.contracts import SCHEMAS_DIR, IdentifierType
+from databank.contracts import SCHEMAS_DIR
 from databank.keys import default_key_file, read_key_file
+from databank.privacy.settings import PrivacySettings, absolute_at_load
 from databank.spark_conf import ClusterSettings
 
 CONFIG_FILE_ENV = "DATABANK_CONFIG"
@@ -240,52 +241,6 @@ class QualitySettings(BaseModel):
     )
 
 
-class PrivacySettings(BaseModel):
-    """The identifier vault (`databank.privacy.vault`): raw identifiers sealed for activation and erasure."""
-
-    vault_key: SecretStr | None = Field(
-        None,
-        description="Master key of the vault, 32 random bytes in hex; else read from vault_key_file.",
-    )
-    vault_key_file: Path | None = Field(
-        None,
-        description="File holding the master key, readable by its owner (and group) only; default "
-        "$XDG_CONFIG_HOME/databank/vault.key (~/.config/databank/vault.key), outside the data folder.",
-    )
-    vault_dir: Path | None = Field(
-        None,
-        description="The vault's sealed identifiers (<vault_dir>/identifiers); default <data_dir>/vault, "
-        "outside the lakehouse so neither the warehouse nor gold ever holds them.",
-    )
-    vault_keys_dir: Path | None = Field(
-        None,
-        description="The vault's wrapped data keys; default <vault_dir>/keys. Put it on other storage than "
-        "the data, out of its backups: erasure destroys the keys, and a restored value without its key "
-        "stays unreadable.",
-    )
-    vault_identifier_types: tuple[IdentifierType, ...] = Field(
-        ("phone", "member_id", "device_id"),
-        description="Identifier types worth reaching a person by; those of other types are never vaulted.",
-    )
-    erasure_vacuum: bool = Field(
-        True,
-        description="Erasure vacuums the vault tables it touched with zero retention, Delta log included, "
-        "so the files that held an erased key or value are gone, not merely unlisted. Off, they stay on "
-        "disk until a vacuum runs.",
-    )
-
-    @field_validator("vault_key_file", "vault_dir", "vault_keys_dir")
-    @classmethod
-    def _absolute(cls, value: Path | None) -> Path | None:
-        return _absolute_at_load(value)
-
-
-def _absolute_at_load(value: Path | None) -> Path | None:
-    # Relative paths mean the working directory at load time; subprocesses (dbt resolves paths
-    # against its project folder) and Airflow tasks must not read them against another one.
-    return value if value is None else value.expanduser().absolute()
-
-
 class Settings(BaseSettings):
     """Where databank keeps its data and how it interprets time."""
 
@@ -342,7 +297,7 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
-        return _absolute_at_load(value)
+        return absolute_at_load(value)
 
     @classmethod
     def settings_customise_sources(
