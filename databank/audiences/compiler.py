@@ -1,9 +1,9 @@
 """Compile an audience definition into one DuckDB query over the warehouse marts.
 
-The SQL text is assembled only from the fixed fragments below; every value of a definition reaches
-the query as a bound parameter (`$name`), and the only identifier that varies, the consent column,
-is looked up in a fixed whitelist. So a definition can change what the query matches, never what it
-does.
+The SQL text is assembled only from the fixed fragments below and the dbt project's distance_km
+macro; every value of a definition reaches the query as a bound parameter (`$name`), and the only
+identifier that varies, the consent column, is looked up in a fixed whitelist. So a definition can
+change what the query matches, never what it does.
 
 The query returns one row per matched consumer of dim_consumers (the current OneIDs):
 
@@ -19,8 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+
+from jinja2.sandbox import SandboxedEnvironment
 
 from databank.audiences.definition import AudienceDefinition, AudienceError
+from databank.dbt_project import find_dbt_project
 
 ACTIVATION_KEYS = ("one_id", "member_id_hmac")
 CONSENT_COLUMNS = {
@@ -37,12 +42,7 @@ STATE_ON = """coalesce((
             and spells.valid_from <= {day}
             and (spells.valid_to is null or spells.valid_to > {day})
     ), 'none')"""
-# Distance as the dbt macro distance_km computes it, so rings agree with store_trade_areas to the bit.
-DISTANCE_KM = """(2 * 6371.0088 * asin(least(1.0, sqrt(
-                power(sin(radians((stores.lat) - (locations.lat)) / 2), 2)
-                + cos(radians(locations.lat)) * cos(radians(stores.lat))
-                * power(sin(radians((stores.lon) - (locations.lon)) / 2), 2)
-            ))))"""
+DISTANCE_MACROS = Path("macros") / "distance_km.sql"  # in the dbt project
 
 
 @dataclass(frozen=True)
@@ -190,13 +190,14 @@ def _in_rfm_classes(classes: tuple[str, ...]) -> Predicate:
 def _in_trade_area(store_id: str, rings: tuple[int, ...]) -> Predicate:
     """store_trade_areas' rule per consumer: the nearer of home and work places them in (inner, outer] km
     (ring 1 from the store itself), with the ring bounds read from the mart."""
+    distance = distance_km_sql("locations.lat", "locations.lon", "stores.lat", "stores.lon")
     return Predicate(
         f"""consumers.one_id in (
         select nearest.one_id
         from (
             select
                 locations.one_id,
-                min({DISTANCE_KM}) as distance_km
+                min({distance}) as distance_km
             from intermediate.int_consumer_locations as locations
             inner join marts.dim_stores as stores
                 on stores.store_id = $trade_area_store_id
@@ -242,3 +243,20 @@ def _seen_since(since: date) -> Predicate:
     )""",
         {"seen_since": since},
     )
+
+
+def distance_km_sql(lat1: str, lon1: str, lat2: str, lon2: str, project: Path | None = None) -> str:
+    """The SQL the dbt macro distance_km renders on DuckDB for these coordinate expressions, so rings
+    agree with store_trade_areas to the bit: the formula lives in the macro alone. `project`: the dbt
+    project, found as dbt runs are when not given."""
+    macros = _distance_macros(project or find_dbt_project())
+    # What adapter.dispatch picks for dbt-duckdb: a DuckDB implementation if the project has one.
+    render = getattr(macros, "duckdb__distance_km", None) or macros.default__distance_km
+    return str(render(lat1, lon1, lat2, lon2)).strip()
+
+
+@cache
+def _distance_macros(project: Path):
+    """The macros of the project's distance_km.sql, rendered with plain Jinja: the SQL of its
+    implementations uses no dbt context."""
+    return SandboxedEnvironment().from_string((project / DISTANCE_MACROS).read_text()).module

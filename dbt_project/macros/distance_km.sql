@@ -13,17 +13,26 @@
     ))))
 {%- endmacro %}
 
-{#- The bounding box, as four columns box_min_lat .. box_max_lon, of every point within `km` of the
-    point (lat, lon): a cheap range prefilter (no trigonometry per row) before the exact haversine.
-    One degree of latitude is at least 110.5 km; longitude degrees shrink with cos(lat). -#}
-{% macro geo_box_columns(km, lat='lat', lon='lon') -%}
-    {{ lat }} - ({{ km }}) / 110.5 as box_min_lat,
-    {{ lat }} + ({{ km }}) / 110.5 as box_max_lat,
-    {{ lon }} - ({{ km }}) / (110.5 * greatest(cos(radians({{ lat }})), 0.01)) as box_min_lon,
-    {{ lon }} + ({{ km }}) / (110.5 * greatest(cos(radians({{ lat }})), 0.01)) as box_max_lon
+{#- Each store of the relation `stores` (stg_reference__stores or dim_stores) with the bounding box,
+    as four columns box_min_lat .. box_max_lon, of every point within `km` of it: a cheap range
+    prefilter (no trigonometry per row) before the exact haversine. One degree of latitude is at
+    least 110.5 km; longitude degrees shrink with cos(lat). -#}
+{% macro stores_with_reach(stores, km) -%}
+    select
+        store_id,
+        brand_id,
+        lat,
+        lon,
+        opened_on,
+        closed_on,
+        lat - ({{ km }}) / 110.5 as box_min_lat,
+        lat + ({{ km }}) / 110.5 as box_max_lat,
+        lon - ({{ km }}) / (110.5 * greatest(cos(radians(lat)), 0.01)) as box_min_lon,
+        lon + ({{ km }}) / (110.5 * greatest(cos(radians(lat)), 0.01)) as box_max_lon
+    from {{ stores }}
 {%- endmacro %}
 
-{#- The point (lat, lon) lies in the box that geo_box_columns gave the relation `box`. -#}
+{#- The point (lat, lon) lies in the box that stores_with_reach gave the relation `box`. -#}
 {% macro geo_in_box(lat, lon, box) -%}
     {{ lat }} between {{ box }}.box_min_lat and {{ box }}.box_max_lat
     and {{ lon }} between {{ box }}.box_min_lon and {{ box }}.box_max_lon

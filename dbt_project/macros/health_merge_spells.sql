@@ -11,10 +11,7 @@
     from (
         -- A spell that starts after every earlier one has ended starts a new merged spell.
         select
-            one_id,
-            brand_id,
-            valid_from,
-            valid_to,
+            *,
             sum(
                 case when covered_until is null or valid_from > covered_until then 1 else 0 end
             ) over (
@@ -24,10 +21,7 @@
             ) as merged_spell_no
         from (
             select
-                one_id,
-                brand_id,
-                valid_from,
-                valid_to,
+                *,
                 max(valid_to) over (
                     partition by one_id, brand_id
                     order by valid_from, valid_to

@@ -3,8 +3,9 @@
     d0), the ids of night d1 that its identifiers became, following OneID's merges and splits of
     (d0, d1] in the order they happened: the id itself unless it was merged away, the id it merged
     into, the ids parts of it split off to, and on through the later changes of those. Returns
-    (d0, d1, old_one_id, one_id); an id without changes maps to itself. `changed_after`, a date at or before every d0, limits the history read to
-    the nights after it, so that a night reads only the changes of its own window. -#}
+    (d0, d1, old_one_id, one_id); an id without changes maps to itself. `changed_after`, a date at or
+    before every d0, limits the history read to the nights after it, so that a night reads only the
+    changes of its own window. -#}
 {% macro one_id_successors(ids, changed_after=none) -%}
     with recursive one_id_changes as (
         select

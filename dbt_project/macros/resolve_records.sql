@@ -12,3 +12,14 @@
     where ids.is_linkable and ({{ where }})
     group by ids.source_feed, ids.source_record_id
 {%- endmacro %}
+
+{#- The LBS pings resolved to their consumers. On a night, only the night's sightings: resolving
+    every ping of the history would cost the history, and the earlier nights resolved theirs. -#}
+{% macro resolve_lbs_pings() -%}
+    {{ resolve_records(
+        ref('stg_identity__identifiers'),
+        ref('stg_identity__identity_map'),
+        "ids.source_feed = 'lbs_pings'"
+        ~ (" and ids.loaded_date = " ~ run_date() if is_incremental() else ""),
+    ) }}
+{%- endmacro %}

@@ -6,5 +6,6 @@
 
 {#- The spell holds on at least one day from `first_day` through `last_day`, both included. -#}
 {% macro spell_overlaps(spell, first_day, last_day) -%}
-    ({{ spell }}.valid_from <= {{ last_day }} and ({{ spell }}.valid_to is null or {{ spell }}.valid_to > {{ first_day }}))
+    ({{ spell }}.valid_from <= {{ last_day }}
+        and ({{ spell }}.valid_to is null or {{ spell }}.valid_to > {{ first_day }}))
 {%- endmacro %}

@@ -69,7 +69,8 @@ consumers as (
             else 0
         end) as interest_touches,
         count(distinct case
-            when behaviour = 'page_view' and age_days < {{ var('aipl_interest_window_days') }} then touched_date
+            when behaviour = 'page_view' and age_days < {{ var('aipl_interest_window_days') }}
+                then touched_date
         end) as page_view_days,
         sum(case
             when

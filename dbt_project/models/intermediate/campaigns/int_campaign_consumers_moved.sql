@@ -7,6 +7,9 @@
 -- the run date, has state I or higher (I, P or L). Both read the consumer of the run date, not the
 -- id: the spells of ids OneID has merged or split since count under the ids they became.
 {%- set interest_rank = aipl_state_ranks()['I'] %}
+{%- set audience_columns = [
+    'campaign_id', 'brand_id', 'one_id', 'audience', 'anchor_date', 'window_end_date',
+] %}
 
 with exposed as (
     select
@@ -147,7 +150,9 @@ audiences as (
         audience,
         anchor_date,
         {{ add_days('anchor_date', -1) }} as baseline_date,
-        least({{ add_days('anchor_date', var('campaign_attribution_days') - 1) }}, {{ run_date() }}) as window_end_date
+        least(
+            {{ add_days('anchor_date', var('campaign_attribution_days') - 1) }}, {{ run_date() }}
+        ) as window_end_date
     from (
         select * from exposed
         union all
@@ -158,12 +163,7 @@ audiences as (
 -- The baseline is the state on the eve of the anchor day; the peak, the deepest state of the window.
 ranked as (
     select
-        audiences.campaign_id,
-        audiences.brand_id,
-        audiences.one_id,
-        audiences.audience,
-        audiences.anchor_date,
-        audiences.window_end_date,
+        {{ column_list(audience_columns, 'audiences') | indent(8) }},
         coalesce(max(case
             when {{ spell_holds_on('spells', 'audiences.baseline_date') }} then spells.state_rank
         end), 0) as baseline_rank,
@@ -177,21 +177,11 @@ ranked as (
         and audiences.brand_id = spells.brand_id
         and {{ spell_overlaps('spells', 'audiences.baseline_date', 'audiences.window_end_date') }}
     group by
-        audiences.campaign_id,
-        audiences.brand_id,
-        audiences.one_id,
-        audiences.audience,
-        audiences.anchor_date,
-        audiences.window_end_date
+        {{ column_list(audience_columns, 'audiences') | indent(8) }}
 )
 
 select
-    campaign_id,
-    brand_id,
-    one_id,
-    audience,
-    anchor_date,
-    window_end_date,
+    {{ column_list(audience_columns) | indent(4) }},
     {{ aipl_state_of_rank('baseline_rank') }} as baseline_state,
     {{ aipl_state_of_rank('peak_rank') }} as peak_state,
     peak_rank >= {{ interest_rank }} as is_moved

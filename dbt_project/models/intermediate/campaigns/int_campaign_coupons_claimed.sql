@@ -5,17 +5,7 @@
 -- coupon_redeem of the same coupon_id at or after the first claim in the window, up to the run
 -- date.
 
-with exposed as (
-    select
-        campaign_id,
-        brand_id,
-        one_id,
-        first_exposed_at,
-        attribution_end_date
-    from {{ ref('int_campaign_consumers_exposed') }}
-),
-
-touches as (
+with touches as (
     select
         one_id,
         brand_id,
@@ -37,13 +27,10 @@ claims as (
         touches.coupon_id,
         min(touches.touched_at) as claimed_at,
         min(touches.touched_date) as claimed_date
-    from exposed
+    from {{ ref('int_campaign_consumers_exposed') }} as exposed
     inner join touches
-        on exposed.one_id = touches.one_id
-        and exposed.brand_id = touches.brand_id
+        on {{ in_attribution_window('exposed', 'touches') | indent(4) }}
         and touches.behaviour = 'coupon_claim'
-        and touches.touched_at >= exposed.first_exposed_at
-        and touches.touched_date <= exposed.attribution_end_date
     group by exposed.campaign_id, exposed.brand_id, exposed.one_id, touches.coupon_id
 )
 

@@ -4,17 +4,7 @@
 -- sample_purchase_days days after its day, up to the run date. Purchases are net of full refunds as
 -- seen from the run date (docs/aipl.md), so a bought-then-fully-refunded line does not convert a sample.
 
-with exposed as (
-    select
-        campaign_id,
-        brand_id,
-        one_id,
-        first_exposed_at,
-        attribution_end_date
-    from {{ ref('int_campaign_consumers_exposed') }}
-),
-
-samples as (
+with samples as (
     select
         exposed.campaign_id,
         exposed.brand_id,
@@ -23,13 +13,10 @@ samples as (
         touches.touched_at as sampled_at,
         touches.touched_date as sampled_date,
         {{ add_days('touches.touched_date', var('sample_purchase_days') - 1) }} as purchase_window_end_date
-    from exposed
+    from {{ ref('int_campaign_consumers_exposed') }} as exposed
     inner join {{ ref('fct_touchpoints') }} as touches
-        on exposed.one_id = touches.one_id
-        and exposed.brand_id = touches.brand_id
+        on {{ in_attribution_window('exposed', 'touches') | indent(4) }}
         and touches.behaviour = 'sample_received'
-        and touches.touched_at >= exposed.first_exposed_at
-        and touches.touched_date <= exposed.attribution_end_date
         and touches.touched_date <= {{ run_date() }}
 ),
 

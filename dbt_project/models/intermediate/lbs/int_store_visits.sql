@@ -9,19 +9,12 @@
 
 {%- set radius_m = var('store_visit_radius_m') %}
 {%- set radius_km = radius_m / 1000.0 %}
+{%- set at_store_columns = [
+    'ping_id', 'device_id_hmac', 'pinged_at', 'pinged_date', 'loaded_date', 'store_id',
+] %}
 
 with pings as (
-    select
-        ping_id,
-        device_id_hmac,
-        pinged_at,
-        pinged_date,
-        lat,
-        lon,
-        accuracy_m,
-        source,
-        store_id,
-        loaded_date
+    select *
     from {{ ref('stg_lbs__pings') }}
     -- A ping known only to within more than the radius cannot tell the shop floor from the street,
     -- whatever heard it (docs/aipl.md, "Store visits"), so it is skipped: it bridges no gap below.
@@ -36,15 +29,7 @@ with pings as (
 ),
 
 stores as (
-    select
-        store_id,
-        brand_id,
-        lat,
-        lon,
-        opened_on,
-        closed_on,
-        {{ geo_box_columns(radius_km) | indent(8) }}
-    from {{ ref('stg_reference__stores') }}
+    {{ stores_with_reach(ref('stg_reference__stores'), radius_km) | indent(4) }}
 ),
 
 sdk_near_store as (
@@ -68,12 +53,7 @@ sdk_near_store as (
 -- which also keeps visit_id (its first ping's id) unique.
 sdk_at_store as (
     select
-        ping_id,
-        device_id_hmac,
-        pinged_at,
-        pinged_date,
-        loaded_date,
-        store_id,
+        *,
         row_number() over (partition by ping_id order by distance_km, store_id) as nearness
     from sdk_near_store
     where distance_km <= {{ radius_km }}
@@ -81,12 +61,7 @@ sdk_at_store as (
 
 at_store as (
     select
-        ping_id,
-        device_id_hmac,
-        pinged_at,
-        pinged_date,
-        loaded_date,
-        store_id
+        {{ column_list(at_store_columns) | indent(8) }}
     from sdk_at_store
     where nearness = 1
 
@@ -94,12 +69,7 @@ at_store as (
 
     -- A store's Wi-Fi or beacon hears devices inside it, wherever their coordinates say they are.
     select
-        ping_id,
-        device_id_hmac,
-        pinged_at,
-        pinged_date,
-        loaded_date,
-        store_id
+        {{ column_list(at_store_columns) | indent(8) }}
     from pings
     where source in ('wifi', 'beacon') and store_id is not null
 ),
@@ -156,14 +126,8 @@ visits as (
     group by device_id_hmac, store_id, loaded_date, visit_no
 ),
 
--- Only the night's sightings: resolving every ping of the history would cost the history.
 resolved as (
-    {{ resolve_records(
-        ref('stg_identity__identifiers'),
-        ref('stg_identity__identity_map'),
-        "ids.source_feed = 'lbs_pings'"
-        ~ (" and ids.loaded_date = " ~ run_date() if is_incremental() else ""),
-    ) | indent(4) }}
+    {{ resolve_lbs_pings() | indent(4) }}
 )
 
 select

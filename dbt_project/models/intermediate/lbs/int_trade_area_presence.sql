@@ -10,15 +10,7 @@
 {%- set radius_km = var('aipl_opportunity_radius_km') %}
 
 with stores as (
-    select
-        store_id,
-        brand_id,
-        lat,
-        lon,
-        opened_on,
-        closed_on,
-        {{ geo_box_columns(radius_km) | indent(8) }}
-    from {{ ref('stg_reference__stores') }}
+    {{ stores_with_reach(ref('stg_reference__stores'), radius_km) | indent(4) }}
 ),
 
 -- A Wi-Fi or beacon ping without coordinates was heard inside its store, so it stands at the store.
@@ -41,14 +33,8 @@ pings as (
         {% endif %}
 ),
 
--- Only the night's sightings: resolving every ping of the history would cost the history.
 resolved as (
-    {{ resolve_records(
-        ref('stg_identity__identifiers'),
-        ref('stg_identity__identity_map'),
-        "ids.source_feed = 'lbs_pings'"
-        ~ (" and ids.loaded_date = " ~ run_date() if is_incremental() else ""),
-    ) | indent(4) }}
+    {{ resolve_lbs_pings() | indent(4) }}
 ),
 
 near_store as (

@@ -6,16 +6,12 @@
 -- Incremental: a night adds its own day; earlier days' funnels do not change.
 -- The city split holds every consumer in a state (unknown city included), so the funnel is its sum.
 
-with days as (
-    {{ aipl_report_days('funnel_date') | indent(4) }}
-),
-
-brand_days as (
+with brand_days as (
     select
         brands.brand_id,
         days.funnel_date
-    from {{ ref('stg_reference__brands') }} as brands
-    cross join days
+    from ({{ aipl_report_days('funnel_date') | indent(4) }}) as days
+    cross join {{ ref('stg_reference__brands') }} as brands
 ),
 
 counts as (

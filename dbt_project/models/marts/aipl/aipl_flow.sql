@@ -18,7 +18,9 @@ day_pairs as (
 
 -- A night reads only the identity changes since its earliest d0.
 transitions as (
-    {{ aipl_flow_transitions('day_pairs', changed_after=earliest_d0 if is_incremental() else none) | indent(4) }}
+    {{ aipl_flow_transitions(
+        'day_pairs', changed_after=earliest_d0 if is_incremental() else none
+    ) | indent(4) }}
 )
 
 select

@@ -50,11 +50,9 @@ select
     coalesce(from_state.d1, inflow.d1) as d1,
     coalesce(from_state.lag_days, inflow.lag_days) as lag_days,
     coalesce(from_state.state, inflow.state) as state,
-    coalesce(from_state.consumers_d0, 0) as consumers_d0,
-    coalesce(from_state.stayed, 0) as stayed,
-    coalesce(from_state.converted_up, 0) as converted_up,
-    coalesce(from_state.converted_down, 0) as converted_down,
-    coalesce(from_state.churned, 0) as churned,
+    {{ zero_if_missing('from_state', [
+        'consumers_d0', 'stayed', 'converted_up', 'converted_down', 'churned',
+    ]) | indent(4) }},
     coalesce(inflow.new_inflow, 0) as new_inflow,
     case
         when from_state.state in ('A', 'I', 'P')

@@ -8,8 +8,9 @@
 ) }}
 -- depends_on: {{ ref('int_trade_area_presence') }}
 -- depends_on: {{ ref('stg_identity__identity_map') }}
--- Incremental: a night evaluates states on the run date only and closes or opens the spells that
--- changed; a full build replays every day on which some behaviour's window opened or closed.
+-- The AIPL rules applied to each consumer and brand on the days evaluated, and the spells of equal
+-- states they make. Incremental: a night evaluates the run date only and closes or opens the spells
+-- that changed; a full build evaluates the days on which a state can change (int_aipl_evaluation_days).
 {%- set awareness = var('aipl_awareness_window_days') %}
 {%- set interest = var('aipl_interest_window_days') %}
 {%- set purchase = var('aipl_purchase_window_days') %}
@@ -33,25 +34,12 @@ with behaviours as (
 ),
 
 memberships as (
-    select
-        one_id,
-        brand_id,
-        valid_from,
-        valid_to
-    from {{ ref('int_membership_spells') }}
-    where is_active and valid_from <= {{ run_date() }}
+    {{ aipl_active_memberships() | indent(4) }}
 ),
 
 {% if var('oaipl') %}
 presence as (
-    select
-        one_id,
-        brand_id,
-        seen_date
-    from {{ ref('int_trade_area_presence') }}
-    -- Presence keeps the id its night resolved to; ids merged away since are nobody today.
-    where seen_date <= {{ run_date() }}
-        and one_id in (select one_id from {{ ref('stg_identity__identity_map') }})
+    {{ aipl_trade_area_presence() | indent(4) }}
 ),
 {% endif %}
 
@@ -61,6 +49,9 @@ open_spells as (
     where valid_to is null
 ),
 
+-- A night evaluates the run date for each consumer and brand with evidence inside a window or an
+-- open spell: an id OneID merged or re-resolved since is evaluated with the evidence it has now, and
+-- the open spell of an id left with none closes.
 evaluations as (
     select distinct
         one_id,
@@ -94,81 +85,12 @@ evaluations as (
     ) as pairs
 ),
 {% else %}
--- A state can change only on a day a behaviour happens, a window ends, refunds cover a purchase or a
--- membership changes, so those are the only days a full build evaluates.
 evaluations as (
-    select distinct
+    select
         one_id,
         brand_id,
-        cast(state_date as date) as state_date
-    from (
-        select
-            one_id,
-            brand_id,
-            behaviour_date as state_date
-        from behaviours
-        union all
-        select
-            one_id,
-            brand_id,
-            {{ add_days('behaviour_date', awareness) }}
-        from behaviours
-        where awareness_behaviour is not null
-        union all
-        select
-            one_id,
-            brand_id,
-            {{ add_days('behaviour_date', interest) }}
-        from behaviours
-        where interest_behaviour is not null or has_page_view
-        union all
-        select
-            one_id,
-            brand_id,
-            {{ add_days('behaviour_date', purchase) }}
-        from behaviours
-        where purchase_counts_until is not null
-        union all
-        select
-            one_id,
-            brand_id,
-            {{ add_days('behaviour_date', loyalty) }}
-        from behaviours
-        where purchase_counts_until is not null or has_positive_review
-        union all
-        select
-            one_id,
-            brand_id,
-            purchase_counts_until
-        from behaviours
-        union all
-        select
-            one_id,
-            brand_id,
-            valid_from
-        from memberships
-        union all
-        select
-            one_id,
-            brand_id,
-            valid_to
-        from memberships
-        {%- if var('oaipl') %}
-        union all
-        select
-            one_id,
-            brand_id,
-            seen_date
-        from presence
-        union all
-        select
-            one_id,
-            brand_id,
-            {{ add_days('seen_date', opportunity) }}
-        from presence
-        {%- endif %}
-    ) as days
-    where state_date <= {{ run_date() }}
+        state_date
+    from {{ ref('int_aipl_evaluation_days') }}
 ),
 {% endif %}
 

@@ -85,21 +85,16 @@ joined as (
         campaigns.brand_id,
         campaigns.media,
         campaigns.cost_cny,
-        coalesce(delivery.impressions, 0) as impressions,
-        coalesce(delivery.clicks, 0) as clicks,
-        coalesce(reach.reach, 0) as reach,
-        coalesce(reach.identified_exposures, 0) as identified_exposures,
         reach.first_exposure_date,
         coalesce(reach.is_attribution_complete, false) as is_attribution_complete,
-        coalesce(moves.exposed_base, 0) as exposed_base,
-        coalesce(moves.exposed_moved, 0) as exposed_moved,
-        coalesce(moves.control_base, 0) as control_base,
-        coalesce(moves.control_moved, 0) as control_moved,
         moves.weighted_control_moved / nullif(moves.weighted_exposed_base, 0) as control_move_rate,
-        coalesce(coupons.coupons_claimed, 0) as coupons_claimed,
-        coalesce(coupons.coupons_redeemed, 0) as coupons_redeemed,
-        coalesce(samples.sampled_consumers, 0) as sampled_consumers,
-        coalesce(samples.sampled_consumers_purchased, 0) as sampled_consumers_purchased
+        {{ zero_if_missing('delivery', ['impressions', 'clicks']) | indent(8) }},
+        {{ zero_if_missing('reach', ['reach', 'identified_exposures']) | indent(8) }},
+        {{ zero_if_missing('moves', [
+            'exposed_base', 'exposed_moved', 'control_base', 'control_moved',
+        ]) | indent(8) }},
+        {{ zero_if_missing('coupons', ['coupons_claimed', 'coupons_redeemed']) | indent(8) }},
+        {{ zero_if_missing('samples', ['sampled_consumers', 'sampled_consumers_purchased']) | indent(8) }}
     from {{ ref('dim_campaigns') }} as campaigns
     left join delivery on campaigns.campaign_id = delivery.campaign_id
     left join reach on campaigns.campaign_id = reach.campaign_id

@@ -159,12 +159,10 @@ counts as (
     select
         brand_days.brand_id,
         brand_days.fast_date,
-        coalesce(fertility_advancing.asset_consumers, 0) as asset_consumers,
-        coalesce(fertility_advancing.lagged_asset_consumers, 0) as lagged_asset_consumers,
-        coalesce(fertility_advancing.deepened_consumers, 0) as deepened_consumers,
-        coalesce(fertility_advancing.entered_consumers, 0) as entered_consumers,
-        coalesce(superiority_thriving.active_members, 0) as active_members,
-        coalesce(superiority_thriving.thriving_members, 0) as thriving_members
+        {{ zero_if_missing('fertility_advancing', [
+            'asset_consumers', 'lagged_asset_consumers', 'deepened_consumers', 'entered_consumers',
+        ]) | indent(8) }},
+        {{ zero_if_missing('superiority_thriving', ['active_members', 'thriving_members']) | indent(8) }}
     from brand_days
     left join fertility_advancing
         on brand_days.brand_id = fertility_advancing.brand_id

@@ -89,15 +89,12 @@ compared as (
         brand_periods.brand_id,
         brand_periods.period_start,
         brand_periods.previous_period_start,
-        coalesce(current_sales.gmv, 0) as gmv,
-        coalesce(current_sales.buyers, 0) as buyers,
-        coalesce(current_sales.purchases, 0) as purchases,
-        coalesce(previous_sales.gmv, 0) as previous_gmv,
-        coalesce(previous_sales.buyers, 0) as previous_buyers,
-        coalesce(previous_sales.purchases, 0) as previous_purchases,
-        coalesce(current_sales.new_product_gmv, 0) as new_product_gmv,
-        coalesce(current_sales.new_category_gmv, 0) as new_category_gmv,
-        coalesce(current_sales.unresolved_gmv, 0) as unresolved_gmv
+        {%- set sales = ['gmv', 'buyers', 'purchases'] %}
+        {{ zero_if_missing('current_sales', sales) | indent(8) }},
+        {{ zero_if_missing('previous_sales', sales, prefix='previous_') | indent(8) }},
+        {{ zero_if_missing('current_sales', [
+            'new_product_gmv', 'new_category_gmv', 'unresolved_gmv',
+        ]) | indent(8) }}
     from brand_periods
     left join period_sales as current_sales
         on brand_periods.brand_id = current_sales.brand_id

@@ -6,13 +6,13 @@ with identifiers as (
         min(one_id_created) as one_id_created,
         min(first_seen) as first_seen_date,
         max(last_seen) as last_seen_date,
-        count(*) as identifiers,
-        sum(case when identifier_type = 'phone' then 1 else 0 end) as phones,
-        sum(case when identifier_type = 'member_id' then 1 else 0 end) as member_ids,
-        sum(case when identifier_type = 'account_id' then 1 else 0 end) as accounts,
-        sum(case when identifier_type = 'device_id' then 1 else 0 end) as devices,
-        sum(case when identifier_type = 'cookie_id' then 1 else 0 end) as cookies,
-        sum(case when identifier_type = 'payment_token' then 1 else 0 end) as payment_tokens
+        {%- for identifier_type, column in [
+            ('phone', 'phones'), ('member_id', 'member_ids'), ('account_id', 'accounts'),
+            ('device_id', 'devices'), ('cookie_id', 'cookies'), ('payment_token', 'payment_tokens'),
+        ] %}
+        sum(case when identifier_type = '{{ identifier_type }}' then 1 else 0 end) as {{ column }},
+        {%- endfor %}
+        count(*) as identifiers
     from {{ ref('stg_identity__identity_map') }}
     group by one_id
 ),

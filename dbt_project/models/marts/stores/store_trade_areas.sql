@@ -14,13 +14,7 @@ with rings as (
 ),
 
 stores as (
-    select
-        store_id,
-        brand_id,
-        lat,
-        lon,
-        {{ geo_box_columns(reach_km) | indent(8) }}
-    from {{ ref('dim_stores') }}
+    {{ stores_with_reach(ref('dim_stores'), reach_km) | indent(4) }}
 ),
 
 located_near as (
@@ -108,13 +102,12 @@ counts as (
         store_id,
         ring_no,
         count(*) as consumers,
-        sum(case when location_kind = 'home' then 1 else 0 end) as consumers_by_home,
-        sum(case when location_kind = 'work' then 1 else 0 end) as consumers_by_work,
-        sum(case when funnel_state = 'O' then 1 else 0 end) as consumers_o,
-        sum(case when funnel_state = 'A' then 1 else 0 end) as consumers_a,
-        sum(case when funnel_state = 'I' then 1 else 0 end) as consumers_i,
-        sum(case when funnel_state = 'P' then 1 else 0 end) as consumers_p,
-        sum(case when funnel_state = 'L' then 1 else 0 end) as consumers_l,
+        {%- for kind in ['home', 'work'] %}
+        sum(case when location_kind = '{{ kind }}' then 1 else 0 end) as consumers_by_{{ kind }},
+        {%- endfor %}
+        {%- for state in ['O', 'A', 'I', 'P', 'L'] %}
+        sum(case when funnel_state = '{{ state }}' then 1 else 0 end) as consumers_{{ state | lower }},
+        {%- endfor %}
         sum(
             case when funnel_state in ('O', 'A', 'I') and not has_purchased then 1 else 0 end
         ) as potential_customers
@@ -128,15 +121,10 @@ select
     rings.ring_no,
     rings.ring_inner_km,
     rings.ring_outer_km,
-    coalesce(counts.consumers, 0) as consumers,
-    coalesce(counts.consumers_by_home, 0) as consumers_by_home,
-    coalesce(counts.consumers_by_work, 0) as consumers_by_work,
-    coalesce(counts.consumers_o, 0) as consumers_o,
-    coalesce(counts.consumers_a, 0) as consumers_a,
-    coalesce(counts.consumers_i, 0) as consumers_i,
-    coalesce(counts.consumers_p, 0) as consumers_p,
-    coalesce(counts.consumers_l, 0) as consumers_l,
-    coalesce(counts.potential_customers, 0) as potential_customers,
+    {{ zero_if_missing('counts', [
+        'consumers', 'consumers_by_home', 'consumers_by_work',
+        'consumers_o', 'consumers_a', 'consumers_i', 'consumers_p', 'consumers_l', 'potential_customers',
+    ]) | indent(4) }},
     {{ run_date() }} as as_of_date
 from stores
 cross join rings

@@ -61,44 +61,24 @@ changed_resolved as (
 ),
 
 resolved_touches as (
-    select
-        {%- for column in touch_columns %}
-        night_touches.{{ column }},
-        {%- endfor %}
-        night_resolved.one_id
-    from night_touches
-    inner join night_resolved
-        on night_touches.source_feed = night_resolved.source_feed
-        and night_touches.source_record_id = night_resolved.source_record_id
+    {{ resolved_touches('night_touches', 'night_resolved', touch_columns) | indent(4) }}
 
     union all
 
-    select
-        {%- for column in touch_columns %}
-        changed_touches.{{ column }},
-        {%- endfor %}
-        changed_resolved.one_id
-    from changed_touches
-    inner join changed_resolved
-        on changed_touches.source_feed = changed_resolved.source_feed
-        and changed_touches.source_record_id = changed_resolved.source_record_id
+    {{ resolved_touches('changed_touches', 'changed_resolved', touch_columns) | indent(4) }}
 )
 {% else %}
+resolved as (
+    select * from {{ ref('int_records_resolved') }}
+),
+
 resolved_touches as (
-    select
-        {%- for column in touch_columns %}
-        touches.{{ column }},
-        {%- endfor %}
-        resolved.one_id
-    from touches
-    inner join {{ ref('int_records_resolved') }} as resolved
-        on touches.source_feed = resolved.source_feed
-        and touches.source_record_id = resolved.source_record_id
+    {{ resolved_touches('touches', 'resolved', touch_columns) | indent(4) }}
 )
 {% endif %}
 
 select
     {{ dbt.concat(['source_feed', "':'", 'source_record_id', "':'", 'behaviour']) }} as touchpoint_id,
     one_id,
-    {{ touch_columns | join(',\n    ') }}
+    {{ column_list(touch_columns) | indent(4) }}
 from resolved_touches

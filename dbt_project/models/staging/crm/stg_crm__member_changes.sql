@@ -1,4 +1,4 @@
--- As of the run date: a re-run of an earlier night sees only what had arrived by then.
+-- CRM membership records that had arrived by the run date.
 select
     member_record_id,
     member_id_hmac,
@@ -11,5 +11,4 @@ select
     updated_at,
     updated_date,
     dt as loaded_date
-from {{ source('crm', 'members') }}
-where dt <= {{ run_date() }}
+from ({{ arrived_by_run_date(source('crm', 'members')) }}) as members

@@ -1,3 +1,4 @@
+-- Identifier sightings of every feed's records that had arrived by the run date.
 select
     feed as source_feed,
     record_id as source_record_id,
@@ -9,5 +10,4 @@ select
     seen_at,
     seen_date,
     dt as loaded_date
-from {{ source('identity', 'identifiers') }}
-where dt <= {{ run_date() }}
+from ({{ arrived_by_run_date(source('identity', 'identifiers')) }}) as identifiers

@@ -4,5 +4,4 @@ select
     new_one_id,
     cause,
     day as changed_date
-from {{ source('identity', 'one_id_history') }}
-where day <= {{ run_date() }}
+from ({{ arrived_by_run_date(source('identity', 'one_id_history'), 'day') }}) as changes

@@ -1,4 +1,4 @@
--- As of the run date: a re-run of an earlier night sees only what had arrived by then.
+-- LBS pings that had arrived by the run date.
 select
     ping_id,
     device_id_hmac,
@@ -11,5 +11,4 @@ select
     source,
     store_id,
     dt as loaded_date
-from {{ source('lbs', 'lbs_pings') }}
-where dt <= {{ run_date() }}
+from ({{ arrived_by_run_date(source('lbs', 'lbs_pings')) }}) as pings

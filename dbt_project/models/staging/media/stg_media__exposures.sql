@@ -1,4 +1,4 @@
--- As of the run date: a re-run of an earlier night sees only what had arrived by then.
+-- Media exposure events that had arrived by the run date.
 select
     exposure_id,
     campaign_id,
@@ -9,5 +9,4 @@ select
     store_id,
     account_platform,
     dt as loaded_date
-from {{ source('media', 'media_exposures') }}
-where dt <= {{ run_date() }}
+from ({{ arrived_by_run_date(source('media', 'media_exposures')) }}) as exposures

@@ -1,4 +1,4 @@
--- As of the run date: a re-run of an earlier night sees only what had arrived by then.
+-- Online behaviour events that had arrived by the run date.
 select
     event_id,
     session_id,
@@ -12,5 +12,4 @@ select
     coupon_id,
     rating,
     dt as loaded_date
-from {{ source('online', 'online_events') }}
-where dt <= {{ run_date() }}
+from ({{ arrived_by_run_date(source('online', 'online_events')) }}) as events

@@ -1,4 +1,4 @@
--- As of the run date: a re-run of an earlier night sees only what had arrived by then.
+-- Online order lines that had arrived by the run date.
 select
     order_line_id,
     order_id,
@@ -17,5 +17,4 @@ select
     coupon_id,
     store_id,
     dt as loaded_date
-from {{ source('online', 'online_orders') }}
-where dt <= {{ run_date() }}
+from ({{ arrived_by_run_date(source('online', 'online_orders')) }}) as order_lines

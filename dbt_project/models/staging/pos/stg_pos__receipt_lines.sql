@@ -1,4 +1,4 @@
--- As of the run date: a re-run of an earlier night sees only what had arrived by then.
+-- POS receipt lines that had arrived by the run date.
 select
     receipt_line_id,
     receipt_id,
@@ -16,5 +16,4 @@ select
     line_amount,
     payment_method,
     dt as loaded_date
-from {{ source('pos', 'pos_transactions') }}
-where dt <= {{ run_date() }}
+from ({{ arrived_by_run_date(source('pos', 'pos_transactions')) }}) as receipt_lines
