@@ -108,6 +108,14 @@ class IdentitySettings(BaseModel):
             "stops linking and is reported."
         ),
     )
+    components: Literal["auto", "spark", "in_memory"] = Field(
+        "auto",
+        description=(
+            "How clusters are found: `spark` (large-star/small-star, the edges stay distributed) or "
+            "`in_memory` (SciPy on the driver, far faster while the edges fit in its memory); `auto` "
+            "takes in_memory on the embedded profile and spark on the cluster profile."
+        ),
+    )
 
 
 class PipelineSettings(BaseModel):

@@ -17,6 +17,7 @@ a cluster is the same set.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -27,6 +28,7 @@ from databank.config import Settings, load_settings
 from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.spark_session import build_session
 from spark_jobs.standardise import IDENTIFIERS_TABLE
+from spark_jobs.transforms.components_in_memory import connected_components_in_memory
 from spark_jobs.transforms.identity import (
     COMPONENT,
     NODE,
@@ -39,6 +41,7 @@ from spark_jobs.transforms.identity import (
 )
 
 EDGES, GUARDS, MAP, HISTORY = "identity_edges", "identity_guards", "identity_map", "one_id_history"
+Components = Callable[[DataFrame, DataFrame], DataFrame]
 
 
 @dataclass(frozen=True)
@@ -85,16 +88,17 @@ def resolve(
     nodes = linkable(sightings).select(NODE, "identifier_type").distinct()
     nodes = nodes.join(shared.select(NODE).distinct(), NODE, "left_anti")
     kept = guarded(edges, shared)
+    components_of = components_function(settings)
     if full_rebuild or previous is None:
         mode = "full"
         every_node = _all_nodes(spark, lake, day).join(shared.select(NODE).distinct(), NODE, "left_anti")
-        components = connected_components(kept, every_node)
+        components = components_of(kept, every_node)
         previous_ids = previous
     else:
         mode = "incremental"
         previous_ids = previous.join(shared.select(NODE).distinct(), NODE, "left_anti")
         components = _incremental_components(
-            previous_ids, shared, previous, kept, tonight_day=day, nodes=nodes
+            previous_ids, shared, previous, kept, tonight_day=day, nodes=nodes, components_of=components_of
         )
     mapping, history = stable_ids(components.localCheckpoint(), previous_ids, day)
     snapshot = _with_seen(mapping, previous, sightings).withColumn("dt", F.lit(day)).toArrow()
@@ -121,6 +125,7 @@ def _incremental_components(
     kept: DataFrame,
     tonight_day: date,
     nodes: DataFrame,
+    components_of: Components,
 ) -> DataFrame:
     """Components over tonight's edges between earlier clusters (as one node each) and new identifiers.
 
@@ -150,7 +155,7 @@ def _incremental_components(
         .unionByName(opened)
         .distinct()
     )
-    of_label = connected_components(labelled, label_nodes).withColumnRenamed(NODE, "label")
+    of_label = components_of(labelled, label_nodes).withColumnRenamed(NODE, "label")
     earlier = labels.join(of_label, "label", "left").select(
         NODE, F.coalesce(COMPONENT, "label").alias(COMPONENT)
     )
@@ -158,6 +163,14 @@ def _incremental_components(
         F.col("label").alias(NODE), COMPONENT
     )
     return earlier.unionByName(fresh)
+
+
+def components_function(settings: Settings) -> Components:
+    """The clustering the settings ask for (`identity.components`)."""
+    choice = settings.identity.components
+    if choice == "auto":
+        choice = "spark" if settings.profile == "cluster" else "in_memory"
+    return connected_components if choice == "spark" else connected_components_in_memory
 
 
 def _snapshot_before(spark: SparkSession, lake: Lakehouse, day: date) -> DataFrame | None:

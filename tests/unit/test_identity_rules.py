@@ -1,9 +1,12 @@
 """OneID rules on tiny graphs: guards, components, and ids that stay put."""
 
+import random
 from datetime import date
 
+import pytest
 from pyspark.testing import assertDataFrameEqual
 
+from spark_jobs.transforms.components_in_memory import connected_components_in_memory
 from spark_jobs.transforms.identity import connected_components, guarded, overlinked, record_edges, stable_ids
 
 DAY = date(2026, 5, 3)
@@ -58,15 +61,31 @@ def test_a_device_logged_into_two_accounts_of_one_platform_is_shared(spark):
     }
 
 
-def test_components_follow_paths_of_any_length(spark):
+@pytest.mark.parametrize("components_of", [connected_components, connected_components_in_memory])
+def test_components_follow_paths_of_any_length(spark, components_of):
     edges = spark.createDataFrame([("d", "c"), ("c", "b"), ("b", "a"), ("x", "y")], "src string, dst string")
     nodes = spark.createDataFrame([(n,) for n in "abcdxyz"], "node string")
 
-    components = connected_components(edges, nodes)
+    components = components_of(edges, nodes)
 
     assertDataFrameEqual(
         components, [("a", "a"), ("b", "a"), ("c", "a"), ("d", "a"), ("x", "x"), ("y", "x"), ("z", "z")]
     )
+
+
+def test_in_memory_components_equal_sparks_on_a_random_graph(spark):
+    draw = random.Random(7)
+    names = [
+        f"{draw.choice(['phone', 'member_id', 'device_id'])}:{draw.randrange(10**6):06x}" for _ in range(300)
+    ]
+    pairs = [(draw.choice(names), draw.choice(names)) for _ in range(220)]
+    edges = spark.createDataFrame(pairs, "src string, dst string")
+    # Nodes asked for: most of the graph's, some it never links, not every edge's end.
+    nodes = spark.createDataFrame(
+        [(n,) for n in [*names[:250], "phone:lonely", "phone:lonely"]], "node string"
+    )
+
+    assertDataFrameEqual(connected_components_in_memory(edges, nodes), connected_components(edges, nodes))
 
 
 def _previous(spark, rows):
