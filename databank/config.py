@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from databank.contracts import SCHEMAS_DIR
+from databank.dbt_runner import BuildResources
 from databank.keys import default_key_file, read_key_file
 from databank.privacy.settings import PrivacySettings, absolute_at_load
 from databank.spark_conf import ClusterSettings
@@ -290,6 +291,7 @@ class Settings(BaseSettings):
     audiences: AudienceSettings = AudienceSettings()
     quality: QualitySettings = QualitySettings()
     privacy: PrivacySettings = PrivacySettings()
+    marts_build: BuildResources = BuildResources()
 
     @field_validator("business_timezone")
     @classmethod

@@ -12,12 +12,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pydantic import BaseModel, Field, field_validator
+
 WAREHOUSE_PATH_ENV = "DATABANK_DBT_DUCKDB_PATH"  # read by dbt_project/profiles.yml, target `local`
 TARGET_ENV = "DATABANK_DBT_TARGET"
+# read by dbt_project/profiles.yml, target `local`: DuckDB's settings of the build
+MEMORY_LIMIT_ENV = "DATABANK_DBT_MEMORY_LIMIT"
+TEMP_DIRECTORY_ENV = "DATABANK_DBT_TEMP_DIRECTORY"
+THREADS_ENV = "DATABANK_DBT_THREADS"
 
 FAILED_STATUSES = ("error", "fail", "runtime error")
 
@@ -32,6 +38,30 @@ class MartsBuildError(RuntimeError):
         super().__init__("\n  ".join([message, *lines]))
 
 
+class BuildResources(BaseModel):
+    """What the marts build may use of the machine (DuckDB's settings on the local target)."""
+
+    memory_limit: str = Field(
+        "50%",
+        pattern=r"^\d+(\.\d+)?\s*(%|[KMGT]i?B)$",
+        description=(
+            "DuckDB's memory limit for the build, e.g. 6GB or 50% of the machine's memory; past it, "
+            "large operators spill to temp_directory instead of failing. Half by default: the night's "
+            "Spark driver shares the machine."
+        ),
+    )
+    temp_directory: Path | None = Field(
+        None, description="Where the build spills; default <warehouse folder>/spill, beside the build file."
+    )
+    threads: int = Field(2, gt=0, description="Models dbt builds at once, and DuckDB's threads per query.")
+
+    @field_validator("temp_directory")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        # dbt resolves a relative path against its project folder, not the working directory.
+        return value if value is None else value.expanduser().absolute()
+
+
 @dataclass(frozen=True)
 class DbtRun:
     """What the dbt step of a build is given."""
@@ -43,6 +73,7 @@ class DbtRun:
     work_dir: Path  # dbt's target/ and logs/
     on_line: Callable[[str], None] | None = None
     unit_tests: bool = False  # nightly builds run the data tests; unit tests belong to CI
+    resources: BuildResources = field(default_factory=BuildResources)
 
 
 DbtStep = Callable[[DbtRun], None]
@@ -122,6 +153,9 @@ def _environment(run: DbtRun) -> dict[str, str]:
         **os.environ,
         WAREHOUSE_PATH_ENV: str(run.warehouse),
         TARGET_ENV: "local",
+        MEMORY_LIMIT_ENV: run.resources.memory_limit,
+        TEMP_DIRECTORY_ENV: str(run.resources.temp_directory or run.warehouse.parent / "spill"),
+        THREADS_ENV: str(run.resources.threads),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DBT_USE_COLORS": "False",  # failure messages end up in exceptions and logs
     }

@@ -119,7 +119,16 @@ def build_marts(
             if on_night:
                 on_night(night, number, len(nights))
             first = number == 1
-            step = DbtRun(project, build, night, fresh and first, work_dir, on_line, unit_tests and first)
+            step = DbtRun(
+                project,
+                build,
+                night,
+                fresh and first,
+                work_dir,
+                on_line,
+                unit_tests and first,
+                settings.marts_build,
+            )
             (dbt_step or run_dbt_build)(step)
             for status, count in statuses(work_dir / "target").items():
                 dbt_statuses[status] = dbt_statuses.get(status, 0) + count

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 
 from databank.dbt_project import find_dbt_project
-from databank.dbt_runner import DbtRun, declared_meta, failures, run_dbt, statuses
+from databank.dbt_runner import BuildResources, DbtRun, declared_meta, failures, run_dbt, statuses
 
 
 def test_dbt_does_not_import_python_files_from_the_working_directory(tmp_path, monkeypatch):
@@ -66,3 +67,32 @@ def test_declared_meta_comes_from_the_models_of_one_schema(tmp_path):
 
     # THEN only the mart that declares one is named, by its alias
     assert declared == {"flows": "run_date"}
+
+
+def test_the_build_runs_with_the_memory_limit_spill_folder_and_threads_of_the_settings(tmp_path):
+    # GIVEN build resources other than the defaults
+    resources = BuildResources(memory_limit="2GiB", temp_directory=tmp_path / "spill", threads=1)
+    lines: list[str] = []
+    run = DbtRun(
+        find_dbt_project(),
+        tmp_path / "build.duckdb",
+        date(2026, 5, 13),
+        False,
+        tmp_path / "dbt",
+        lines.append,
+    )
+    run = dataclasses.replace(run, resources=resources)
+
+    # WHEN dbt asks the build's DuckDB what it was given
+    query = (
+        "select current_setting('memory_limit') as memory_limit,"
+        " current_setting('temp_directory') as temp_directory, current_setting('threads') as threads"
+    )
+    run_dbt(run, "show", "--inline", query, "--output", "json", "--log-format", "text")
+
+    # THEN it has them
+    output = "\n".join(lines)
+    shown = json.loads(output[output.index("{") :])
+    assert shown["show"] == [
+        {"memory_limit": "2.0 GiB", "temp_directory": str(tmp_path / "spill"), "threads": 1}
+    ]
