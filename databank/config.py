@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from databank.contracts import SCHEMAS_DIR
 from databank.dbt_runner import BuildResources
+from databank.housekeeping_settings import HousekeepingSettings
 from databank.keys import default_key_file, read_key_file
 from databank.privacy.settings import PrivacySettings, absolute_at_load
 from databank.spark_conf import ClusterSettings
@@ -292,6 +293,7 @@ class Settings(BaseSettings):
     quality: QualitySettings = QualitySettings()
     privacy: PrivacySettings = PrivacySettings()
     marts_build: BuildResources = BuildResources()
+    housekeeping: HousekeepingSettings = HousekeepingSettings()
 
     @field_validator("business_timezone")
     @classmethod

@@ -193,6 +193,13 @@ def build_and_publish_marts(day: date) -> dict[str, Any]:
     }
 
 
+def keep_lakehouse(day: date) -> dict[str, Any]:
+    """The upkeep after the night: compaction, vacuum and the retention policy (`[housekeeping]`)."""
+    from databank.housekeeping import keep_lakehouse as keep
+
+    return keep(settings(), day).summary()
+
+
 def spark_job_file(job: str) -> Path:
     """The file spark-submit runs for a job of spark_jobs/ (each has a command line: `--help`)."""
     path = SPARK_JOBS / f"{job}.py"

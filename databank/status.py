@@ -84,6 +84,7 @@ class Night:
     identity: Identity | None
     erasure_requests_applied: int | None
     marts_published: int | None
+    upkeep: dict[str, Any] | None  # what housekeeping did after the night (databank.housekeeping)
     quality: QualityVerdict
     rerun: str | None  # the command that runs a failed night again, with the nights after it
 
@@ -160,6 +161,7 @@ def night(run: RunRecord, quality_results: Sequence[dict[str, Any]], last_day: d
         else None,
         erasure_requests_applied=erasure["requests"] if erasure else None,
         marts_published=len(published["tables"]) if published else None,
+        upkeep=run.returned.get("keep_lakehouse"),
         quality=quality_verdict(quality_results),
         rerun=rerun_command(run.day, last_day) if run.state == "failed" else None,
     )

@@ -10,14 +10,26 @@ import os
 
 import typer
 
-from databank.cli import audience, config, demo, erase, evaluation, marts, run, services, status
+from databank.cli import (
+    audience,
+    config,
+    demo,
+    erase,
+    evaluation,
+    housekeeping,
+    marts,
+    run,
+    services,
+    status,
+)
 
 app = typer.Typer(
     help="databank: a consumer data bank for retail brands (nightly lakehouse, OneID, AIPL funnel).",
     no_args_is_help=True,
     add_completion=False,
 )
-for commands in (demo.app, config.app, services.app, marts.app, run.app, status.app, erase.app):
+single_commands = (demo, config, services, marts, run, status, erase, housekeeping)
+for commands in (module.app for module in single_commands):
     app.add_typer(commands)
 app.add_typer(evaluation.app, name="eval")
 app.add_typer(audience.app, name="audience")

@@ -75,6 +75,12 @@ def _night_notes(night: Night) -> list[str]:
         notes.append(f"erasure: {night.erasure_requests_applied} request(s) applied")
     if night.marts_published is not None:
         notes.append(f"marts: {night.marts_published} published")
+    if night.upkeep:
+        upkeep = night.upkeep
+        notes.append(
+            f"upkeep: {upkeep['files_before']:,} -> {upkeep['files_after']:,} data files in "
+            f"{upkeep['tables']} tables, {upkeep['bytes_reclaimed'] / 2**20:,.1f} MiB reclaimed"
+        )
     notes.append(_quality_note(night))
     notes += [
         f"[red]failed[/] {task.task_id}: {escape(task.reason or 'no reason kept, see the run log')}"

@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -299,6 +300,22 @@ def test_status_says_what_each_night_did_why_the_last_failed_and_what_waits(nigh
     assert status["warehouse_run_date"] == max(row[0] for row in _funnel_days(settings)).isoformat()
     assert status["late_files"] == [{"feed": LATE_FEED, "day": DAYS[0].isoformat(), "file": late.name}]
     assert status["late_files_rerun"] == "databank run --start 2026-03-01 --end 2026-03-03"
+    upkeep = nights[1]["upkeep"]
+    assert upkeep == recorded[last_day]["returned"]["keep_lakehouse"]
+    assert 0 < upkeep["files_after"] < upkeep["files_before"]
+
+
+def test_after_the_nights_upkeep_every_bronze_and_silver_partition_is_one_file(night):
+    """The nights ran each day more than once (late file, killed build): without compaction, each
+    run leaves its own files in the partitions it rewrote or appended to."""
+    settings, _ = night
+    for layer in ("bronze", "silver"):
+        for log in (settings.lakehouse / layer).glob("*/_delta_log"):
+            table = DeltaTable(str(log.parent))
+            partitions = table.metadata().partition_columns
+            files = table.get_add_actions(flatten=True).to_pylist()
+            per_partition = Counter(tuple(f[f"partition.{c}"] for c in partitions) for f in files)
+            assert set(per_partition.values()) <= {1}, f"{layer}/{log.parent.name}: {per_partition}"
 
 
 def _recorded_runs(settings: Settings) -> dict[str, dict]:

@@ -88,7 +88,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "first": str(nightl
     assert figures["first"] == "2025-05-01 16:00:00+00:00"  # the local midnight ending the first day
 
 
-def test_no_cycles_and_the_night_runs_feeds_then_erasure_then_identity_then_marts(dag):
+def test_no_cycles_and_the_night_runs_feeds_then_erasure_then_identity_then_marts_then_upkeep(dag):
     dag.check_cycle()
     graph = {task.task_id: set(task.upstream_task_ids) for task in dag.tasks}
     order = list(TopologicalSorter(graph).static_order())
@@ -106,14 +106,18 @@ def test_no_cycles_and_the_night_runs_feeds_then_erasure_then_identity_then_mart
     assert graph["resolve_identity"] == {"apply_erasure_requests"}
     assert graph["build_and_publish_marts"] == {"resolve_identity"}
     assert graph["publish_quality_report"] == {"build_and_publish_marts"}
-    assert order[-4:] == [
+    assert graph["keep_lakehouse"] == {"publish_quality_report"}
+    assert order[-5:] == [
         "apply_erasure_requests",
         "resolve_identity",
         "build_and_publish_marts",
         "publish_quality_report",
+        "keep_lakehouse",
     ]
-    # The report shows a failed night too, and does not make it a successful one.
+    # The report shows a failed night too, and neither it nor the upkeep makes it a successful one
+    # or fails a published one.
     assert dag.get_task("publish_quality_report").is_teardown
+    assert dag.get_task("keep_lakehouse").is_teardown
 
 
 def test_every_task_has_owner_retries_backoff_and_a_timeout(dag):

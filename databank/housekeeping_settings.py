@@ -1,0 +1,34 @@
+"""The `[housekeeping]` settings: how the upkeep pass after each night (`databank.housekeeping`)
+compacts, vacuums and applies the retention policy."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class HousekeepingSettings(BaseModel):
+    """The upkeep pass after each night (`databank housekeeping`, the DAG's last task)."""
+
+    compact: bool = Field(True, description="Rewrite partitions of many small files as few large ones.")
+    vacuum_retention_hours: int = Field(
+        7 * 24,
+        ge=0,
+        description=(
+            "Files a table stopped using longer ago than this are deleted; time travel reaches no further."
+        ),
+    )
+    quarantine_raw_text_days: int | None = Field(
+        None,
+        gt=0,
+        description=(
+            "Quarantined records older than this many days lose their (masked) raw text; unset: kept."
+        ),
+    )
+    landing_days: int | None = Field(
+        None,
+        gt=0,
+        description=(
+            "Landing day folders older than this many days are deleted (never one within "
+            "ingest.late_days of the run date); unset: kept."
+        ),
+    )
