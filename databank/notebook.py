@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 from matplotlib import font_manager, rcParams
 
 from databank.config import Settings, load_settings
+from databank.resources import checkout_folder
 from databank.warehouse import NoWarehouseError, open_published
 
 # Sans-serif families with Chinese glyphs, preferred first: Noto/Source Han (Linux, `fonts-noto-cjk`),
@@ -33,7 +33,7 @@ CJK_FONTS = (
     "Microsoft YaHei",
     "SimHei",
 )
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = checkout_folder()
 
 
 def connect(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from databank.resources import cluster_jars_folder, cluster_jars_pom
+
 # The SQL semantics the transforms are written for, on both profiles. They expect a value that does
 # not cast or parse to become null and be judged by the contract; under ANSI mode (Spark 4's default)
 # ingest quarantined every record of a day as `unknown_enum` instead.
@@ -20,10 +22,9 @@ DELTA_SPARK_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
 }
-REPOSITORY = Path(__file__).resolve().parent.parent
 # The one place delta-spark's coordinate is written; `make setup` copies its jars into JARS_DIR.
-JARS_POM = REPOSITORY / "jars" / "pom.xml"
-JARS_DIR = REPOSITORY / ".jars"
+JARS_POM = cluster_jars_pom()
+JARS_DIR = cluster_jars_folder()
 
 
 def _delta_spark_package() -> str:
@@ -64,7 +65,7 @@ class ClusterSettings(BaseModel):
         if not any(jar.name.startswith("delta-spark_") for jar in jars):
             raise MissingJarsError(
                 f"no delta-spark jar in {self.jars_dir}: `make setup` fetches {_delta_spark_package()} "
-                f"and what it needs beyond Spark ({JARS_POM.relative_to(REPOSITORY)})"
+                f"and what it needs beyond Spark ({JARS_POM})"
             )
         return jars
 
