@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from delta_reading import changed_tables, warehouse_checksums
@@ -313,7 +314,7 @@ def test_after_the_nights_upkeep_every_bronze_and_silver_partition_is_one_file(n
         for log in (settings.lakehouse / layer).glob("*/_delta_log"):
             table = DeltaTable(str(log.parent))
             partitions = table.metadata().partition_columns
-            files = table.get_add_actions(flatten=True).to_pylist()
+            files = pa.table(table.get_add_actions(flatten=True)).to_pylist()
             per_partition = Counter(tuple(f[f"partition.{c}"] for c in partitions) for f in files)
             assert set(per_partition.values()) <= {1}, f"{layer}/{log.parent.name}: {per_partition}"
 
