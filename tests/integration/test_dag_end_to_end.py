@@ -1,6 +1,6 @@
 """The nightly DAG end to end, as a user runs it: `databank run` (`dag.test` in-process) over two
-generated days, a feed file that lands late followed by the documented catch-up, a finished day run
-again after a run of it was killed in the middle of the marts build, a day whose feeds never landed,
+generated days, a feed file that lands late followed by the documented catch-up, a finished day's
+marts built again after a build of them was killed midway, a day whose feeds never landed,
 and `databank status` telling all of it. The days are months before the demo's: the nights start on
 the first day that landed, whatever the data's dates.
 
@@ -218,15 +218,17 @@ def test_a_file_landing_late_is_picked_up_by_running_its_day_and_the_days_after(
     assert _funnel(settings, DAYS[0]) != funnel_before  # and the states of that day are corrected
 
 
-def test_a_run_killed_mid_build_publishes_nothing_and_running_the_day_again_is_as_a_clean_run(night):
-    """A finished day run again, after a run of it was killed in the middle of the marts build: gold
-    and every table of the warehouse, intermediate ones too, stay as they were."""
+def test_a_build_killed_midway_publishes_nothing_and_building_the_day_again_is_as_a_clean_build(night):
+    """A finished day's marts built again, after a build of them was killed in the middle: gold and
+    every table of the warehouse, intermediate ones too, stay as they were. The night's own step
+    (`databank marts`, which `databank run` calls after OneID) is killed and re-run, not the whole
+    night: what is at stake is the build and the swap that publishes it."""
     settings, _ = night
     clean = gold_checksums(settings)
     published = warehouse_checksums(settings.warehouse)
     build_file = settings.warehouse.with_name(f"{settings.warehouse.stem}.build{settings.warehouse.suffix}")
     run = subprocess.Popen(
-        [sys.executable, "-m", "databank.cli", "run", "--date", DAYS[-1].isoformat()],
+        [sys.executable, "-m", "databank.cli", "marts", "--date", DAYS[-1].isoformat()],
         env=_environment(settings.data_dir),
         cwd=settings.data_dir,
         stdout=subprocess.DEVNULL,
@@ -242,7 +244,7 @@ def test_a_run_killed_mid_build_publishes_nothing_and_running_the_day_again_is_a
     assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-build"
     assert gold_checksums(settings) == clean  # the killed build published nothing
 
-    assert _succeeded(_databank(settings.data_dir, "run", "--date", DAYS[-1].isoformat()))
+    assert _succeeded(_databank(settings.data_dir, "marts", "--date", DAYS[-1].isoformat()))
     assert gold_checksums(settings) == clean
     assert changed_tables(published, warehouse_checksums(settings.warehouse)) == set()
 
@@ -307,8 +309,8 @@ def test_status_says_what_each_night_did_why_the_last_failed_and_what_waits(nigh
 
 
 def test_after_the_nights_upkeep_every_bronze_and_silver_partition_is_one_file(night):
-    """The nights ran each day more than once (late file, killed build): without compaction, each
-    run leaves its own files in the partitions it rewrote or appended to."""
+    """The nights ran each day more than once (the first nights, then the late-file catch-up):
+    without compaction, each run leaves its own files in the partitions it rewrote or appended to."""
     settings, _ = night
     for layer in ("bronze", "silver"):
         for log in (settings.lakehouse / layer).glob("*/_delta_log"):
