@@ -81,11 +81,9 @@ lint: setup
 	$(BIN)/ruff format --check .
 	cd dbt_project && DATABANK_DBT_DUCKDB_PATH=:memory: ../$(BIN)/sqlfluff lint .
 
-# pytest exits 5 when it collects nothing; say so instead of failing for the wrong reason. Two
-# workers (pytest-xdist): the nights the integration tests run wait on subprocesses and files as much
-# as on a core; a module stays on one worker (tests/integration/conftest.py groups them).
+# pytest exits 5 when it collects nothing; say so instead of failing for the wrong reason.
 test: setup lint browser
-	@$(BIN)/python -m pytest -n 2 --dist loadgroup; rc=$$?; \
+	@$(BIN)/python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 # Every benchmark runs and prints its figures; the target fails if any missed its goal.

@@ -2,7 +2,6 @@
 
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from delta_reading import DAYS, FEEDS, REFERENCE_FEEDS, START
@@ -82,22 +81,3 @@ def _every_feed_and_day(step) -> None:
     for feed in FEEDS:
         for offset in range(DAYS):
             step(feed, START + timedelta(days=offset))
-
-
-def pytest_collection_modifyitems(items) -> None:
-    """Keep each module on one pytest-xdist worker (`make test` runs two): the tests of a module
-    build on each other's data, and the modules over the session's shared lakehouse (`ingested` ...
-    `published`) all on the same worker, so that it is built once."""
-    here = Path(__file__).parent
-    modules: dict[Path, list] = {}
-    for item in items:
-        if item.path.parent == here:
-            modules.setdefault(item.path, []).append(item)
-    for path, module_items in modules.items():
-        shares = any(SHARED_LAKEHOUSE & set(item.fixturenames) for item in module_items)
-        group = "shared-lakehouse" if shares else path.stem
-        for item in module_items:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
-SHARED_LAKEHOUSE = {"ingested", "standardised", "resolved", "published"}
