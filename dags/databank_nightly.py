@@ -34,7 +34,11 @@ the day, then the days after it) are the same tasks run again.
    warehouse, atomically. Its outlets are one Asset per gold table (`databank.gold.<table>`), each
    event carrying the table's rows and Delta version, so a consumer (a BI refresh, an export)
    schedules on the tables it reads.
-9. `publish_quality_report`: `<reports>/quality/index.html` shows every check of every night, this
+9. `sync_<audience>__<destination>`, one task per `[[reach.syncs]]`: what changed in the audience
+   tonight (adds and removes, consenting consumers only) sent to the destination
+   (`databank.reach.sync`). Each is its own task after the publish: one that fails (a webhook
+   down) is retried and reported on its own, never undoing the published marts or another sync.
+10. `publish_quality_report`: `<reports>/quality/index.html` shows every check of every night, this
    one's too; it runs whether the night passed or failed.
 
 dbt runs as one task, not one task per model (Cosmos): the build works on a copy of the warehouse
@@ -231,6 +235,12 @@ def build_and_publish_marts(data_interval_start: datetime | None = None, outlet_
     return published
 
 
+@task(multiple_outputs=False)
+def sync_audience(audience: str, destination: str, data_interval_start: datetime | None = None) -> dict:
+    """Send the destination what changed in the audience tonight: adds and removes, consenting only."""
+    return pipeline.sync_audience(audience, destination, pipeline.business_day(data_interval_start))
+
+
 # A teardown runs once everything before it is done, and its outcome is not the night's: a failed
 # night stays failed although its report was published.
 @teardown
@@ -277,6 +287,9 @@ def databank_nightly() -> None:
     erased = apply_erasure_requests()
     published = feeds >> erased >> identity_task() >> build_and_publish_marts()
     published >> publish_quality_report() >> keep_lakehouse()
+    for sync in SETTINGS.reach.syncs:
+        task_id = f"sync_{sync.audience}__{sync.destination}"
+        published >> sync_audience.override(task_id=task_id)(sync.audience, sync.destination)
 
 
 nightly = databank_nightly()

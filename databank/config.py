@@ -27,6 +27,7 @@ from databank.dbt_runner import BuildResources
 from databank.housekeeping_settings import HousekeepingSettings
 from databank.keys import default_key_file, read_key_file
 from databank.privacy.settings import PrivacySettings, absolute_at_load
+from databank.reach.settings import ReachSettings
 from databank.spark_conf import ClusterSettings
 
 CONFIG_FILE_ENV = "DATABANK_CONFIG"
@@ -292,6 +293,7 @@ class Settings(BaseSettings):
     audiences: AudienceSettings = AudienceSettings()
     quality: QualitySettings = QualitySettings()
     privacy: PrivacySettings = PrivacySettings()
+    reach: ReachSettings = ReachSettings()
     marts_build: BuildResources = BuildResources()
     housekeeping: HousekeepingSettings = HousekeepingSettings()
 

@@ -200,6 +200,16 @@ def keep_lakehouse(day: date) -> dict[str, Any]:
     return keep(settings(), day).summary()
 
 
+def sync_audience(audience: str, destination: str, day: date) -> dict[str, Any]:
+    """A scheduled sync of the night: what changed in the audience on `day`, sent to the destination."""
+    from databank.audiences import AudienceError
+    from databank.reach.sync import sync_audience as sync
+
+    with _not_retryable(AudienceError):
+        report = sync(settings(), audience, destination, day)
+    return _plain(report)
+
+
 def spark_job_file(job: str) -> Path:
     """The file spark-submit runs for a job of spark_jobs/ (each has a command line: `--help`)."""
     path = SPARK_JOBS / f"{job}.py"

@@ -20,11 +20,13 @@ from databank.audiences import (
 )
 from databank.audiences.activation import ExportFormat
 from databank.cli.json_output import print_json
-from databank.cli.render import audience_size_table, console, parse_day
+from databank.cli.render import audience_size_table, console, parse_day, sync_report_table
 from databank.config import load_settings
+from databank.reach.destinations import DeliveryError
+from databank.reach.sync import sync_audience
 
 app = typer.Typer(
-    help="Audiences: defined in YAML, sized, and exported (consenting consumers only) for activation.",
+    help="Audiences: defined in YAML, sized, exported and synced to destinations (consenting consumers).",
     no_args_is_help=True,
 )
 
@@ -103,6 +105,29 @@ def audience_export_command(
     )
 
 
+@app.command("sync")
+def audience_sync_command(
+    name: AudienceName,
+    destination: Annotated[
+        str, typer.Option("--destination", "-d", help="A destination of [reach.destinations].")
+    ],
+    day: AudienceDay = None,
+    as_json: AsJson = False,
+) -> None:
+    """Send a destination what changed in the audience since its last sync: adds and removes of the
+    consenting consumers; run again, it sends only what the destination has not taken yet."""
+    settings = load_settings()
+    run_date = parse_day(day) if day else None
+    try:
+        report = sync_audience(settings, name, destination, run_date)
+    except (AudienceError, DeliveryError) as error:
+        raise _audience_failed(error, as_json) from error
+    if as_json:
+        print_json({**dataclasses.asdict(report), "changed": report.changed})
+        return
+    console.print(sync_report_table(report))
+
+
 def _listed_json(name: str, audience: Audience | AudienceError) -> dict[str, Any]:
     """A definition's fields as the table lists them; only `error` when it does not load."""
     loaded = None if isinstance(audience, AudienceError) else audience.definition
@@ -124,7 +149,7 @@ def _size_json(size: AudienceSize) -> dict[str, Any]:
     }
 
 
-def _audience_failed(error: AudienceError, as_json: bool = False) -> typer.Exit:
+def _audience_failed(error: AudienceError | DeliveryError, as_json: bool = False) -> typer.Exit:
     if as_json:  # stdout is the script's JSON: the reason goes to stderr, the exit code says it failed
         typer.echo(str(error), err=True)
     else:

@@ -14,6 +14,7 @@ from databank.config import Settings
 from databank.generator import GenerationSummary
 from databank.night_report import FLOW_LAG_DAYS, NightReport
 from databank.night_runner import DayRun
+from databank.reach.sync import SyncReport
 
 console = Console()
 
@@ -196,4 +197,27 @@ def audience_size_table(size: AudienceSize) -> Table:
         if size.export_allowed
         else f"export refused: fewer than {size.min_export_size:,} consenting consumers"
     )
+    return table
+
+
+def sync_report_table(report: SyncReport) -> Table:
+    """Identifiers added and removed per form (never the identifiers)."""
+    table = Table(
+        "form",
+        "added",
+        "removed",
+        title=(
+            f"Audience {report.audience} to {report.destination} on {report.run_date}: "
+            f"{report.consumers:,} consenting consumers"
+        ),
+    )
+    for form in sorted({*report.added, *report.removed}):
+        table.add_row(form, f"{report.added.get(form, 0):,}", f"{report.removed.get(form, 0):,}")
+    table.caption = (
+        f"{report.batches_sent} batches sent, {report.batches_already_taken} taken by an earlier try"
+        if report.changed
+        else "nothing changed since the last sync: nothing sent"
+    )
+    if report.not_in_vault:
+        table.caption += f"; {report.not_in_vault:,} identifiers not in the vault, not sent"
     return table

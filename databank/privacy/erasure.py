@@ -45,6 +45,7 @@ from databank.privacy.purge import (
     purge_warehouse,
     rows_where_in,
 )
+from databank.reach.sync import hold_for_removal
 
 PRIVACY = "privacy"
 ERASURE_FEED = "erasure_requests"
@@ -161,6 +162,9 @@ def apply_erasure(settings: Settings, requests: Iterable[ErasureRequest]) -> Era
     )
     _suppress(settings, resolved)
     removed = _purge_everywhere(settings, everyone)
+    # Destinations an audience sync sent them to must still be told to drop them: their values stay
+    # sealed, apart, until the next syncs have sent the removes (databank.reach.sync).
+    hold_for_removal(settings, everyone.nodes)
     destroyed = _shred_vault(settings, everyone.nodes)
     _audit(settings, requests, resolved, removed, destroyed)
     return ErasureReport(

@@ -2,7 +2,9 @@
 request arrives with night 2's erasure feed, and night 3 brings their old records again.
 
 Night 1 also has a phone typed into a search box, GBK files (the legacy POS exports) and the staged
-copy a killed ingest left behind: after it no raw identifier is anywhere under the data folder.
+copy a killed ingest left behind: after it no raw identifier is anywhere under the data folder but in
+what the nightly audience syncs sent (the person's brand's consenting members, to an ad platform's
+upload files and to the CRM drop). Night 2's syncs send the removes of the erased person.
 
 After night 2 none of their identifiers' HMACs and none of their one_ids is in any file under the
 data folder (Delta files and logs, quality results, reports, Airflow's logs and metadata) nor in any
@@ -39,13 +41,30 @@ pytestmark = pytest.mark.slow
 DAYS = (date(2026, 4, 1), date(2026, 4, 2), date(2026, 4, 3))
 KEY = "erasure-end-to-end-key"
 PLANTED_PHONE = "13912345678"
+SYNCED = {"members_ads": "tencent", "members_marketing": "crm"}
+DESTINATIONS = {
+    "tencent": {"kind": "platform_files", "platform": "tencent_ads", "purpose": "ad_targeting"},
+    "crm": {"kind": "crm_drop", "purpose": "marketing"},
+}
 
 
 def _databank(data_dir: Path, *arguments: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABANK_", "AIRFLOW"))}
+    reach = {
+        "DATABANK_AUDIENCES__FOLDER": str(data_dir / "audiences"),
+        "DATABANK_AUDIENCES__MIN_EXPORT_SIZE": "1",
+        "DATABANK_REACH__DESTINATIONS": json.dumps(DESTINATIONS),
+        "DATABANK_REACH__SYNCS": json.dumps([{"audience": a, "destination": d} for a, d in SYNCED.items()]),
+    }
     result = subprocess.run(
         [sys.executable, "-m", "databank.cli", *arguments],
-        env={**environment, "DATABANK_DATA_DIR": str(data_dir), "DATABANK_HMAC_KEY": KEY, "COLUMNS": "200"},
+        env={
+            **environment,
+            **reach,
+            "DATABANK_DATA_DIR": str(data_dir),
+            "DATABANK_HMAC_KEY": KEY,
+            "COLUMNS": "200",
+        },
         cwd=data_dir,
         capture_output=True,
         text=True,
@@ -62,6 +81,14 @@ def _member_rows(settings, day: date) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
+def _phone(member: dict) -> str:
+    return re.sub(r"^(0086|86)(?=1[0-9]{10}$)", "", re.sub(r"[^0-9]", "", member["phone"]))
+
+
+def _member_id(member: dict) -> str:
+    return "".join(member["member_id"].split()).upper()
+
+
 def _node(identifier_type: str, normalised: str) -> str:
     """The OneID node of an identifier, computed here independently of the pipeline."""
     digest = hmac.new(KEY.encode(), normalised.encode(), hashlib.sha256).hexdigest()
@@ -70,17 +97,23 @@ def _node(identifier_type: str, normalised: str) -> str:
 
 @pytest.fixture(scope="module")
 def person(tmp_path_factory):
-    """Night 1 run; a member chosen; their identifiers, one_ids and vault entry as night 1 left them."""
+    """Night 1 run, its audiences synced; an active member consenting to both purposes chosen; their
+    identifiers, one_ids and vault entry as night 1 left them."""
     data_dir = tmp_path_factory.mktemp("erasure-e2e")
     settings = load_settings(data_dir=data_dir, hmac_key=KEY)
     generate(GenerateArgs(out=settings.landing, consumers=250, days=3, start=DAYS[0], seed=21, bad_rate=0.02))
     _plant_identifiers(settings)
+    header, rows = _member_rows(settings, DAYS[0])
+    member = next(
+        record
+        for record in (dict(zip(header, row, strict=True)) for row in rows)
+        if record["status"] == "active"
+        and record["consent_marketing"].lower() == record["consent_ad_targeting"].lower() == "true"
+    )
+    _define_audiences(data_dir / "audiences", member["brand_id"])
     _databank(data_dir, "run", "--date", DAYS[0].isoformat())
 
-    header, rows = _member_rows(settings, DAYS[0])
-    member = dict(zip(header, rows[0], strict=True))
-    phone = re.sub(r"^(0086|86)(?=1[0-9]{10}$)", "", re.sub(r"[^0-9]", "", member["phone"]))
-    named = {_node("phone", phone), _node("member_id", "".join(member["member_id"].split()).upper())}
+    named = {_node("phone", _phone(member)), _node("member_id", _member_id(member))}
     snapshot = pl.from_arrow(active_dataset(settings.lakehouse / "silver" / "identity_map").to_table())
     one_ids = set(snapshot.filter(pl.col("node").is_in(named))["one_id"])
     nodes = set(snapshot.filter(pl.col("one_id").is_in(one_ids))["node"]) | named
@@ -101,6 +134,26 @@ def erased(person):
         encoding="utf-8",
     )
     return _databank(settings.data_dir, "run", "--date", DAYS[1].isoformat())
+
+
+def _define_audiences(folder: Path, brand_id: str) -> None:
+    """The brand's consumers in any funnel state, one audience per purpose."""
+    folder.mkdir()
+    for name, destination in SYNCED.items():
+        purpose = DESTINATIONS[destination]["purpose"]
+        (folder / f"{name}.yaml").write_text(
+            f"brand_id: {brand_id}\npurpose: {purpose}\naipl_states: [O, A, I, P, L]\n", encoding="utf-8"
+        )
+
+
+def _sent(settings, day: date, pattern: str) -> set[str]:
+    """Lines of the files the night's syncs wrote for a destination."""
+    files = settings.data_dir / "reach" / "files"
+    return {
+        line
+        for path in files.glob(f"*/*/{day}/{pattern}")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    }
 
 
 def _plant_identifiers(settings) -> None:
@@ -127,12 +180,22 @@ def test_night_1_stores_no_raw_identifier_anywhere_under_the_data_folder(person)
     truth = pl.read_parquet(settings.landing / "_truth" / "identifiers.parquet")
     secrets = {str(v).lower() for v in truth["value"] if v and len(str(v)) >= 6} | {PLANTED_PHONE}
 
+    payloads = settings.data_dir / "reach" / "files"  # what the destinations take, by design
     leaked = set()
     for path in settings.data_dir.rglob("*"):
-        if path.is_file() and settings.landing not in path.parents:
+        if path.is_file() and settings.landing not in path.parents and payloads not in path.parents:
             leaked |= _identifier_tokens(_text_of(path)) & secrets
 
     assert not leaked, f"raw identifiers stored: {sorted(leaked)[:5]}"
+
+
+def test_night_1_synced_the_consenting_member_to_both_destinations(person):
+    settings, member, _, _ = person
+
+    assert hashlib.md5(_phone(member).encode()).hexdigest() in _sent(
+        settings, DAYS[0], "APPEND/HASH_MOBILE_PHONE-part*.txt"
+    )
+    assert _member_id(member) in _sent(settings, DAYS[0], "add-member_id-part*.csv")
 
 
 def _text_of(path: Path) -> str:
@@ -159,6 +222,15 @@ def test_after_the_night_of_the_request_no_file_and_no_table_holds_the_person(pe
     found = _held_anywhere(settings, hmacs | one_ids)
 
     assert not found, f"still held: {sorted(found)[:10]}"
+
+
+def test_the_night_of_the_request_sent_their_removes_to_every_destination(person, erased):
+    settings, member, _, _ = person
+
+    assert hashlib.md5(_phone(member).encode()).hexdigest() in _sent(
+        settings, DAYS[1], "REDUCE/HASH_MOBILE_PHONE-part*.txt"
+    )
+    assert _member_id(member) in _sent(settings, DAYS[1], "remove-member_id-part*.csv")
 
 
 def test_the_vault_cannot_reveal_them_and_the_audit_names_no_identifier(person, erased):

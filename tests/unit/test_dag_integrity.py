@@ -359,3 +359,18 @@ def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(c
     assert identity.upstream_task_ids == {"apply_erasure_requests"}
     assert identity.trigger_rule == "none_failed"
     assert cluster_dag.get_task("build_and_publish_marts").upstream_task_ids == {"resolve_identity"}
+
+
+def test_each_scheduled_sync_is_its_own_task_after_the_publish(parse_dag):
+    sms = {"kind": "webhook", "purpose": "marketing", "url": "http://127.0.0.1:9/", "secret_env": "S"}
+    syncs = [{"audience": "lapsed", "destination": "sms"}, {"audience": "new", "destination": "sms"}]
+    dag = parse_dag(
+        DATABANK_REACH__DESTINATIONS=json.dumps({"sms": sms}), DATABANK_REACH__SYNCS=json.dumps(syncs)
+    )
+    syncs = [task for task in dag.tasks if task.task_id.startswith("sync_")]
+    assert sorted(task.task_id for task in syncs) == ["sync_lapsed__sms", "sync_new__sms"]
+    for task in syncs:
+        # after the publish, and nothing waits on it: a failed sync leaves the night's marts published
+        assert task.upstream_task_ids == {"build_and_publish_marts"}
+        assert task.downstream_task_ids == set()
+        assert not task.is_teardown
