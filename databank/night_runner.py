@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from pluggy import HookimplMarker
 
 from databank.config import Settings
-from databank.keys import MissingKeyError
+from databank.keys import MissingKeyError, vault_master_key
 from databank.pipeline import (
     DAG_FILE,
     DAG_ID,
@@ -140,11 +140,18 @@ def _missing_key(config: Settings) -> list[str]:
     # On the cluster profile the submitted jobs read the key where they run, not here.
     if config.profile != "embedded":
         return []
+    problems = []
     try:
-        key = config.pseudonymisation_key()
+        if not config.pseudonymisation_key():
+            problems.append("The pseudonymisation key is empty: set DATABANK_HMAC_KEY to a secret.")
     except MissingKeyError as error:
-        return [str(error)]
-    return [] if key else ["The pseudonymisation key is empty: set DATABANK_HMAC_KEY to a secret."]
+        problems.append(str(error))
+    if config.privacy.vault_identifier_types:  # ingestion seals them in the vault
+        try:
+            vault_master_key(config)
+        except MissingKeyError as error:
+            problems.append(str(error))
+    return problems
 
 
 _listens = HookimplMarker("airflow")  # marks Airflow listener hooks (pluggy, as Airflow's own marker)

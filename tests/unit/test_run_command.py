@@ -153,6 +153,7 @@ def bank(monkeypatch, tmp_path):
         monkeypatch.delenv(name)
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABANK_HMAC_KEY", "test-key")
+    monkeypatch.setenv("DATABANK_PRIVACY__VAULT_KEY", "44" * 32)
     monkeypatch.setenv("COLUMNS", "250")
     _land(tmp_path / "landing", REQUIRED + REFERENCE, date(2026, 3, 1))
 
@@ -208,6 +209,15 @@ def test_a_missing_key_is_refused_before_any_task(bank, monkeypatch):
     said = _refused(runner.invoke(app, ["run", "--date", "2026-03-01"]))
 
     assert "No pseudonymisation key: set DATABANK_HMAC_KEY" in said
+
+
+def test_a_missing_vault_key_is_refused_before_any_task(bank, monkeypatch):
+    monkeypatch.delenv("DATABANK_PRIVACY__VAULT_KEY")
+    monkeypatch.setenv("DATABANK_PRIVACY__VAULT_KEY_FILE", str(bank / "no-vault.key"))
+
+    said = _refused(runner.invoke(app, ["run", "--date", "2026-03-01"]))
+
+    assert "No vault master key: set DATABANK_PRIVACY__VAULT_KEY" in said
 
 
 def test_a_missing_landing_root_is_refused_naming_the_setting(bank, monkeypatch):
