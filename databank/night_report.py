@@ -77,7 +77,7 @@ ORDER BY flow.brand_id, position(state IN 'AIPL')
 
 IDENTIFICATION = """
 SELECT source_feed, records, resolution_rate, identification_rate
-FROM marts.identification_rate
+FROM marts.identity_resolution_daily
 WHERE record_date = ?
 ORDER BY source_feed = 'all', records DESC
 """

@@ -225,7 +225,7 @@ def fast_history(warehouse: Warehouse, brand_id: str, until: date) -> pd.DataFra
         """
         SELECT fast_date, asset_consumers, lagged_asset_consumers, advancing_consumers, advancing_rate,
                deepening_rate, active_members, thriving_members, thriving_rate
-        FROM marts.fast_daily
+        FROM marts.brand_fast_daily
         WHERE brand_id = $brand_id AND fast_date <= $until
         ORDER BY fast_date
         """,
@@ -302,7 +302,7 @@ def identification(warehouse: Warehouse, until: date, chosen_channels: list[str]
         SELECT rates.source_feed, rates.record_date, rates.records, rates.resolved_records,
                rates.person_identified_records, rates.resolution_rate, rates.identification_rate,
                array_to_string(feed_channels.channels, ', ') AS channels
-        FROM marts.identification_rate AS rates
+        FROM marts.identity_resolution_daily AS rates
         LEFT JOIN feed_channels USING (source_feed)
         WHERE rates.record_date <= $until
           AND (len($channels) = 0 OR list_has_any(feed_channels.channels, $channels))

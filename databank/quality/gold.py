@@ -17,7 +17,7 @@ reads as a comparison of two columns or a bound on one.
 - `gold.touchpoints` (fct_touchpoints): every touchpoint of the night has a one_id, a source feed
   and a source record id; fresh: its newest touch is at most `touch_freshness_days` before the run
   date, and none lies after it.
-- `gold.rates` (fast_daily, identification_rate, campaign_performance): the run date's shares in
+- `gold.rates` (brand_fast_daily, identity_resolution_daily, campaign_performance): the run date's shares in
   [0, 1], its ratios not negative.
 
 Only what a night writes is read (the run date's rows), except the funnel, a few rows per brand and
@@ -57,10 +57,10 @@ class RateColumns:
 
 
 # Shares are parts of a whole; a ratio of two counts that are not part and whole may exceed 1
-# (fast_daily.advancing_rate counts entrants over the earlier day's consumers).
+# (brand_fast_daily.advancing_rate counts entrants over the earlier day's consumers).
 RATES: Mapping[str, RateColumns] = {
-    "fast_daily": RateColumns("fast_date", ("deepening_rate", "thriving_rate"), ("advancing_rate",)),
-    "identification_rate": RateColumns("counted_on_date", ("resolution_rate", "identification_rate")),
+    "brand_fast_daily": RateColumns("fast_date", ("deepening_rate", "thriving_rate"), ("advancing_rate",)),
+    "identity_resolution_daily": RateColumns("counted_on_date", ("resolution_rate", "identification_rate")),
     "campaign_performance": RateColumns(
         "as_of_date",
         (

@@ -6,7 +6,7 @@ select
     period_start,
     delta_gmv,
     buyers_effect + frequency_effect + price_effect as sum_of_effects
-from {{ ref('grow_period') }}
+from {{ ref('brand_grow_period') }}
 where (
     decomposition_note is null
     and (

@@ -132,7 +132,7 @@ def test_aipl_deep_dive_shows_the_funnel_per_brand_and_says_the_week_is_not_ther
 
 def test_identity_quality_shows_each_feed_and_the_asset_identified(run, warehouse, brands):
     notebook = run("identity_quality.ipynb")
-    feeds = first_column(warehouse, "SELECT DISTINCT source_feed FROM marts.identification_rate")
+    feeds = first_column(warehouse, "SELECT DISTINCT source_feed FROM marts.identity_resolution_daily")
 
     rates = html(tagged(notebook, "identification-rate"))
     assert {"all", "online_orders", "pos_transactions"} <= set(feeds)

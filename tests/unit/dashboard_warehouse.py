@@ -46,7 +46,7 @@ create table marts.aipl_flow_metrics (
     stayed hugeint, converted_up hugeint, converted_down hugeint, churned hugeint, new_inflow hugeint,
     next_layer_rate double
 );
-create table marts.fast_daily (
+create table marts.brand_fast_daily (
     brand_id varchar, fast_date date, asset_consumers bigint, lagged_asset_consumers bigint,
     advancing_consumers bigint, advancing_rate double, deepening_rate double, active_members bigint,
     thriving_members bigint, thriving_rate double
@@ -69,7 +69,7 @@ create table marts.fct_touchpoints (
     one_id varchar, brand_id varchar, behaviour varchar, touched_date date, channel varchar,
     campaign_id varchar, source_feed varchar
 );
-create table marts.identification_rate (
+create table marts.identity_resolution_daily (
     source_feed varchar, record_date date, records bigint, resolved_records bigint,
     person_identified_records bigint, resolution_rate double, identification_rate double
 );
@@ -151,7 +151,7 @@ def _day(connection: duckdb.DuckDBPyConnection, index: int, day: date) -> None:
             _flow(connection, brand_id, day - timedelta(days=lag), day, lag)
         _insert(
             connection,
-            "fast_daily",
+            "brand_fast_daily",
             [(brand_id, day, sum(brand_funnel), 100, 30, 0.3, 0.1, 40, 8, 0.2)],
         )
     _insert(
@@ -172,7 +172,7 @@ def _day(connection: duckdb.DuckDBPyConnection, index: int, day: date) -> None:
     ]
     total = [sum(counts[n] for counts in FEED_RECORDS.values()) for n in range(3)]
     rows.append(("all", day, *total, total[1] / total[0], total[2] / total[0]))
-    _insert(connection, "identification_rate", rows)
+    _insert(connection, "identity_resolution_daily", rows)
 
 
 def _flow(connection: duckdb.DuckDBPyConnection, brand_id: str, d0: date, d1: date, lag: int) -> None:

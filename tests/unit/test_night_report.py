@@ -40,7 +40,7 @@ def warehouse(tmp_path):
                     [d1 - timedelta(days=7), d1, state],
                 )
         con.execute(
-            "CREATE TABLE marts.identification_rate AS SELECT * FROM (VALUES "
+            "CREATE TABLE marts.identity_resolution_daily AS SELECT * FROM (VALUES "
             "('all', DATE '2026-05-09', 30, 0.9, 0.6), ('lbs_pings', DATE '2026-05-09', 20, 1.0, 0.5), "
             "('online_events', DATE '2026-05-09', 10, 0.7, 0.8)) "
             "AS t(source_feed, record_date, records, resolution_rate, identification_rate)"

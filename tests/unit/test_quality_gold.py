@@ -52,9 +52,9 @@ CREATE TABLE marts.fct_touchpoints AS SELECT * FROM (VALUES
     ('t2', 'c2', 'online_orders', 'o1', DATE '2026-05-02', DATE '2026-05-02'),
     ('t3', 'c3', 'media_exposures', 'x1', DATE '2026-05-01', DATE '2026-05-02')
 ) AS t(touchpoint_id, one_id, source_feed, source_record_id, touched_date, loaded_date);
-CREATE TABLE marts.fast_daily AS
+CREATE TABLE marts.brand_fast_daily AS
     SELECT DATE '2026-05-02' AS fast_date, 0.5 AS deepening_rate, 0.2 AS thriving_rate, 1.5 AS advancing_rate;
-CREATE TABLE marts.identification_rate AS
+CREATE TABLE marts.identity_resolution_daily AS
     SELECT DATE '2026-05-02' AS counted_on_date, 0.9 AS resolution_rate, 0.6 AS identification_rate;
 CREATE TABLE marts.campaign_performance AS
     SELECT DATE '2026-05-02' AS as_of_date, 0.01 AS click_through_rate, 0.3 AS exposed_move_rate,
@@ -203,7 +203,7 @@ def test_a_touchpoint_without_consumer_or_source_fails_whatever_its_day(settings
 
 
 def test_a_share_above_one_stops_the_night_but_a_ratio_may_exceed_it(settings, warehouse):
-    broken(warehouse, "UPDATE marts.identification_rate SET identification_rate = 1.2")
+    broken(warehouse, "UPDATE marts.identity_resolution_daily SET identification_rate = 1.2")
 
     assert critical_failures(settings, warehouse) == ["gold.rates:share(identification_rate)"]
 
@@ -219,7 +219,7 @@ def test_a_mart_missing_from_the_build_fails_its_suite(settings, warehouse):
 
 def test_a_rule_can_be_made_a_warning(tmp_path, warehouse):
     settings = load_settings(data_dir=tmp_path, quality={"severity": {"gold.rates:*": "warning"}})
-    broken(warehouse, "UPDATE marts.identification_rate SET identification_rate = 1.2")
+    broken(warehouse, "UPDATE marts.identity_resolution_daily SET identification_rate = 1.2")
 
     report = check_gold(settings, warehouse, DAY_2)
 

@@ -32,7 +32,7 @@ MEASURES = (
 
 def render() -> None:
     st.title("FAST health")
-    warehouse, filters = require("fast_daily")
+    warehouse, filters = require("brand_fast_daily")
     scope(filters)
     history = queries.fast_history(warehouse, filters.brand.brand_id, filters.day)
     today = queries.row_on(history, "fast_date", filters.day)

@@ -16,7 +16,7 @@ COMPARED_DAYS = 7
 
 def render() -> None:
     st.title("Identification rate")
-    warehouse, filters = require("identification_rate", "fct_touchpoints")
+    warehouse, filters = require("identity_resolution_daily", "fct_touchpoints")
     scope(filters, brand=False, channel=True)
     rates = queries.identification(warehouse, filters.day, list(filters.channels))
     if rates.empty:
