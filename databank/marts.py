@@ -46,6 +46,7 @@ import duckdb
 from databank.config import Settings
 from databank.dbt_project import find_dbt_project
 from databank.dbt_runner import DbtRun, DbtStep, MartsBuildError, declared_meta, run_dbt_build, statuses
+from databank.docs_site import publish_docs_site
 from databank.gold_tables import GOLD_PARTITIONS, MARTS_SCHEMA, PublishedTable, publish_gold
 from databank.warehouse import register_silver
 
@@ -72,6 +73,7 @@ class BuildResult:
     dbt_seconds: float = 0.0
     gate_seconds: float = 0.0  # the gold quality gate
     gold_seconds: float = 0.0
+    docs_site: str = "not built"  # rebuilt | up to date | failed: <why> (databank.docs_site)
     seconds: float = 0.0
 
 
@@ -157,6 +159,7 @@ def build_marts(
             con.execute("CHECKPOINT")  # nothing left in a write-ahead log beside the file
         gold_seconds = time.perf_counter() - gold_started
 
+        docs_site = "not built" if dbt_step else publish_docs_site(step, settings.reports)
         os.replace(build, published)
     return BuildResult(
         run_date=run_date,
@@ -168,6 +171,7 @@ def build_marts(
         dbt_seconds=dbt_seconds,
         gate_seconds=gate_seconds,
         gold_seconds=gold_seconds,
+        docs_site=docs_site,
         seconds=time.perf_counter() - started,
     )
 

@@ -181,6 +181,7 @@ def build_and_publish_marts(day: date) -> dict[str, Any]:
         "run_date": day.isoformat(),
         "seconds": round(result.seconds, 1),
         "dbt_statuses": result.dbt_statuses,
+        "docs_site": result.docs_site,
         "tables": {
             t.name: {
                 "rows": t.rows,
