@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from databank.audiences.checks import check_against_warehouse, resolve_run_date
 from databank.audiences.compiler import ACTIVATION_KEYS, CompiledAudience, compile_audience
-from databank.audiences.definition import Audience, AudienceError, load_audience
+from databank.audiences.definition import Audience, AudienceError, load_audience, saved_audiences
 from databank.config import Settings
 from databank.warehouse import NoWarehouseError, open_published
 
@@ -121,14 +121,15 @@ def _measure(
 ) -> tuple[CompiledAudience, AudienceSize]:
     definition = audience.definition
     consent_flag = getattr(settings.audiences.consent_flags, definition.purpose)
+    resolve = saved_audiences(settings.audiences.folder)
     try:
         run_date = resolve_run_date(con, requested)
-        check_against_warehouse(con, definition, run_date)
+        check_against_warehouse(con, definition, run_date, resolve)
     except duckdb.Error as error:
         raise AudienceError(
             f"the warehouse {settings.warehouse} lacks what audiences read: {error}"
         ) from error
-    compiled = compile_audience(definition, run_date, consent_flag)
+    compiled = compile_audience(definition, run_date, consent_flag, resolve)
     [(matched, consenting)] = _run(con, compiled.count_sql, compiled.parameters, lambda rows: rows.fetchall())
     size = AudienceSize(
         name=audience.name,

@@ -8,7 +8,8 @@ from datetime import date
 
 import duckdb
 
-from databank.audiences.definition import AudienceDefinition, AudienceError
+from databank.audiences.compiler import Resolve
+from databank.audiences.definition import AudienceDefinition, AudienceError, Criteria, walk
 
 BRANDS_SQL = "select brand_id from marts.dim_brands order by brand_id"
 # Criteria read from marts that hold only the night they were built (as_of_date).
@@ -38,21 +39,45 @@ def resolve_run_date(con: duckdb.DuckDBPyConnection, requested: date | None) -> 
 
 
 def check_against_warehouse(
-    con: duckdb.DuckDBPyConnection, definition: AudienceDefinition, run_date: date
+    con: duckdb.DuckDBPyConnection,
+    definition: AudienceDefinition,
+    run_date: date,
+    resolve: Resolve | None = None,
 ) -> None:
-    """Raise an AudienceError listing every id, ring, lag or day of `definition` the warehouse lacks."""
-    problems = _brand_problems(con, definition.brand_id)
-    if definition.aipl_flow is not None:
-        problems += _lag_problems(con, definition.aipl_flow.lag_days)
-    if definition.trade_area is not None:
-        problems += _trade_area_problems(con, definition)
-    if definition.campaign_exposure is not None:
-        problems += _campaign_problems(con, definition)
-    problems += _snapshot_problems(con, definition, run_date)
+    """Raise an AudienceError listing every id, ring, lag or day of `definition` the warehouse lacks,
+    in its blocks and in the saved audiences it names (`resolve` loads them) too."""
+    problems = []
+    for criteria, brand_id in _every_criteria(definition, resolve):
+        problems += _criteria_problems(con, criteria, brand_id, run_date)
     if problems:
         raise AudienceError(
-            "the audience does not fit the warehouse:\n" + "\n".join(f"  {p}" for p in problems)
+            "the audience does not fit the warehouse:\n"
+            + "\n".join(f"  {p}" for p in dict.fromkeys(problems))
         )
+
+
+def _every_criteria(
+    definition: AudienceDefinition, resolve: Resolve | None, seen: frozenset[str] = frozenset()
+) -> list[tuple[Criteria, str]]:
+    found = walk(definition, definition.brand_id)
+    for criteria, _ in list(found):
+        name = criteria.audience
+        if name is not None and resolve is not None and name not in seen:
+            found += _every_criteria(resolve(name), resolve, seen | {name})
+    return found
+
+
+def _criteria_problems(
+    con: duckdb.DuckDBPyConnection, criteria: Criteria, brand_id: str, run_date: date
+) -> list[str]:
+    problems = _brand_problems(con, brand_id)
+    if criteria.aipl_flow is not None:
+        problems += _lag_problems(con, criteria.aipl_flow.lag_days)
+    if criteria.trade_area is not None:
+        problems += _trade_area_problems(con, criteria, brand_id)
+    if criteria.campaign_exposure is not None:
+        problems += _campaign_problems(con, criteria, brand_id)
+    return problems + _snapshot_problems(con, criteria, run_date)
 
 
 def _brand_problems(con: duckdb.DuckDBPyConnection, brand_id: str) -> list[str]:
@@ -67,21 +92,18 @@ def _lag_problems(con: duckdb.DuckDBPyConnection, lag_days: int) -> list[str]:
     return [f"aipl_flow.lag_days: aipl_flow holds no lag of {lag_days} days (known: {_listing(lags)})"]
 
 
-def _trade_area_problems(con: duckdb.DuckDBPyConnection, definition: AudienceDefinition) -> list[str]:
-    area = definition.trade_area
+def _trade_area_problems(con: duckdb.DuckDBPyConnection, criteria: Criteria, brand_id: str) -> list[str]:
+    area = criteria.trade_area
     owners = _values(con, "select brand_id from marts.dim_stores where store_id = $id", {"id": area.store_id})
     if not owners:
         stores = _values(
             con,
             "select store_id from marts.dim_stores where brand_id = $brand_id order by 1",
-            {"brand_id": definition.brand_id},
+            {"brand_id": brand_id},
         )
         return [f"trade_area.store_id: no store {area.store_id!r} (stores of the brand: {_listing(stores)})"]
-    if owners[0] != definition.brand_id:
-        return [
-            f"trade_area.store_id: store {area.store_id!r} is of brand {owners[0]!r}, "
-            f"not {definition.brand_id!r}"
-        ]
+    if owners[0] != brand_id:
+        return [f"trade_area.store_id: store {area.store_id!r} is of brand {owners[0]!r}, not {brand_id!r}"]
     rings = _values(
         con,
         "select distinct ring_no from marts.store_trade_areas where store_id = $store_id order by 1",
@@ -96,8 +118,8 @@ def _trade_area_problems(con: duckdb.DuckDBPyConnection, definition: AudienceDef
     return []
 
 
-def _campaign_problems(con: duckdb.DuckDBPyConnection, definition: AudienceDefinition) -> list[str]:
-    campaign_id = definition.campaign_exposure.campaign_id
+def _campaign_problems(con: duckdb.DuckDBPyConnection, criteria: Criteria, brand_id: str) -> list[str]:
+    campaign_id = criteria.campaign_exposure.campaign_id
     owners = _values(
         con, "select brand_id from marts.dim_campaigns where campaign_id = $id", {"id": campaign_id}
     )
@@ -105,25 +127,23 @@ def _campaign_problems(con: duckdb.DuckDBPyConnection, definition: AudienceDefin
         campaigns = _values(
             con,
             "select campaign_id from marts.dim_campaigns where brand_id = $brand_id order by 1",
-            {"brand_id": definition.brand_id},
+            {"brand_id": brand_id},
         )
         return [
             f"campaign_exposure.campaign_id: no campaign {campaign_id!r} (the brand's: {_listing(campaigns)})"
         ]
-    if owners[0] != definition.brand_id:
+    if owners[0] != brand_id:
         return [
             f"campaign_exposure.campaign_id: campaign {campaign_id!r} is of brand {owners[0]!r}, "
-            f"not {definition.brand_id!r}"
+            f"not {brand_id!r}"
         ]
     return []
 
 
-def _snapshot_problems(
-    con: duckdb.DuckDBPyConnection, definition: AudienceDefinition, run_date: date
-) -> list[str]:
+def _snapshot_problems(con: duckdb.DuckDBPyConnection, criteria: Criteria, run_date: date) -> list[str]:
     problems = []
     for criterion, mart in SNAPSHOT_MARTS.items():
-        if getattr(definition, criterion) is None:
+        if getattr(criteria, criterion) is None:
             continue
         as_of = _values(con, SNAPSHOT_DATES_SQL[mart])
         if as_of and as_of != [run_date]:

@@ -17,6 +17,8 @@ The query returns one row per matched consumer of dim_consumers (the current One
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from databank.audiences.definition import AudienceDefinition, AudienceError
+from databank.audiences.definition import COMBINATIONS, AudienceDefinition, AudienceError, Block, Criteria
 from databank.dbt_project import find_dbt_project
 
 ACTIVATION_KEYS = ("one_id", "member_id_hmac")
@@ -79,15 +81,23 @@ class CompiledAudience:
         )
 
 
-def compile_audience(definition: AudienceDefinition, run_date: date, consent_flag: str) -> CompiledAudience:
-    """The query of `definition` on `run_date`, consent read from the dim_memberships flag `consent_flag`."""
+Resolve = Callable[[str], AudienceDefinition]  # a saved audience's definition, by name
+COMBINED_WITH = {"all_of": " and ", "any_of": " or ", "none_of": " or "}
+
+
+def compile_audience(
+    definition: AudienceDefinition, run_date: date, consent_flag: str, resolve: Resolve | None = None
+) -> CompiledAudience:
+    """The query of `definition` on `run_date`, consent read from the dim_memberships flag `consent_flag`;
+    `resolve` loads the saved audiences its criteria name (`audience: <name>`)."""
     if consent_flag not in CONSENT_COLUMNS:
         raise AudienceError(f"{consent_flag!r} is no consent flag; known: {', '.join(CONSENT_COLUMNS)}")
-    predicates = _predicates(definition, run_date)
-    parameters: dict[str, object] = {"brand_id": definition.brand_id, "run_date": run_date}
-    for predicate in predicates:
-        parameters.update(predicate.parameters)
-    conditions = "\n    and ".join(predicate.sql for predicate in predicates)
+    condition = _condition(definition, run_date, "brand_id", "", resolve or _no_saved_audiences, ())
+    parameters: dict[str, object] = {
+        "brand_id": definition.brand_id,
+        "run_date": run_date,
+        **condition.parameters,
+    }
     sql = f"""with consenting_members as (
     select
         memberships.one_id,
@@ -109,30 +119,113 @@ from marts.dim_consumers as consumers
 left join consenting_members
     on consumers.one_id = consenting_members.one_id
 where
-    {conditions}"""
+    {condition.sql}"""
     return CompiledAudience(sql, parameters)
 
 
-def _predicates(definition: AudienceDefinition, run_date: date) -> list[Predicate]:
+def _condition(
+    criteria: Criteria,
+    run_date: date,
+    brand_parameter: str,
+    prefix: str,
+    resolve: Resolve,
+    within: tuple[str, ...],
+) -> Predicate:
+    """One condition on `consumers` for a set of criteria: its own criteria, its saved audience and
+    its blocks' combinations, all of which must hold. Parameters are named with `prefix`, so a value
+    of one block never binds in another; the brand is the parameter `brand_parameter`."""
+    parts = [_named(predicate, prefix, brand_parameter) for predicate in _predicates(criteria, run_date)]
+    if criteria.audience is not None:
+        parts.append(_in_saved_audience(criteria.audience, run_date, prefix, resolve, within))
+    for combination in COMBINATIONS:
+        blocks = getattr(criteria, combination) or ()
+        if blocks:
+            parts.append(_combined(combination, blocks, run_date, brand_parameter, prefix, resolve, within))
+    return _all(parts)
+
+
+def _combined(
+    combination: str,
+    blocks: tuple[Block, ...],
+    run_date: date,
+    brand_parameter: str,
+    prefix: str,
+    resolve: Resolve,
+    within: tuple[str, ...],
+) -> Predicate:
+    children = []
+    for number, block in enumerate(blocks):
+        block_prefix = f"{prefix}{combination}{number}_"
+        brand = brand_parameter if block.brand_id is None else f"{block_prefix}brand_id"
+        child = _condition(block, run_date, brand, block_prefix, resolve, within)
+        own_brand = {} if block.brand_id is None else {brand: block.brand_id}
+        children.append(Predicate(child.sql, {**own_brand, **child.parameters}))
+    joined = COMBINED_WITH[combination].join(f"({child.sql})" for child in children)
+    parameters = {name: value for child in children for name, value in child.parameters.items()}
+    return Predicate(f"not ({joined})" if combination == "none_of" else f"({joined})", parameters)
+
+
+def _in_saved_audience(
+    name: str, run_date: date, prefix: str, resolve: Resolve, within: tuple[str, ...]
+) -> Predicate:
+    """Membership of the saved audience `name`: its criteria (with its own brand), not its consent."""
+    if name in within:
+        raise AudienceError(f"audiences name each other in a circle: {' -> '.join((*within, name))}")
+    saved = resolve(name)
+    saved_prefix = f"{prefix}audience_"
+    brand = f"{saved_prefix}brand_id"
+    inner = _condition(saved, run_date, brand, saved_prefix, resolve, (*within, name))
+    return Predicate(
+        f"""consumers.one_id in (
+        select consumers.one_id
+        from marts.dim_consumers as consumers
+        where {inner.sql}
+    )""",
+        {brand: saved.brand_id, **inner.parameters},
+    )
+
+
+def _no_saved_audiences(name: str) -> AudienceDefinition:
+    raise AudienceError(f"the criteria name the audience {name!r}, and no audience folder was given")
+
+
+def _named(predicate: Predicate, prefix: str, brand_parameter: str) -> Predicate:
+    """The predicate with its parameters renamed `<prefix><name>` and the brand read from
+    `brand_parameter` ($run_date is the same everywhere)."""
+    sql = predicate.sql
+    for name in predicate.parameters:
+        sql = re.sub(rf"\${name}\b", f"${prefix}{name}", sql)
+    if brand_parameter != "brand_id":
+        sql = re.sub(r"\$brand_id\b", f"${brand_parameter}", sql)
+    return Predicate(sql, {f"{prefix}{name}": value for name, value in predicate.parameters.items()})
+
+
+def _all(parts: list[Predicate]) -> Predicate:
+    parameters = {name: value for part in parts for name, value in part.parameters.items()}
+    return Predicate("\n    and ".join(f"({part.sql})" for part in parts), parameters)
+
+
+def _predicates(criteria: Criteria, run_date: date) -> list[Predicate]:
+    """The criteria given directly in `criteria`, one predicate each."""
     predicates = []
-    if definition.aipl_states is not None:
-        predicates.append(_in_states(definition.aipl_states))
-    if definition.aipl_flow is not None:
-        flow = definition.aipl_flow
+    if criteria.aipl_states is not None:
+        predicates.append(_in_states(criteria.aipl_states))
+    if criteria.aipl_flow is not None:
+        flow = criteria.aipl_flow
         predicates.append(_in_flow_cell(flow.state_d0, flow.state_d1, flow.lag_days))
-    if definition.lifecycle_stages is not None:
-        predicates.append(_in_lifecycle_stages(definition.lifecycle_stages))
-    if definition.rfm_classes is not None:
-        predicates.append(_in_rfm_classes(definition.rfm_classes))
-    if definition.trade_area is not None:
-        predicates.append(_in_trade_area(definition.trade_area.store_id, definition.trade_area.rings))
-    if definition.campaign_exposure is not None:
-        exposure = definition.campaign_exposure
+    if criteria.lifecycle_stages is not None:
+        predicates.append(_in_lifecycle_stages(criteria.lifecycle_stages))
+    if criteria.rfm_classes is not None:
+        predicates.append(_in_rfm_classes(criteria.rfm_classes))
+    if criteria.trade_area is not None:
+        predicates.append(_in_trade_area(criteria.trade_area.store_id, criteria.trade_area.rings))
+    if criteria.campaign_exposure is not None:
+        exposure = criteria.campaign_exposure
         predicates.append(
             _exposed_to(exposure.campaign_id, exposure.behaviours, exposure.within_days, run_date)
         )
-    if definition.last_seen_within_days is not None:
-        predicates.append(_seen_since(run_date - timedelta(days=definition.last_seen_within_days - 1)))
+    if criteria.last_seen_within_days is not None:
+        predicates.append(_seen_since(run_date - timedelta(days=criteria.last_seen_within_days - 1)))
     return predicates
 
 

@@ -13,17 +13,29 @@ at least one criterion; a consumer belongs to the audience when every criterion 
     trade_area: {store_id: S01001, rings: [1, 2]}
     campaign_exposure: {campaign_id: C0101, behaviours: [click], within_days: 14}
     last_seen_within_days: 30       # a touchpoint of the brand in the N days ending on the run day
+    audience: loyal_members         # a member of another saved audience of the folder (its criteria)
+
+Blocks of the same criteria combine: `all_of` (every block holds), `any_of` (at least one does),
+`none_of` (not one does), nested up to MAX_DEPTH deep, MAX_BLOCKS blocks in all. A block may name its
+own `brand_id`, the brand its criteria are read for (the cross-brand case; consent stays the
+audience's brand's):
+
+    brand_id: B01
+    purpose: ad_targeting
+    aipl_states: [P]                               # bought B01 ...
+    none_of: [{brand_id: B02, aipl_states: [A, I]}]  # ... and is neither aware of nor interested in B02
 
 Unknown fields, unknown values, ids that are not plain ids and windows that are not whole days from
 1 to ten years are errors; so are YAML anchors and aliases and files over 64 KiB, which no definition
 needs and which would let a small file expand into a huge one. Whether the brand, store, campaign,
-ring and flow lag exist is checked against the warehouse when the audience is sized or exported
-(`databank.audiences.checks`).
+ring and flow lag exist, in every block and every saved audience named, is checked against the
+warehouse when the audience is sized, profiled, exported or synced (`databank.audiences.checks`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -60,6 +72,12 @@ class AudienceError(Exception):
     """An audience cannot be loaded, sized or exported; the message says why, for the person asking."""
 
 
+def _audience_name(value: str) -> str:
+    if not NAME_PATTERN.fullmatch(value):
+        raise ValueError(f"{value!r} is not an audience name (up to 64 letters, digits, _ and -)")
+    return value
+
+
 def _plain_id(value: str) -> str:
     if not ID_PATTERN.fullmatch(value):
         raise ValueError(f"{value!r} is not an id (up to 64 letters, digits and _ . : -)")
@@ -67,6 +85,7 @@ def _plain_id(value: str) -> str:
 
 
 WarehouseId = Annotated[str, AfterValidator(_plain_id)]
+AudienceName = Annotated[str, AfterValidator(_audience_name)]
 # strict: YAML's `true` or `7.5` is no number of days.
 Days = Annotated[int, Field(strict=True, gt=0, le=MAX_WINDOW_DAYS)]
 
@@ -104,12 +123,15 @@ class CampaignExposure(_Strict):
     within_days: Days | None = None
 
 
-class AudienceDefinition(_Strict):
-    """What one YAML file says; every criterion given must hold (they are combined with AND)."""
+MAX_DEPTH = 5  # nesting of all_of / any_of / none_of
+MAX_BLOCKS = 50  # blocks in one definition: each is a subquery
 
-    description: str = ""
-    brand_id: WarehouseId
-    purpose: Purpose
+
+class Criteria(_Strict):
+    """Criteria that must all hold (AND), and blocks of criteria combined as their key says:
+    `all_of` (every block holds), `any_of` (at least one does), `none_of` (not one does). `audience`
+    is membership of another saved audience of the folder (its criteria, not its consent)."""
+
     aipl_states: tuple[State, ...] | None = Field(None, min_length=1)
     aipl_flow: FlowCell | None = None
     lifecycle_stages: tuple[LifecycleStage, ...] | None = Field(None, min_length=1)
@@ -117,16 +139,65 @@ class AudienceDefinition(_Strict):
     trade_area: TradeArea | None = None
     campaign_exposure: CampaignExposure | None = None
     last_seen_within_days: Days | None = None
+    audience: AudienceName | None = None
+    all_of: tuple[Block, ...] | None = Field(None, min_length=1)
+    any_of: tuple[Block, ...] | None = Field(None, min_length=1)
+    none_of: tuple[Block, ...] | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
-    def _criteria_make_sense(self) -> AudienceDefinition:
-        if not any(getattr(self, criterion) is not None for criterion in CRITERIA):
-            raise ValueError(f"an audience needs at least one criterion: {', '.join(CRITERIA)}")
+    def _criteria_make_sense(self) -> Criteria:
+        if not any(getattr(self, name) is not None for name in (*CRITERIA, *COMBINATIONS)):
+            raise ValueError(f"at least one criterion is needed: {', '.join((*CRITERIA, *COMBINATIONS))}")
         if self.aipl_states is not None and self.aipl_flow is not None:
             raise ValueError(
                 "give aipl_states or aipl_flow, not both: a flow cell already fixes the state on the run day"
             )
         return self
+
+    def blocks(self) -> list[tuple[str, Block]]:
+        """The blocks directly under these criteria, each with the combination it belongs to."""
+        return [(key, block) for key in COMBINATIONS for block in getattr(self, key) or ()]
+
+
+class Block(Criteria):
+    """A block of criteria; its `brand_id`, if given, is the brand they are read for (else the brand
+    of the block around it): "bought brand A and is not aware of brand B"."""
+
+    brand_id: WarehouseId | None = None
+
+
+class AudienceDefinition(Criteria):
+    """What one YAML file says: the brand, the purpose of its exports, and its criteria (those given
+    at the top must all hold, as must its blocks' combinations)."""
+
+    description: str = ""
+    brand_id: WarehouseId
+    purpose: Purpose
+
+    @model_validator(mode="after")
+    def _bounded(self) -> AudienceDefinition:
+        depth, blocks = _extent(self)
+        if depth > MAX_DEPTH:
+            raise ValueError(f"blocks nest {depth} deep; at most {MAX_DEPTH}")
+        if blocks > MAX_BLOCKS:
+            raise ValueError(f"{blocks} blocks; at most {MAX_BLOCKS} in one definition")
+        return self
+
+
+def walk(criteria: Criteria, brand_id: str | None = None) -> list[tuple[Criteria, str]]:
+    """These criteria and every block under them, depth first, each with the brand it is read for."""
+    brand_id = getattr(criteria, "brand_id", None) or brand_id
+    found = [(criteria, brand_id)]
+    for _, block in criteria.blocks():
+        found += walk(block, brand_id)
+    return found
+
+
+def _extent(criteria: Criteria) -> tuple[int, int]:
+    """How deep blocks nest under `criteria`, and how many blocks there are."""
+    children = [_extent(block) for _, block in criteria.blocks()]
+    depth = 1 + max(d for d, _ in children) if children else 0
+    return depth, sum(1 + n for _, n in children)
 
 
 CRITERIA = (
@@ -137,7 +208,9 @@ CRITERIA = (
     "trade_area",
     "campaign_exposure",
     "last_seen_within_days",
+    "audience",
 )
+COMBINATIONS = ("all_of", "any_of", "none_of")
 
 
 @dataclass(frozen=True)
@@ -159,6 +232,35 @@ def load_audience(folder: Path, name: str) -> Audience:
             f"no audience {name!r}: {path} does not exist (`databank audience list` shows those in {folder})"
         )
     return Audience(name, path, parse_definition(path))
+
+
+def save_definition(
+    folder: Path, name: str, definition: AudienceDefinition, *, replace: bool = False
+) -> Path:
+    """Write `definition` as `<folder>/<name>.yaml`, loaded back to be sure it reads as written; an
+    existing audience is only replaced when asked (exports and syncs name it)."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise AudienceError(f"{name!r} is not an audience name (up to 64 letters, digits, _ and -)")
+    path = folder / f"{name}{DEFINITION_SUFFIX}"
+    if path.exists() and not replace:
+        raise AudienceError(f"audience {name!r} exists ({path}): choose another name, or replace it")
+    content = definition.model_dump(mode="json", exclude_none=True)
+    text = yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    try:
+        if parse_definition(partial) != definition:
+            raise AudienceError(f"audience {name!r} does not read back as it was written; nothing saved")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def saved_audiences(folder: Path) -> Callable[[str], AudienceDefinition]:
+    """Loads the saved audiences of `folder` that criteria name (`audience: <name>`)."""
+    return lambda name: load_audience(folder, name).definition
 
 
 def list_audiences(folder: Path) -> list[tuple[str, Audience | AudienceError]]:
@@ -186,6 +288,11 @@ def parse_definition(path: Path) -> AudienceDefinition:
         raise AudienceError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(content, dict):
         raise AudienceError(f"{path} must hold a mapping of fields (brand_id, purpose, criteria)")
+    return validate_definition(content, str(path))
+
+
+def validate_definition(content: dict[str, Any], source: str = "the definition") -> AudienceDefinition:
+    """`content` as a definition; an AudienceError listing what is wrong otherwise."""
     try:
         return AudienceDefinition.model_validate(content)
     except ValidationError as error:
@@ -193,7 +300,17 @@ def parse_definition(path: Path) -> AudienceDefinition:
         problems = "\n".join(f"  {_describe(problem)}" for problem in found[:MAX_PROBLEMS_SHOWN])
         if len(found) > MAX_PROBLEMS_SHOWN:
             problems += f"\n  ... and {len(found) - MAX_PROBLEMS_SHOWN} more problems"
-        raise AudienceError(f"{path} is not a valid audience:\n{problems}") from error
+        raise AudienceError(f"{source} is not a valid audience:\n{problems}") from error
+
+
+def flow_cell_audience(
+    brand_id: str, purpose: str, state_d0: str, state_d1: str, lag_days: int, description: str = ""
+) -> AudienceDefinition:
+    """A cell of the AIPL flow as a definition: `state_d0` lag_days before the run day, `state_d1` on it."""
+    flow = {"state_d0": state_d0, "state_d1": state_d1, "lag_days": lag_days}
+    return validate_definition(
+        {"description": description, "brand_id": brand_id, "purpose": purpose, "aipl_flow": flow}
+    )
 
 
 def _describe(problem: Any) -> str:
@@ -210,16 +327,19 @@ def _describe(problem: Any) -> str:
 
 
 def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
-    """The fields of the model that holds the field at `loc`."""
+    """The fields of the model that holds the field at `loc` (list positions skipped)."""
     model: type[BaseModel] = AudienceDefinition
     for part in loc[:-1]:
-        annotation = model.model_fields[str(part)].annotation
-        model = next(
-            arg
-            for arg in (*get_args(annotation), annotation)
-            if isinstance(arg, type) and issubclass(arg, BaseModel)
-        )
+        if isinstance(part, str):
+            model = _model_in(model.model_fields[part].annotation) or model
     return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field's annotation holds, through Optional and tuples."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for arg in get_args(annotation) if (m := _model_in(arg)) is not None), None)
 
 
 class _DefinitionLoader(yaml.SafeLoader):

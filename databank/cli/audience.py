@@ -1,4 +1,4 @@
-"""`databank audience`: list, size and export the audiences defined in YAML."""
+"""`databank audience`: list, size, profile, export, save and sync the audiences defined in YAML."""
 
 from __future__ import annotations
 
@@ -19,9 +19,17 @@ from databank.audiences import (
     size_audience,
 )
 from databank.audiences.activation import ExportFormat
+from databank.audiences.definition import save_definition, validate_definition
+from databank.audiences.profile import profile_audience
 from databank.cli.json_output import print_json
-from databank.cli.render import audience_size_table, console, parse_day, sync_report_table
-from databank.config import load_settings
+from databank.cli.render import (
+    audience_profile_tables,
+    audience_size_table,
+    console,
+    parse_day,
+    sync_report_table,
+)
+from databank.config import Purpose, load_settings
 from databank.reach.destinations import DeliveryError
 from databank.reach.sync import sync_audience
 
@@ -103,6 +111,61 @@ def audience_export_command(
         f"(sha256 {export.sha256[:12]}…); manifest [bold]{escape(str(export.manifest))}[/], "
         f"logged in {escape(str(export.log))}."
     )
+
+
+@app.command("save")
+def audience_save_command(
+    name: AudienceName,
+    brand_id: Annotated[str, typer.Option("--brand", help="The brand, e.g. B01.")],
+    purpose: Annotated[Purpose, typer.Option(help="What exports of it are for.")],
+    states: Annotated[
+        str | None, typer.Option(help="Funnel states on the run day, comma-separated: none,O,A,I,P,L.")
+    ] = None,
+    flow: Annotated[
+        str | None, typer.Option(help="A cell of aipl_flow, STATE_D0:STATE_D1:LAG_DAYS, e.g. I:P:7.")
+    ] = None,
+    description: Annotated[str, typer.Option(help="What the audience is for.")] = "",
+    replace: Annotated[bool, typer.Option(help="Replace an audience of that name.")] = False,
+) -> None:
+    """Save a funnel state or a cell of the AIPL flow as an audience definition."""
+    settings = load_settings()
+    if (states is None) == (flow is None):
+        raise _audience_failed(AudienceError("give --states or --flow (one of them)"))
+    criteria: dict[str, Any] = {"aipl_states": states.split(",")} if states else {}
+    if flow:
+        d0, _, rest = flow.partition(":")
+        d1, _, lag = rest.partition(":")
+        criteria["aipl_flow"] = {
+            "state_d0": d0,
+            "state_d1": d1,
+            "lag_days": int(lag) if lag.isdigit() else lag,
+        }
+    fields = {"description": description, "brand_id": brand_id, "purpose": purpose, **criteria}
+    try:
+        definition = validate_definition(fields, f"audience {name!r}")
+        path = save_definition(settings.audiences.folder, name, definition, replace=replace)
+    except AudienceError as error:
+        raise _audience_failed(error) from error
+    console.print(
+        f"Saved [bold]{escape(name)}[/] to {escape(str(path))}: `databank audience size {escape(name)}`"
+    )
+
+
+@app.command("profile")
+def audience_profile_command(name: AudienceName, day: AudienceDay = None, as_json: AsJson = False) -> None:
+    """Who the audience is next to the brand's base: by AIPL state, home city, lifecycle stage and RFM
+    class, with each value's share of both and its TGI (100 = as common as in the base)."""
+    settings = load_settings()
+    run_date = parse_day(day) if day else None
+    try:
+        profile = profile_audience(settings, name, run_date)
+    except AudienceError as error:
+        raise _audience_failed(error, as_json) from error
+    if as_json:
+        print_json(dataclasses.asdict(profile))
+        return
+    for table in audience_profile_tables(profile):
+        console.print(table)
 
 
 @app.command("sync")

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from databank.audiences import AudienceSize
+from databank.audiences.profile import DIMENSIONS, AudienceProfile
 from databank.config import Settings
 from databank.generator import GenerationSummary
 from databank.night_report import FLOW_LAG_DAYS, NightReport
@@ -221,3 +222,32 @@ def sync_report_table(report: SyncReport) -> Table:
     if report.not_in_vault:
         table.caption += f"; {report.not_in_vault:,} identifiers not in the vault, not sent"
     return table
+
+
+def audience_profile_tables(profile: AudienceProfile) -> list[Table]:
+    """One table per dimension: consumers and shares in the audience and the base, and TGI."""
+    tables = []
+    for dimension in DIMENSIONS:
+        table = Table(
+            dimension,
+            "audience",
+            "share",
+            "base",
+            "share",
+            "TGI",
+            title=(
+                f"Audience {profile.name} on {profile.run_date}: {profile.audience:,} consumers; "
+                f"base: {profile.base:,} in the funnel of {profile.brand_id}"
+            ),
+        )
+        for row in (r for r in profile.rows if r.dimension == dimension):
+            table.add_row(
+                row.value,
+                f"{row.audience:,}",
+                percent(row.audience_share),
+                f"{row.base:,}",
+                percent(row.base_share),
+                "" if row.tgi is None else f"{row.tgi:.0f}",
+            )
+        tables.append(table)
+    return tables

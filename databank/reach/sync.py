@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from databank.audiences.activation import open_warehouse
 from databank.audiences.checks import check_against_warehouse, resolve_run_date
 from databank.audiences.compiler import compile_audience
-from databank.audiences.definition import AudienceError, load_audience
+from databank.audiences.definition import AudienceError, load_audience, saved_audiences
 from databank.config import Settings
 from databank.contracts import IdentifierType
 from databank.keys import vault_master_key
@@ -136,10 +136,11 @@ def sync_audience(
 def _audience_on(settings: Settings, audience, config, run_date: date | None) -> tuple[date, pa.Table]:
     """The run day (default: the warehouse's latest) and the audience's consenting members on it."""
     consent_flag = getattr(settings.audiences.consent_flags, audience.definition.purpose)
+    resolve = saved_audiences(settings.audiences.folder)
     with open_warehouse(settings.warehouse) as con:
         run_date = resolve_run_date(con, run_date)
-        check_against_warehouse(con, audience.definition, run_date)
-        compiled = compile_audience(audience.definition, run_date, consent_flag)
+        check_against_warehouse(con, audience.definition, run_date, resolve)
+        compiled = compile_audience(audience.definition, run_date, consent_flag, resolve)
         return run_date, consenting_members(con, compiled, identifier_types(config.forms))
 
 

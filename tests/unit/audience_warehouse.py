@@ -22,7 +22,7 @@ DEGREES_LAT_PER_KM = 0.0089932
 SCHEMA = """
 create schema marts;
 create schema intermediate;
-create table marts.dim_consumers (one_id varchar);
+create table marts.dim_consumers (one_id varchar, home_city varchar);
 create table marts.dim_memberships (
     one_id varchar, brand_id varchar, member_id_hmac varchar, is_active boolean,
     has_marketing_consent boolean, has_ad_targeting_consent boolean
@@ -118,17 +118,19 @@ def build_warehouse(
     lifecycle: tuple[tuple, ...] = (),
     rfm: tuple[tuple, ...] = (),
     locations: tuple[tuple, ...] = (),
+    cities: dict[str, str] | None = None,
 ) -> Path:
     """Write the warehouse to `path`. Everyone named in any row is a consumer of dim_consumers.
 
-    lifecycle and rfm rows are (one_id, brand_id, stage or class), as of RUN_DAY.
+    lifecycle and rfm rows are (one_id, brand_id, stage or class), as of RUN_DAY; `cities` gives home
+    cities by one_id.
     """
     everyone = set(consumers) | {
         row[0] for rows in (memberships, spells, touches, lifecycle, rfm, locations) for row in rows
     }
     con = duckdb.connect(str(path))
     con.execute(SCHEMA)
-    _insert(con, "marts.dim_consumers", [(one_id,) for one_id in sorted(everyone)])
+    _insert(con, "marts.dim_consumers", [(one_id, (cities or {}).get(one_id)) for one_id in sorted(everyone)])
     _insert(con, "marts.dim_memberships", memberships)
     _insert(con, "marts.aipl_state_history", spells)
     _insert(con, "marts.fct_touchpoints", touches)

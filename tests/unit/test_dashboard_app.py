@@ -14,6 +14,7 @@ import pytest
 from dashboard_warehouse import b01_funnel, b01_shanghai, write_empty_warehouse, write_warehouse
 from streamlit.testing.v1 import AppTest
 
+from databank.audiences.definition import parse_definition
 from databank.dashboard import APP, PAGES
 
 FIRST_DAY = date(2026, 5, 1)
@@ -312,3 +313,23 @@ def test_quality_shows_the_latest_days_failures_first_and_a_trend(warehouse_path
     assert failures["expectation"].tolist() == ["amount_not_negative", "one_id_not_null"]
     trend = json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
     assert {bar["name"] for bar in trend} == {"critical", "warning"}
+
+
+def test_a_flow_cell_is_saved_as_an_audience_from_the_flow_page(
+    point_app_at, two_weeks, tmp_path, monkeypatch
+):
+    point_app_at(two_weeks)
+    monkeypatch.setenv("DATABANK_AUDIENCES__FOLDER", str(tmp_path / "saved"))
+    app = open_page("views/flow.py")
+
+    app.selectbox(key="cell_d0").set_value("L")
+    app.selectbox(key="cell_d1").set_value("P")
+    app.text_input(key="cell_name").input("lapsing_loyal")
+    app.radio(key="cell_purpose").set_value("ad_targeting")
+    app.button[0].click().run()
+
+    assert_no_error(app)
+    saved = parse_definition(tmp_path / "saved" / "lapsing_loyal.yaml")
+    assert (saved.brand_id, saved.purpose) == ("B01", "ad_targeting")
+    assert saved.aipl_flow.model_dump() == {"state_d0": "L", "state_d1": "P", "lag_days": 7}
+    assert "lapsing_loyal" in app.success[0].value

@@ -7,11 +7,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from databank.audiences.definition import AudienceError, flow_cell_audience, save_definition
+from databank.config import load_settings
 from databank.dashboard import display, queries
 from databank.dashboard.context import require, scope
 
 STATE_ORDER = ("none", "O", "A", "I", "P", "L")
 PREFERRED_LAG = 7
+PURPOSES = ("marketing", "ad_targeting")
 
 
 def render() -> None:
@@ -33,6 +36,7 @@ def render() -> None:
         return
     _sankey(flow, d0, filters.day)
     _metrics(queries.flow_metrics(warehouse, filters.brand.brand_id, d0, filters.day))
+    _save_cell(filters.brand.brand_id, (filters.day - d0).days)
 
 
 def _choose_start(starts: pd.DataFrame) -> date:
@@ -76,6 +80,25 @@ def _sankey(flow: pd.DataFrame, d0: date, d1: date) -> None:
         title=f"Consumers by state on {d0} (left) and {d1} (right): green deeper, red shallower"
     )
     display.chart(figure, height=460)
+
+
+def _save_cell(brand_id: str, lag_days: int) -> None:
+    """A cell of this flow saved as an audience definition, to size, export or sync from the command line."""
+    with st.expander("Save a cell of this flow as an audience"), st.form("save_flow_cell"):
+        from_state = st.selectbox("State at d0", STATE_ORDER, index=STATE_ORDER.index("I"), key="cell_d0")
+        to_state = st.selectbox("State at d1", STATE_ORDER, index=STATE_ORDER.index("P"), key="cell_d1")
+        name = st.text_input("Audience name (letters, digits, _ and -)", key="cell_name")
+        purpose = st.radio("Purpose", PURPOSES, horizontal=True, key="cell_purpose")
+        if not st.form_submit_button("Save"):
+            return
+        description = f"{from_state} -> {to_state} over {lag_days} days, saved from the dashboard's flow page"
+        try:
+            definition = flow_cell_audience(brand_id, purpose, from_state, to_state, lag_days, description)
+            path = save_definition(load_settings().audiences.folder, name, definition)
+        except AudienceError as error:
+            st.error(str(error))
+            return
+        st.success(f"Saved to {path}: `databank audience size {name}`, then export or sync it.")
 
 
 def _metrics(metrics: pd.DataFrame) -> None:
