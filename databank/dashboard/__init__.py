@@ -33,5 +33,6 @@ PAGES = (
     PageSpec("views/trade_areas.py", "Store trade areas", ":material/storefront:"),
     PageSpec("views/campaigns.py", "Campaigns", ":material/campaign:"),
     PageSpec("views/identification.py", "Identification rate", ":material/fingerprint:"),
+    PageSpec("views/audiences.py", "Audiences", ":material/groups:"),
     PageSpec("views/quality.py", "Data quality", ":material/fact_check:"),
 )

@@ -40,6 +40,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "DATABANK_LAKEHOUSE_DIR": str(settings.lakehouse.resolve()),
         "DATABANK_WAREHOUSE_PATH": str(settings.warehouse.resolve()),
         "DATABANK_REPORTS_DIR": str(settings.reports.resolve()),
+        "DATABANK_AUDIENCES__FOLDER": str(settings.audiences.folder.resolve()),
     }
 
 

@@ -73,7 +73,27 @@ create table marts.identity_resolution_daily (
     source_feed varchar, record_date date, records bigint, resolved_records bigint,
     person_identified_records bigint, resolution_rate double, identification_rate double
 );
+create table marts.dim_consumers (one_id varchar, home_city varchar);
+create table marts.dim_memberships (
+    one_id varchar, brand_id varchar, member_id_hmac varchar, is_active boolean,
+    has_marketing_consent boolean, has_ad_targeting_consent boolean
+);
+create table marts.aipl_state_history (
+    one_id varchar, brand_id varchar, state varchar, valid_from date, valid_to date
+);
+create table marts.consumer_lifecycle (
+    one_id varchar, brand_id varchar, as_of_date date, lifecycle_stage varchar
+);
+create table marts.consumer_rfm (one_id varchar, brand_id varchar, as_of_date date, rfm_class varchar);
 """
+# Consumers of B01 the audiences page profiles: (one_id, home city, state since the first day, member)
+CONSUMERS = [
+    ("c1", "上海", "P", True),
+    ("c2", "上海", "L", True),
+    ("c3", "北京", "P", False),
+    ("c4", "北京", "I", True),
+    ("c5", None, "A", False),
+]
 BRANDS = [("B01", "山岚", "Shanlan", "户外服饰"), ("B02", "青禾", "Qinghe", "护肤")]
 STORES = [
     ("S01001", "山岚上海旗舰店", "B01", "山岚", "Shanlan", "上海", 31.23, 121.47, "flagship", True),
@@ -114,8 +134,20 @@ def write_warehouse(path: Path, days: list[date]) -> Path:
         for index, day in enumerate(days):
             _day(connection, index, day)
         _as_of(connection, days[-1])
+        _consumers(connection, days[0], days[-1])
         connection.commit()
     return path
+
+
+def _consumers(connection: duckdb.DuckDBPyConnection, first: date, last: date) -> None:
+    _insert(connection, "dim_consumers", [(one_id, city) for one_id, city, _, _ in CONSUMERS])
+    _insert(
+        connection, "aipl_state_history", [(c, "B01", state, first, None) for c, _, state, _ in CONSUMERS]
+    )
+    members = [(c, "B01", f"hmac-{c}", True, True, True) for c, _, _, member in CONSUMERS if member]
+    _insert(connection, "dim_memberships", members)
+    _insert(connection, "consumer_lifecycle", [("c1", "B01", last, "active"), ("c2", "B01", last, "active")])
+    _insert(connection, "consumer_rfm", [("c1", "B01", last, "important_value")])
 
 
 def _insert(connection: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:

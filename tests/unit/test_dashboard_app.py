@@ -46,6 +46,10 @@ def warehouse_path(tmp_path, monkeypatch):
     path = tmp_path / "warehouse" / "databank.duckdb"
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABANK_WAREHOUSE_PATH", str(path))
+    audiences = tmp_path / "audiences"
+    audiences.mkdir()
+    (audiences / "b01_buyers.yaml").write_text("brand_id: B01\npurpose: marketing\naipl_states: [P, L]\n")
+    monkeypatch.setenv("DATABANK_AUDIENCES__FOLDER", str(audiences))
     _store_quality_results(monkeypatch, [])
     return path
 
@@ -333,3 +337,19 @@ def test_a_flow_cell_is_saved_as_an_audience_from_the_flow_page(
     assert (saved.brand_id, saved.purpose) == ("B01", "ad_targeting")
     assert saved.aipl_flow.model_dump() == {"state_d0": "L", "state_d1": "P", "lag_days": 7}
     assert "lapsing_loyal" in app.success[0].value
+
+
+def test_the_audiences_page_sizes_and_profiles_the_brands_audience(point_app_at, two_weeks):
+    point_app_at(two_weeks)
+
+    app = open_page("views/audiences.py")
+
+    assert_no_error(app)
+    assert app.selectbox(key="audience_name").value == "b01_buyers"
+    assert metric(app, "matched").value == "3"
+    assert metric(app, "consenting").value == "2"
+    assert metric(app, "brand's base").value == "5"
+    cities = app.dataframe[1].value
+    shanghai = cities[cities["value"] == "上海"].iloc[0]
+    assert shanghai["audience"] == 2
+    assert shanghai["tgi"] == pytest.approx(100 * (2 / 3) / (2 / 5))
