@@ -242,6 +242,13 @@ class QualitySettings(BaseModel):
     touch_freshness_days: int = Field(
         0, ge=0, description="How many days the newest touchpoint of a night may lie before the run date."
     )
+    max_quarantined_share: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="Most of a feed's day may not be quarantined: above this share of the rows its ingest "
+        "kept, bronze.<feed>:mostly_accepted fails (a warning unless `severity` makes it critical).",
+    )
     docs_days: int = Field(30, gt=0, description="Days of results the quality report shows.")
     severity: dict[str, Literal["critical", "warning"]] = Field(
         {},

@@ -52,6 +52,18 @@ def rows_per_day(path: Path, days: Iterable[date]) -> dict[date, int]:
     return counts
 
 
+def latest_ingest_run(runs: Path, feed: str, day: date) -> dict | None:
+    """The last ingest run of `feed` for `day` in the runs log (`ops.ingest_runs`, partitioned by feed)."""
+    if not is_delta(runs):
+        return None
+    table = DeltaTable(str(runs))
+    files = table.file_uris(file_pruning_predicate=[("feed", "=", feed)])
+    if not files:
+        return None
+    rows = _dataset(runs, files, pa.schema(table.schema().to_arrow())).to_table(filter=ds.field("dt") == day)
+    return max(rows.to_pylist(), key=lambda row: row["finished_at"], default=None)
+
+
 def is_delta(path: Path) -> bool:
     return (path / "_delta_log").is_dir()
 

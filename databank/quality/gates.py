@@ -23,7 +23,7 @@ import duckdb
 
 from databank.config import Settings
 from databank.contracts import load_contract
-from databank.quality.batches import delta_day, rows_per_day
+from databank.quality.batches import delta_day, latest_ingest_run, rows_per_day
 from databank.quality.checks import CRITICAL, qualified
 from databank.quality.gold import gold_batches
 from databank.quality.results import SuiteOutcomes, replace_results
@@ -89,7 +89,9 @@ def _check_feed(settings: Settings, stage: Stage, feed: str, day: date) -> GateR
     table = settings.lakehouse / stage / feed
     volume = volume_band(rows_per_day(table, trailing_days(day, settings.quality)), settings.quality)
     if stage == "bronze":
-        suite = bronze_suite(contract, volume, settings)
+        run = latest_ingest_run(settings.lakehouse / "ops" / "ingest_runs", feed, day)
+        kept = None if run is None else run["rows_bronze"] + run["rows_quarantined"]
+        suite = bronze_suite(contract, volume, settings, kept)
     else:
         suite = silver_suite(contract, day, volume, settings)
     outcomes = run_checkpoint(suite, delta_day(table, day), feed)

@@ -84,9 +84,13 @@ def trailing_days(day: date, quality: QualitySettings) -> list[date]:
     return [day - timedelta(days=n) for n in range(1, quality.volume_trailing_days + 1)]
 
 
-def bronze_suite(contract: Contract, volume: VolumeBand | None, settings: Settings) -> gx.ExpectationSuite:
-    """`bronze.<feed>`: the day's typed rows as ingestion wrote them."""
+def bronze_suite(
+    contract: Contract, volume: VolumeBand | None, settings: Settings, kept_rows: int | None = None
+) -> gx.ExpectationSuite:
+    """`bronze.<feed>`: the day's typed rows as ingestion wrote them. `kept_rows`: the rows its ingest
+    kept (bronze and quarantine), whose share in bronze must reach 1 - `quality.max_quarantined_share`."""
     expectations = [
+        *_accepted_checks(kept_rows, settings.quality.max_quarantined_share),
         *_column_checks(contract),
         *_require_any_checks(contract),
         check(
@@ -204,6 +208,15 @@ def business_dates(day: date, settings: Settings) -> tuple[date, date]:
     first = window.earliest.replace(tzinfo=UTC).astimezone(settings.tz)
     last = (window.latest - timedelta(microseconds=1)).replace(tzinfo=UTC).astimezone(settings.tz)
     return first.date(), last.date()
+
+
+def _accepted_checks(kept_rows: int | None, max_quarantined_share: float) -> list[Expectation]:
+    """Most of what a feed delivered reached bronze: a day mostly quarantined (a changed format, a
+    wrong mapping, dates outside the plausible range) is loud, however many rows it held."""
+    if not kept_rows:
+        return []
+    floor = math.ceil(kept_rows * (1 - max_quarantined_share))
+    return [check("mostly_accepted", gxe.ExpectTableRowCountToBeBetween, WARNING, min_value=floor)]
 
 
 def _volume_checks(contract: Contract, volume: VolumeBand | None) -> list[Expectation]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -129,3 +129,45 @@ def test_the_quality_page_shows_which_checks_failed_on_which_day(settings):
     assert "Every check passed" in clean_day
     assert "http://" not in page
     assert "https://" not in page
+
+
+def record_ingest(settings, bronze: int, quarantined: int) -> None:
+    """The ingest run of FEED on RUN_DAY as ops.ingest_runs logs it (partitioned by feed)."""
+    run = {
+        "feed": FEED,
+        "dt": RUN_DAY,
+        "rows_delivered": bronze + quarantined,
+        "rows_bronze": bronze,
+        "rows_quarantined": quarantined,
+        "rows_suppressed": 0,
+        "finished_at": datetime(2026, 5, 5, 1, 0),
+    }
+    earlier = {**run, "rows_bronze": 0, "rows_quarantined": 0, "finished_at": datetime(2026, 5, 4, 1, 0)}
+    write_deltalake(
+        str(settings.lakehouse / "ops" / "ingest_runs"),
+        pa.Table.from_pylist([earlier, run]),
+        partition_by=["feed"],
+    )
+
+
+def test_a_day_mostly_quarantined_warns_and_can_be_made_to_stop_the_night(settings):
+    write_days(settings, "bronze", history(ROWS))
+    record_ingest(settings, bronze=ROWS, quarantined=3 * ROWS)  # three rows in four quarantined
+
+    report = check_bronze(settings, FEED, RUN_DAY)
+    strict = settings.model_copy(
+        update={
+            "quality": settings.quality.model_copy(update={"severity": {"*:mostly_accepted": "critical"}})
+        }
+    )
+
+    assert report.failed_warning == ["bronze.lbs_pings:mostly_accepted"]
+    with pytest.raises(QualityGateError, match=r"mostly_accepted \(observed: 60\)"):
+        check_bronze(strict, FEED, RUN_DAY)
+
+
+def test_a_day_with_some_rows_quarantined_is_accepted(settings):
+    write_days(settings, "bronze", history(ROWS))
+    record_ingest(settings, bronze=ROWS, quarantined=ROWS - 1)
+
+    assert check_bronze(settings, FEED, RUN_DAY).failed_warning == []
