@@ -140,10 +140,9 @@ class CrmDrop:
 class Webhook:
     """JSON batches POSTed to a URL, the body signed with HMAC-SHA256, retried with backoff."""
 
-    def __init__(self, config: WebhookDestination, secret: bytes, client: httpx.Client | None = None) -> None:
+    def __init__(self, config: WebhookDestination, secret: bytes) -> None:
         self.config = config
         self.secret = secret
-        self.client = client or httpx.Client(timeout=config.timeout_seconds)
 
     def deliver(self, batch: Batch) -> str:
         body = json.dumps(
@@ -171,9 +170,10 @@ class Webhook:
         )
         url = str(self.config.url)
         try:
-            for attempt in retrying:
-                with attempt:
-                    self.client.post(url, content=body, headers=headers).raise_for_status()
+            with httpx.Client(timeout=self.config.timeout_seconds) as client:
+                for attempt in retrying:
+                    with attempt:
+                        client.post(url, content=body, headers=headers).raise_for_status()
         except httpx.HTTPStatusError as error:
             raise DeliveryError(
                 f"{url} answered {error.response.status_code} to batch {batch.number} "
