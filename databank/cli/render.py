@@ -175,11 +175,13 @@ def print_where_next(settings: Settings) -> None:
         f"\n  warehouse (DuckDB, open it read-only)  {settings.warehouse}"
         f"\n  gold Delta tables                      {settings.lakehouse / 'gold'}"
         f"\n  quality report                         {settings.reports / 'quality' / 'index.html'}"
+        f"\n  docs site: models, columns, lineage    {settings.reports / 'docs' / 'index.html'}"
         f"\n  run logs and Airflow metadata          {settings.data_dir / 'airflow'}"
         f"\n  feeds as delivered, and their truth    {settings.landing}"
         "\n  dashboard                              make dashboard"
         "\n  the runs in Airflow's UI               make airflow"
         "\n  analyst notebooks                      notebooks/"
+        "\n  audiences: size, profile, sync         databank audience list (docs/audiences.md)"
         "\n  marts and how to read them             dbt_project/README.md"
     )
 
