@@ -4,7 +4,7 @@ the last sync, adds and removes, and remember what it now holds.
 - Who is sent: the audience's consumers who consent to the destination's purpose, which must be the
   audience's own, by the identifiers the destination takes (`databank.reach.members`), their values
   read from the identifier vault and put in the destination's forms (`databank.reach.forms`).
-- What is remembered, per audience and destination (`<reach dir>/<audience>/<destination>/`):
+- What is remembered, per audience and destination (`<reach dir>/state/<audience>/<destination>/`):
   `state.parquet`, the identifiers the destination holds from us (one_id and vault node: HMACs
   only), and `delivered.jsonl`, the keys of the batches of an unfinished sync it already took.
 - A sync compares the audience with the state: identifiers new to it are added, identifiers gone
@@ -41,7 +41,7 @@ from databank.config import Settings
 from databank.contracts import IdentifierType
 from databank.keys import vault_master_key
 from databank.privacy.vault import Vault
-from databank.reach.destinations import Batch, Deliverer, DeliveryError, open_deliverer
+from databank.reach.destinations import Batch, Deliverer, open_deliverer
 from databank.reach.forms import applies, identifier_types, render
 from databank.reach.members import MEMBER_COLUMNS, consenting_members
 
@@ -313,6 +313,3 @@ def _log(settings: Settings, report: SyncReport) -> None:
     }
     with path.open("a", encoding="utf-8") as log:
         log.write(json.dumps(entry) + "\n")
-
-
-__all__ = ["DeliveryError", "SyncReport", "hold_for_removal", "sync_audience"]
