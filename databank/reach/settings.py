@@ -11,7 +11,7 @@ kind = "webhook"
 purpose = "marketing"
 url = "https://sms.example.cn/audiences"
 secret_env = "DATABANK_SMS_WEBHOOK_SECRET"   # the HMAC key the body is signed with
-forms = ["phone_sha256"]
+forms = ["phone"]                            # the gateway texts the number itself
 
 [reach.destinations.crm]
 kind = "crm_drop"
