@@ -26,7 +26,14 @@ from pathlib import Path
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from databank.audiences.definition import COMBINATIONS, AudienceDefinition, AudienceError, Block, Criteria
+from databank.audiences.definition import (
+    COMBINATIONS,
+    AudienceDefinition,
+    AudienceError,
+    Block,
+    Criteria,
+    walk,
+)
 from databank.dbt_project import find_dbt_project
 
 ACTIVATION_KEYS = ("one_id", "member_id_hmac")
@@ -83,6 +90,7 @@ class CompiledAudience:
 
 Resolve = Callable[[str], AudienceDefinition]  # a saved audience's definition, by name
 COMBINED_WITH = {"all_of": " and ", "any_of": " or ", "none_of": " or "}
+MAX_SAVED_AUDIENCES = 20  # compiled into one query, nested ones included
 
 
 def compile_audience(
@@ -92,7 +100,9 @@ def compile_audience(
     `resolve` loads the saved audiences its criteria name (`audience: <name>`)."""
     if consent_flag not in CONSENT_COLUMNS:
         raise AudienceError(f"{consent_flag!r} is no consent flag; known: {', '.join(CONSENT_COLUMNS)}")
-    condition = _condition(definition, run_date, "brand_id", "", resolve or _no_saved_audiences, ())
+    resolve = resolve or _no_saved_audiences
+    _count_saved_audiences(definition, resolve, ())
+    condition = _condition(definition, run_date, "brand_id", "", resolve)
     parameters: dict[str, object] = {
         "brand_id": definition.brand_id,
         "run_date": run_date,
@@ -120,7 +130,10 @@ left join consenting_members
     on consumers.one_id = consenting_members.one_id
 where
     {condition.sql}"""
-    return CompiledAudience(sql, parameters)
+    # DuckDB refuses a parameter the text does not use: a block's brand may be used by none of its
+    # criteria (its criteria all being saved audiences, which bind their own).
+    used = {name: value for name, value in parameters.items() if re.search(rf"\${name}\b", sql)}
+    return CompiledAudience(sql, used)
 
 
 def _condition(
@@ -129,18 +142,17 @@ def _condition(
     brand_parameter: str,
     prefix: str,
     resolve: Resolve,
-    within: tuple[str, ...],
 ) -> Predicate:
     """One condition on `consumers` for a set of criteria: its own criteria, its saved audience and
     its blocks' combinations, all of which must hold. Parameters are named with `prefix`, so a value
     of one block never binds in another; the brand is the parameter `brand_parameter`."""
     parts = [_named(predicate, prefix, brand_parameter) for predicate in _predicates(criteria, run_date)]
     if criteria.audience is not None:
-        parts.append(_in_saved_audience(criteria.audience, run_date, prefix, resolve, within))
+        parts.append(_in_saved_audience(criteria.audience, run_date, prefix, resolve))
     for combination in COMBINATIONS:
         blocks = getattr(criteria, combination) or ()
         if blocks:
-            parts.append(_combined(combination, blocks, run_date, brand_parameter, prefix, resolve, within))
+            parts.append(_combined(combination, blocks, run_date, brand_parameter, prefix, resolve))
     return _all(parts)
 
 
@@ -151,30 +163,28 @@ def _combined(
     brand_parameter: str,
     prefix: str,
     resolve: Resolve,
-    within: tuple[str, ...],
 ) -> Predicate:
     children = []
     for number, block in enumerate(blocks):
         block_prefix = f"{prefix}{combination}{number}_"
         brand = brand_parameter if block.brand_id is None else f"{block_prefix}brand_id"
-        child = _condition(block, run_date, brand, block_prefix, resolve, within)
+        child = _condition(block, run_date, brand, block_prefix, resolve)
         own_brand = {} if block.brand_id is None else {brand: block.brand_id}
         children.append(Predicate(child.sql, {**own_brand, **child.parameters}))
     joined = COMBINED_WITH[combination].join(f"({child.sql})" for child in children)
     parameters = {name: value for child in children for name, value in child.parameters.items()}
-    return Predicate(f"not ({joined})" if combination == "none_of" else f"({joined})", parameters)
+    # none_of: a block that cannot place a consumer (null, e.g. `in` over a subquery holding an
+    # unresolved touch's null one_id) does not hold, so it excludes nobody.
+    sql = f"not coalesce(({joined}), false)" if combination == "none_of" else f"({joined})"
+    return Predicate(sql, parameters)
 
 
-def _in_saved_audience(
-    name: str, run_date: date, prefix: str, resolve: Resolve, within: tuple[str, ...]
-) -> Predicate:
+def _in_saved_audience(name: str, run_date: date, prefix: str, resolve: Resolve) -> Predicate:
     """Membership of the saved audience `name`: its criteria (with its own brand), not its consent."""
-    if name in within:
-        raise AudienceError(f"audiences name each other in a circle: {' -> '.join((*within, name))}")
-    saved = resolve(name)
+    saved = resolve(name)  # circles were refused by _count_saved_audiences
     saved_prefix = f"{prefix}audience_"
     brand = f"{saved_prefix}brand_id"
-    inner = _condition(saved, run_date, brand, saved_prefix, resolve, (*within, name))
+    inner = _condition(saved, run_date, brand, saved_prefix, resolve)
     return Predicate(
         f"""consumers.one_id in (
         select consumers.one_id
@@ -183,6 +193,28 @@ def _in_saved_audience(
     )""",
         {brand: saved.brand_id, **inner.parameters},
     )
+
+
+def _count_saved_audiences(
+    criteria: Criteria, resolve: Resolve, within: tuple[str, ...], seen: int = 0
+) -> int:
+    """How many saved audiences compiling `criteria` compiles, at any depth; an AudienceError beyond
+    MAX_SAVED_AUDIENCES (files that each name the next twice would grow the query exponentially) or
+    for a circle."""
+    for named, _ in walk(criteria):
+        if named.audience is None:
+            continue
+        if named.audience in within:
+            raise AudienceError(
+                f"audiences name each other in a circle: {' -> '.join((*within, named.audience))}"
+            )
+        seen += 1
+        if seen > MAX_SAVED_AUDIENCES:
+            raise AudienceError(
+                f"the criteria name more than {MAX_SAVED_AUDIENCES} saved audiences, counting nested ones"
+            )
+        seen = _count_saved_audiences(resolve(named.audience), resolve, (*within, named.audience), seen)
+    return seen
 
 
 def _no_saved_audiences(name: str) -> AudienceDefinition:

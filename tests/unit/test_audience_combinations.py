@@ -152,3 +152,33 @@ def test_a_window_inside_a_block_is_read_back_from_the_run_day(tmp_path):
     assert _matched(warehouse, {"aipl_states": ["I"], "none_of": [{"last_seen_within_days": 7}]}) == {
         "c_stale"
     }
+
+
+def test_none_of_keeps_a_consumer_a_block_cannot_place(tmp_path):
+    """An unresolved touch (no one_id) of the brand puts a null in the block's subquery; `not in` over
+    it is null, which must not drop every consumer the block does not hold."""
+    warehouse = build_warehouse(
+        tmp_path / "w.duckdb",
+        spells=(spell("c_recent", "I"), spell("c_stale", "I")),
+        touches=(touch("c_recent", "page_view", RUN_DAY),),
+    )
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.fct_touchpoints values (null, 'B1', 'page_view', ?, null)", [RUN_DAY])
+
+    assert _matched(warehouse, {"aipl_states": ["I"], "none_of": [{"last_seen_within_days": 7}]}) == {
+        "c_stale"
+    }
+
+
+def test_saved_audiences_are_capped_so_a_chain_cannot_grow_the_query_exponentially(warehouse, tmp_path):
+    folder = tmp_path / "audiences"
+    folder.mkdir()
+    (folder / "level0.yaml").write_text("brand_id: B1\npurpose: marketing\naipl_states: [P]\n")
+    for level in range(1, 6):  # each names the one below twice: 2 + 4 + ... + 32 references
+        below = f"level{level - 1}"
+        (folder / f"level{level}.yaml").write_text(
+            f"brand_id: B1\npurpose: marketing\nany_of: [{{audience: {below}}}, {{audience: {below}}}]\n"
+        )
+    assert _matched(warehouse, {"audience": "level3"}, folder) == {"c_p_a", "c_p_none"}  # 14 references
+    with pytest.raises(AudienceError, match="more than 20 saved audiences"):
+        _matched(warehouse, {"audience": "level5"}, folder)
