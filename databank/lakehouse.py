@@ -2,7 +2,8 @@
 
 Tables live at `<lakehouse>/<layer>/<name>/`. Jobs hand DataFrames to `replace` (a transaction that
 swaps the rows matching a partition predicate, so re-running a day replaces it) and `append`, and
-read with `read`.
+read with `read`, or with `read_small` for a table small enough to hand to the driver whole (a file
+register, run logs): Arrow without a Spark job.
 
 - embedded: delta-rs (`deltalake`) commits the writes; Spark reads exactly the Parquet files the
   Delta log lists as active (the log is the truth, not the folder), so no Maven jars are needed.
@@ -43,6 +44,15 @@ class Lakehouse(Protocol):
         where: Mapping[str, list[PartitionValue]] | None = None,
     ) -> DataFrame | None: ...
 
+    def read_small(
+        self,
+        spark: SparkSession,
+        layer: Layer,
+        name: str,
+        where: Mapping[str, list[PartitionValue]] | None = None,
+        columns: list[str] | None = None,
+    ) -> pa.Table | None: ...
+
     def replace(
         self,
         data: DataFrame | pa.Table,
@@ -69,6 +79,12 @@ def _predicate(where: Mapping[str, PartitionValue]) -> str:
     return " AND ".join(f"{column} = {literal(value)}" for column, value in sorted(where.items()))
 
 
+def _partition_filters(where: Mapping[str, list[PartitionValue]] | None) -> list[tuple] | None:
+    """delta-rs' partition filters for `where` (None: every partition)."""
+    filters = [(column, "in", [str(v) for v in values]) for column, values in (where or {}).items()]
+    return filters or None
+
+
 class EmbeddedLakehouse:
     """Writes with delta-rs, reads with Spark over the active files of the Delta log."""
 
@@ -87,11 +103,16 @@ class EmbeddedLakehouse:
         path = self.path(layer, name)
         table = DeltaTable(path)
         schema = from_arrow_schema(pa.schema(table.schema().to_arrow()))
-        filters = [(column, "in", [str(v) for v in values]) for column, values in (where or {}).items()]
-        files = table.file_uris(file_pruning_predicate=filters or None)
+        files = table.file_uris(file_pruning_predicate=_partition_filters(where))
         if not files:
             return spark.createDataFrame([], schema)
         return spark.read.schema(schema).option("basePath", path).parquet(*files)
+
+    def read_small(self, spark, layer, name, where=None, columns=None):
+        if not self.exists(layer, name):
+            return None
+        table = DeltaTable(self.path(layer, name))
+        return table.to_pyarrow_table(partitions=_partition_filters(where), columns=columns)
 
     def replace(self, data, layer, name, where, partition_by):
         arrow = _to_arrow(data)
@@ -139,6 +160,12 @@ class ClusterLakehouse:
         for column, values in (where or {}).items():
             frame = frame.where(frame[column].isin([str(v) for v in values]))
         return frame
+
+    def read_small(self, spark, layer, name, where=None, columns=None):
+        frame = self.read(spark, layer, name, where)
+        if frame is None:
+            return None
+        return (frame.select(*columns) if columns else frame).toArrow()
 
     def replace(self, data, layer, name, where, partition_by):
         frame = _to_spark(data)

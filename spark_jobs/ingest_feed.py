@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from databank.config import Settings, load_settings
 from databank.contracts import Contract, load_contract
@@ -45,15 +45,22 @@ from spark_jobs.read_delivery import (
     read_raw,
     rows_delivered,
 )
-from spark_jobs.transforms.identifiers import ID_LIKE, PHONE_LIKE, REDACTED, pseudonymise, redacted
-from spark_jobs.transforms.parse import UNREAD_KEYS
+from spark_jobs.transforms.identifiers import ID_LIKE, PHONE_LIKE, REDACTED, pseudonymise
 from spark_jobs.transforms.privacy import is_suppressed, vault_entries
-from spark_jobs.transforms.records import SOURCE_FILE, to_bronze, to_quarantine
-from spark_jobs.transforms.validate import REASON, DeliveryWindow, type_and_check
+from spark_jobs.transforms.records import (
+    BRONZE,
+    FATE,
+    QUARANTINE,
+    SOURCE_FILE,
+    SUPPRESSED,
+    UNREAD,
+    VAULT,
+    sorted_records,
+)
+from spark_jobs.transforms.validate import DeliveryWindow, type_and_check
 
 FILES_TABLE = "ingested_files"
 RUNS_TABLE = "ingest_runs"
-SUPPRESSED = "_suppressed"
 
 
 class RowsLostError(RuntimeError):
@@ -172,36 +179,38 @@ def _outcome(raw: DataFrame, contract: Contract, settings: Settings, day: date, 
     # The people erased stay erased: their records are counted, never stored (not even in
     # quarantine). A request itself is not suppressed: it is how an erasure arrives.
     tokens = read_suppressed_tokens(settings) if contract.feed != ERASURE_FEED else []
-    checked = checked.withColumn(SUPPRESSED, is_suppressed(contract, tokens)).persist()
-    kept = checked.where(~F.col(SUPPRESSED))
-    valid = kept.where(F.col(REASON).isNull())
-    outcome = _Outcome(
-        bronze=valid.transform(to_bronze, contract, meta).toArrow(),
-        quarantine=kept.where(F.col(REASON).isNotNull()).transform(to_quarantine, contract, meta).toArrow(),
-        suppressed=checked.where(F.col(SUPPRESSED)).count(),
-        # The night's distinct identifiers, not its records: small enough to hand to the driver.
-        vault_entries=vault_entries(valid, contract).toArrow() if vaulted else None,
-        unread_keys=_unread_keys(checked),
+    vault = vault_entries(checked.columns, contract) if vaulted else None
+    # One Spark action for the whole day: every record's fate and rows, split here.
+    records = sorted_records(checked, contract, meta, is_suppressed(contract, tokens), vault).toArrow()
+    fates = records.column(FATE)
+    return _Outcome(
+        bronze=_rows_of(records, BRONZE),
+        quarantine=_rows_of(records, QUARANTINE),
+        suppressed=pc.sum(pc.equal(fates, SUPPRESSED)).as_py() or 0,
+        vault_entries=_vault_entries(records) if vaulted else None,
+        unread_keys=_unread_keys(records),
     )
-    checked.unpersist()
-    return outcome
 
 
-def _unread_keys(checked: DataFrame) -> dict[str, list[str]]:
-    """By source file, the JSON keys its lines hold that the contract does not know, masked (a key
-    may be an identifier)."""
-    if UNREAD_KEYS not in checked.columns:
-        return {}
-    keys = (
-        checked.where(F.size(UNREAD_KEYS) > 0)
-        .select(SOURCE_FILE, F.explode(F.transform(UNREAD_KEYS, redacted)).alias("key"))
-        .distinct()
-        .collect()
-    )
-    by_file: dict[str, list[str]] = {}
-    for row in sorted(keys, key=lambda r: (r[SOURCE_FILE], r["key"])):
-        by_file.setdefault(row[SOURCE_FILE], []).append(row["key"])
-    return by_file
+def _rows_of(records: pa.Table, fate: str) -> pa.Table:
+    """The rows of the records whose fate is `fate`, as their own table."""
+    chosen = records.filter(pc.equal(records.column(FATE), fate)).column(fate)
+    return pa.Table.from_struct_array(chosen)
+
+
+def _vault_entries(records: pa.Table) -> pa.Table:
+    """The identifiers the day's bronze records carry of the vaulted types (the vault keeps one of each)."""
+    return pa.Table.from_struct_array(pc.list_flatten(records.column(VAULT)))
+
+
+def _unread_keys(records: pa.Table) -> dict[str, list[str]]:
+    """By source file, the JSON keys its lines hold that the contract does not know, masked."""
+    by_file: dict[str, set[str]] = {}
+    files, keys_of_lines = records.column(SOURCE_FILE).to_pylist(), records.column(UNREAD).to_pylist()
+    for file, keys in zip(files, keys_of_lines, strict=True):
+        if keys:
+            by_file.setdefault(file, set()).update(keys)
+    return {file: sorted(keys) for file, keys in sorted(by_file.items())}
 
 
 def _seal_identifiers(settings: Settings, entries: pa.Table) -> int:
@@ -224,13 +233,11 @@ def _widen_register(spark: SparkSession, lake: Lakehouse) -> None:
 
 def _earlier_checksums(spark: SparkSession, lake: Lakehouse, feed: str, day: date) -> dict[str, str]:
     """Checksums of files of this feed ingested for other days: re-deliveries of them are skipped."""
-    files = lake.read(spark, "ops", FILES_TABLE, {"feed": [feed]})
+    files = lake.read_small(spark, "ops", FILES_TABLE, {"feed": [feed]}, ["checksum", "file", "status", "dt"])
     if files is None:
         return {}
-    rows = files.where((F.col("status") == "ingested") & (F.col("dt") != F.lit(day))).select(
-        "checksum", "file"
-    )
-    return {r["checksum"]: r["file"] for r in rows.collect()}
+    rows = files.filter(pc.and_(pc.equal(files["status"], INGESTED), pc.not_equal(files["dt"], day)))
+    return dict(zip(rows["checksum"].to_pylist(), rows["file"].to_pylist(), strict=True))
 
 
 def _file_register(

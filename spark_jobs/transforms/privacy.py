@@ -2,15 +2,15 @@
 
 - `is_suppressed`: a record carrying an identifier of someone erased (its token is on the
   suppression list, `databank.privacy.erasure`) is not stored again, whatever file brings it.
-- `vault_entries`: the valid identifiers of the vaulted types a night's records carry, with their
-  normalised values, for `databank.privacy.vault.Vault.store`.
+- `vault_entries`: the identifiers of the vaulted types a record carries, with their normalised
+  values, for `databank.privacy.vault.Vault.store`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from databank.contracts import Contract
@@ -30,21 +30,20 @@ def is_suppressed(contract: Contract, tokens: Iterable[str]) -> Column:
     return found
 
 
-def vault_entries(records: DataFrame, contract: Contract) -> DataFrame:
-    """Distinct (identifier_type, identifier_hmac, value) of the records' vaulted identifiers."""
-    columns = [c for c in contract.identifier_columns if NORMALISED_PREFIX + c.name in records.columns]
-    entries = [
-        records.select(
-            F.lit(c.identifier.type).alias("identifier_type"),
-            F.col(c.name).alias("identifier_hmac"),
-            F.col(NORMALISED_PREFIX + c.name).alias("value"),
+def vault_entries(columns: list[str], contract: Contract) -> Column:
+    """A record's (identifier_type, identifier_hmac, value) of its vaulted identifiers that hold a
+    normalised value, as an array; `columns` are the pseudonymised records' columns."""
+    vaulted = [c for c in contract.identifier_columns if NORMALISED_PREFIX + c.name in columns]
+    entries = F.array(
+        *(
+            F.struct(
+                F.lit(c.identifier.type).alias("identifier_type"),
+                F.col(c.name).alias("identifier_hmac"),
+                F.col(NORMALISED_PREFIX + c.name).alias("value"),
+            )
+            for c in vaulted
         )
-        for c in columns
-    ]
-    if not entries:
-        schema = "identifier_type string, identifier_hmac string, value string"
-        return records.sparkSession.createDataFrame([], schema)
-    union = entries[0]
-    for frame in entries[1:]:
-        union = union.unionByName(frame)
-    return union.where(F.col("value").isNotNull()).distinct()
+    )
+    if not vaulted:
+        return entries.cast("array<struct<identifier_type:string,identifier_hmac:string,value:string>>")
+    return F.filter(entries, lambda entry: entry["value"].isNotNull())

@@ -1,53 +1,102 @@
 """What ingestion writes of a checked record: bronze for a valid one, quarantine for a rejected one.
 
-Pure DataFrame functions, chained with `DataFrame.transform` by `spark_jobs.ingest_feed`.
+Pure DataFrame functions. `sorted_records` decides every record's fate in one projection (bronze,
+quarantine or suppressed, with what the vault and the file register need of it), so a day's
+delivery is computed by one Spark action whatever it is split into; `to_bronze` and `to_quarantine`
+are the same columns as DataFrames of their own.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
 from databank.contracts import Contract, hashed_names
 from spark_jobs.transforms.identifiers import redacted
-from spark_jobs.transforms.parse import RAW
+from spark_jobs.transforms.parse import RAW, UNREAD_KEYS
 from spark_jobs.transforms.validate import REASON, REASON_COLUMN, RECORD_TEXT
 
 SOURCE_FILE = "_source_file"
 SOURCE_CHECKSUM = "_source_checksum"
+# The columns of `sorted_records`: a record's fate, and what it carries to each destination.
+FATE, BRONZE, QUARANTINE, SUPPRESSED = "fate", "bronze", "quarantine", "suppressed"
+VAULT, UNREAD = "vault", "unread_keys"
 
 
 def to_bronze(valid: DataFrame, contract: Contract, meta: dict) -> DataFrame:
     """Valid records with hashed identifiers named `<column>_hmac` and the ingestion metadata."""
-    renamed = valid.withColumnsRenamed(hashed_names(contract))
-    statuses = [c for c in valid.columns if c.endswith("_status")]
-    return renamed.select(
-        *(hashed_names(contract).get(name, name) for name in contract.column_names),
-        *statuses,
-        F.col(SOURCE_FILE).alias("ingest_source_file"),
-        F.col(SOURCE_CHECKSUM).alias("ingest_checksum"),
-        F.lit(meta["batch"]).alias("ingest_batch_id"),
-        F.lit(meta["at"]).alias("ingested_at"),
-        F.lit(meta["dt"]).alias("dt"),
-    )
+    return valid.select(*_bronze_columns(valid.columns, contract, meta))
 
 
 def to_quarantine(rejected: DataFrame, contract: Contract, meta: dict) -> DataFrame:
     """Rejected records: why, where from, and their text with identifiers hashed or redacted."""
+    return rejected.select(*_quarantine_columns(contract, meta))
+
+
+def sorted_records(
+    checked: DataFrame, contract: Contract, meta: dict, suppressed: Column, vault: Column | None
+) -> DataFrame:
+    """Each checked record once: its `fate` (suppressed, bronze or quarantine), its bronze and
+    quarantine rows as structs (only the one its fate names is kept), the vault entries of a bronze
+    record (`vault`, when identifiers are vaulted) and the JSON keys its line held that the contract
+    does not know, masked (`unread_keys`: a key may be an identifier), with its source file.
+
+    The structs are never null: Spark's Arrow conversion refuses a null struct whose fields are not
+    nullable (the ingestion metadata). Suppressed records are counted, never stored.
+    """
+    fate = F.when(suppressed, SUPPRESSED).when(F.col(REASON).isNull(), BRONZE).otherwise(QUARANTINE)
+    unread = (
+        F.transform(UNREAD_KEYS, redacted)
+        if UNREAD_KEYS in checked.columns
+        else F.array().cast("array<string>")
+    )
+    columns = [
+        fate.alias(FATE),
+        F.struct(*_bronze_columns(checked.columns, contract, meta)).alias(BRONZE),
+        F.struct(*_quarantine_columns(contract, meta)).alias(QUARANTINE),
+        unread.alias(UNREAD),
+        F.col(SOURCE_FILE),
+    ]
+    if vault is not None:
+        columns.append(F.when(fate == BRONZE, vault).alias(VAULT))
+    return checked.select(*columns)
+
+
+def _bronze_columns(columns: list[str], contract: Contract, meta: dict) -> list[Column]:
+    hashed = hashed_names(contract)
+    return [
+        *(F.col(name).alias(hashed.get(name, name)) for name in contract.column_names),
+        *(F.col(c) for c in columns if c.endswith("_status")),
+        F.col(SOURCE_FILE).alias("ingest_source_file"),
+        F.col(SOURCE_CHECKSUM).alias("ingest_checksum"),
+        *_ingestion_columns(meta),
+    ]
+
+
+def _quarantine_columns(contract: Contract, meta: dict) -> list[Column]:
     record_id = F.coalesce(F.col(contract.record_id).cast(StringType()), _record_id_in_line(contract))
-    return rejected.select(
+    return [
         F.lit(contract.feed).alias("feed"),
         record_id.alias("record_id"),
         F.col(REASON).alias("reason"),
         F.col(REASON_COLUMN).alias("reason_column"),
-        F.coalesce(F.col(RECORD_TEXT), redacted(F.col(RAW))).alias("raw_text"),
+        # Masking a line costs two regular expressions: only a rejected record's line is masked.
+        F.when(F.col(REASON).isNotNull(), F.coalesce(F.col(RECORD_TEXT), redacted(F.col(RAW)))).alias(
+            "raw_text"
+        ),
         F.col(SOURCE_FILE).alias("ingest_source_file"),
         F.col(SOURCE_CHECKSUM).alias("ingest_checksum"),
+        *_ingestion_columns(meta),
+    ]
+
+
+def _ingestion_columns(meta: dict) -> list[Column]:
+    return [
         F.lit(meta["batch"]).alias("ingest_batch_id"),
         F.lit(meta["at"]).alias("ingested_at"),
         F.lit(meta["dt"]).alias("dt"),
-    )
+    ]
 
 
 def _record_id_in_line(contract: Contract):

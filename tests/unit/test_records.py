@@ -6,7 +6,8 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from databank.contracts import load_contract
-from spark_jobs.transforms.records import to_bronze, to_quarantine
+from spark_jobs.transforms.privacy import vault_entries
+from spark_jobs.transforms.records import sorted_records, to_bronze, to_quarantine
 
 META = {"batch": "b1", "at": datetime(2026, 5, 2, 1, 0), "dt": date(2026, 5, 1)}
 
@@ -68,3 +69,59 @@ def test_a_rejected_record_keeps_its_hashed_text_and_a_line_that_did_not_parse_i
         "record_id string, reason string, raw_text string",
     )
     assertDataFrameEqual(quarantine, expected)
+
+
+def test_each_record_is_sorted_once_with_what_its_fate_needs_and_the_suppressed_carry_nothing(spark):
+    contract = load_contract("members")
+    checked = spark.createDataFrame(
+        [
+            ("R1", "h-m1", "B1", "h-p1", "13800000001", None, None, [], "f1"),
+            (
+                "R2",
+                "h-m2",
+                "B1",
+                None,
+                None,
+                "missing_required",
+                "ER 13800000002",
+                ["phone_13800000002"],
+                "f2",
+            ),
+            ("R3", "h-m3", "B1", "h-p3", "13800000003", None, None, None, "f2"),
+        ],
+        "member_record_id string, member_id string, brand_id string, phone string, "
+        "_normalised_phone string, _reason string, _raw string, _unread_keys array<string>, "
+        "_source_file string",
+    ).withColumns(
+        {
+            "joined_on": F.lit(None).cast("date"),
+            "status": F.lit("active"),
+            "consent_marketing": F.lit(True),
+            "consent_ad_targeting": F.lit(False),
+            "updated_at": F.lit(None).cast("timestamp"),
+            "_reason_column": F.lit(None).cast("string"),
+            "_record_text": F.lit(None).cast("string"),
+            "_source_checksum": F.lit("c"),
+        }
+    )
+    suppressed = F.col("member_record_id") == "R3"
+
+    rows = {
+        r["member_record_id"]: r
+        for r in checked.transform(
+            sorted_records, contract, META, suppressed, vault_entries(checked.columns, contract)
+        )
+        .select("*", F.col("bronze.member_record_id").alias("member_record_id"))
+        .collect()
+    }
+
+    assert {k: r["fate"] for k, r in rows.items()} == {"R1": "bronze", "R2": "quarantine", "R3": "suppressed"}
+    assert rows["R1"]["bronze"]["phone_hmac"] == "h-p1"
+    assert rows["R1"]["quarantine"]["raw_text"] is None  # only a rejected line is masked
+    assert rows["R2"]["quarantine"]["raw_text"] == "ER <redacted>"
+    assert [e.asDict() for e in rows["R1"]["vault"]] == [
+        {"identifier_type": "phone", "identifier_hmac": "h-p1", "value": "13800000001"}
+    ]
+    assert rows["R2"]["vault"] is None  # only bronze records are vaulted
+    assert rows["R3"]["vault"] is None
+    assert rows["R2"]["unread_keys"] == ["phone_<redacted>"]
