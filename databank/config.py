@@ -119,6 +119,16 @@ class IdentitySettings(BaseModel):
             "takes in_memory on the embedded profile and spark on the cluster profile."
         ),
     )
+    update: Literal["auto", "incremental", "full"] = Field(
+        "auto",
+        description=(
+            "How a night updates OneID: `incremental` (tonight's edges join the previous night's clusters "
+            "and only the clusters they reach are found again) or `full` (every edge clustered again, ids "
+            "kept wherever a cluster is the same set; the same result). `auto` takes full when clusters "
+            "are found in memory, where clustering every edge costs less than the incremental joins, "
+            "and incremental otherwise."
+        ),
+    )
 
 
 class PipelineSettings(BaseModel):

@@ -163,7 +163,7 @@ def apply_erasure_requests(day: date) -> dict[str, Any]:
 
 
 def resolve(day: date) -> dict[str, Any]:
-    """The day's identifier sightings -> OneID (incremental on the previous day's snapshot)."""
+    """The day's identifier sightings -> OneID (incremental or full, as `identity.update` says)."""
     from databank.lakehouse import lakehouse_for
     from spark_jobs.resolve_identity import resolve as resolve_identity
 

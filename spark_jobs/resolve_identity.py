@@ -6,10 +6,11 @@ Writes, each partitioned by `dt` and replaced when the day is re-run:
     silver.identity_map       snapshot after the day: identifier -> one_id, first and last seen
     silver.one_id_history     ids merged into an older one, or split off, that day
 
-Incremental by default: tonight's edges join the clusters of yesterday's snapshot, and only the
-clusters that hold an identifier newly found to be shared are rebuilt from their edges.
-`--full-rebuild` recomputes every cluster from all edges (after a rule change), keeping ids wherever
-a cluster is the same set.
+A night is incremental or full (`identity.update`, see `update_mode`): incremental, tonight's edges
+join the clusters of yesterday's snapshot, and only the clusters that hold an identifier newly found
+to be shared are rebuilt from their edges; full recomputes every cluster from all edges, keeping ids
+wherever a cluster is the same set. Both give the same map. `--full-rebuild` asks for a full night
+whatever the setting (after a rule change).
 
     python -m spark_jobs.resolve_identity --date 2026-05-01 [--full-rebuild]
 """
@@ -20,6 +21,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -42,6 +44,7 @@ from spark_jobs.transforms.identity import (
 
 EDGES, GUARDS, MAP, HISTORY = "identity_edges", "identity_guards", "identity_map", "one_id_history"
 Components = Callable[[DataFrame, DataFrame], DataFrame]
+Update = Literal["incremental", "full"]
 
 
 @dataclass(frozen=True)
@@ -67,12 +70,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings()
     spark = build_session(settings, f"resolve identity {args.date}")
-    print(resolve(spark, lakehouse_for(settings), settings, args.date, full_rebuild=args.full_rebuild))
+    update = "full" if args.full_rebuild else None
+    print(resolve(spark, lakehouse_for(settings), settings, args.date, update=update))
 
 
 def resolve(
-    spark: SparkSession, lake: Lakehouse, settings: Settings, day: date, full_rebuild: bool = False
+    spark: SparkSession, lake: Lakehouse, settings: Settings, day: date, update: Update | None = None
 ) -> IdentityResult:
+    """OneID after `day`: incremental or full as `update` says, else as the settings say."""
     sightings = lake.read(spark, "silver", IDENTIFIERS_TABLE, {"dt": [day]})
     if sightings is None:
         raise RuntimeError(
@@ -89,7 +94,7 @@ def resolve(
     nodes = nodes.join(shared.select(NODE).distinct(), NODE, "left_anti")
     kept = guarded(edges, shared)
     components_of = components_function(settings)
-    if full_rebuild or previous is None:
+    if (update or update_mode(settings)) == "full" or previous is None:
         mode = "full"
         every_node = _all_nodes(spark, lake, day).join(shared.select(NODE).distinct(), NODE, "left_anti")
         components = components_of(kept, every_node)
@@ -163,6 +168,13 @@ def _incremental_components(
         F.col("label").alias(NODE), COMPONENT
     )
     return earlier.unionByName(fresh)
+
+
+def update_mode(settings: Settings) -> Update:
+    """The night's update the settings ask for (`identity.update`; auto: full when clustering in memory)."""
+    if settings.identity.update != "auto":
+        return settings.identity.update
+    return "full" if components_function(settings) is connected_components_in_memory else "incremental"
 
 
 def components_function(settings: Settings) -> Components:

@@ -46,9 +46,12 @@ def standardised(spark, ingested):
 
 @pytest.fixture(scope="session")
 def resolved(spark, standardised):
-    """Identity resolved night by night (incremental after the first), with each night's result."""
+    """Identity resolved night by night (incremental after the first, whatever the profile's default,
+    so the incremental path is what the identity tests compare with a full rebuild), with each
+    night's result."""
     settings, lake = standardised
-    results = [resolve(spark, lake, settings, START + timedelta(days=offset)) for offset in range(DAYS)]
+    days = [START + timedelta(days=offset) for offset in range(DAYS)]
+    results = [resolve(spark, lake, settings, day, update="incremental") for day in days]
     return settings, lake, results
 
 

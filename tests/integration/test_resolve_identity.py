@@ -58,9 +58,9 @@ def test_incremental_nights_equal_a_full_rebuild_of_the_same_edges(spark, resolv
     settings, lake, _ = resolved
     incremental = _snapshot(lake, LAST)
 
-    resolve(spark, lake, settings, LAST, full_rebuild=True)
+    resolve(spark, lake, settings, LAST, update="full")
     rebuilt = _snapshot(lake, LAST)
-    resolve(spark, lake, settings, LAST)  # leave the night as the pipeline leaves it
+    resolve(spark, lake, settings, LAST, update="incremental")  # leave the night as the fixture left it
 
     assert _partition(rebuilt) == _partition(incremental)
     assert rebuilt.select("node", "one_id").equals(incremental.select("node", "one_id"))

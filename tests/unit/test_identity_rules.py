@@ -6,6 +6,8 @@ from datetime import date
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
+from databank.config import load_settings
+from spark_jobs.resolve_identity import update_mode
 from spark_jobs.transforms.components_in_memory import connected_components_in_memory
 from spark_jobs.transforms.identity import connected_components, guarded, overlinked, record_edges, stable_ids
 
@@ -122,3 +124,21 @@ def test_new_clusters_get_the_same_id_when_the_day_is_run_again(spark):
 
     assertDataFrameEqual(first, again)
     assert history.isEmpty()
+
+
+@pytest.mark.parametrize(
+    ("profile", "components", "update", "expected"),
+    [
+        ("embedded", "auto", "auto", "full"),  # clusters in memory: clustering every edge is cheaper
+        ("cluster", "auto", "auto", "incremental"),  # the edges stay distributed
+        ("embedded", "spark", "auto", "incremental"),
+        ("embedded", "auto", "incremental", "incremental"),
+        ("cluster", "auto", "full", "full"),
+    ],
+)
+def test_a_night_is_full_where_clusters_are_found_in_memory_unless_the_settings_say(
+    profile, components, update, expected
+):
+    settings = load_settings(profile=profile, identity={"components": components, "update": update})
+
+    assert update_mode(settings) == expected
