@@ -27,7 +27,8 @@ def housekeeping_command(
     ] = False,
 ) -> None:
     """Compact small files and vacuum old ones on every lakehouse table, and apply the retention policy
-    of `[housekeeping]` (quarantine raw text, landing folders), holding the data folder like a run."""
+    of the `housekeeping` settings (quarantine raw text, landing folders), holding the data folder like
+    a run."""
     from databank.housekeeping import keep_lakehouse
     from databank.night_runner import RunInProgressError, one_run_per_data_folder
 
