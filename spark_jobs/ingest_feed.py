@@ -199,8 +199,10 @@ def _rows_of(records: pa.Table, fate: str) -> pa.Table:
 
 
 def _vault_entries(records: pa.Table) -> pa.Table:
-    """The identifiers the day's bronze records carry of the vaulted types (the vault keeps one of each)."""
-    return pa.Table.from_struct_array(pc.list_flatten(records.column(VAULT)))
+    """The distinct identifiers the day's bronze records carry of the vaulted types: a day's devices
+    recur in every ping, and the vault is handed each once."""
+    entries = pa.Table.from_struct_array(pc.list_flatten(records.column(VAULT)))
+    return entries.group_by(entries.schema.names).aggregate([])
 
 
 def _unread_keys(records: pa.Table) -> dict[str, list[str]]:
