@@ -10,7 +10,7 @@ import polars as pl
 from databank.contracts import feeds
 from databank.lakehouse import EmbeddedLakehouse
 
-START, DAYS = date(2026, 5, 1), 3
+START, DAYS = date(2019, 5, 1), 3
 FEEDS = [*feeds("event"), "members"]
 # Reference snapshots the marts join; the first day's serves every later day.
 REFERENCE_FEEDS = ["brands", "stores", "products", "campaigns", "keywords"]
