@@ -1,9 +1,8 @@
 """What ingestion writes of a checked record: bronze for a valid one, quarantine for a rejected one.
 
-Pure DataFrame functions. `sorted_records` decides every record's fate in one projection (bronze,
+A pure DataFrame function: `sorted_records` decides every record's fate in one projection (bronze,
 quarantine or suppressed, with what the vault and the file register need of it), so a day's
-delivery is computed by one Spark action whatever it is split into; `to_bronze` and `to_quarantine`
-are the same columns as DataFrames of their own.
+delivery is computed by one Spark action whatever it is split into.
 """
 
 from __future__ import annotations
@@ -22,16 +21,6 @@ SOURCE_CHECKSUM = "_source_checksum"
 # The columns of `sorted_records`: a record's fate, and what it carries to each destination.
 FATE, BRONZE, QUARANTINE, SUPPRESSED = "fate", "bronze", "quarantine", "suppressed"
 VAULT, UNREAD = "vault", "unread_keys"
-
-
-def to_bronze(valid: DataFrame, contract: Contract, meta: dict) -> DataFrame:
-    """Valid records with hashed identifiers named `<column>_hmac` and the ingestion metadata."""
-    return valid.select(*_bronze_columns(valid.columns, contract, meta))
-
-
-def to_quarantine(rejected: DataFrame, contract: Contract, meta: dict) -> DataFrame:
-    """Rejected records: why, where from, and their text with identifiers hashed or redacted."""
-    return rejected.select(*_quarantine_columns(contract, meta))
 
 
 def sorted_records(

@@ -76,7 +76,7 @@ def type_and_check(
     parsed = F.col(PARSE_ERROR).isNull()
     # A rejected record that parsed keeps its fields as delivered (identifiers already hashed), unless
     # its line holds keys the contract does not know: then its fields are not all of it, and
-    # to_quarantine keeps the masked line instead.
+    # the quarantine row keeps the masked line instead.
     fields_hold_it = parsed
     if UNREAD_KEYS in raw.columns:
         fields_hold_it = parsed & ~F.coalesce(F.size(UNREAD_KEYS) > 0, F.lit(False))

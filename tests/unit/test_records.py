@@ -7,9 +7,17 @@ from pyspark.testing import assertDataFrameEqual
 
 from databank.contracts import load_contract
 from spark_jobs.transforms.privacy import vault_entries
-from spark_jobs.transforms.records import sorted_records, to_bronze, to_quarantine
+from spark_jobs.transforms.records import sorted_records
 
 META = {"batch": "b1", "at": datetime(2026, 5, 2, 1, 0), "dt": date(2026, 5, 1)}
+# What type_and_check adds to a record; null for one that breaks no rule.
+CHECK_COLUMNS = ("_reason", "_reason_column", "_record_text", "_raw")
+
+
+def _destined(checked, contract, fate: str):
+    """The rows `sorted_records` writes to `fate` (bronze or quarantine), as their own DataFrame."""
+    records = checked.transform(sorted_records, contract, META, F.lit(False), None)
+    return records.where(F.col("fate") == fate).select(f"{fate}.*")
 
 
 def test_a_valid_member_record_goes_to_bronze_with_its_identifiers_named_as_hashes(spark):
@@ -25,10 +33,11 @@ def test_a_valid_member_record_goes_to_bronze_with_its_identifiers_named_as_hash
             "phone_status": F.lit("ok"),
             "_source_file": F.lit("f"),
             "_source_checksum": F.lit("c"),
+            **{name: F.lit(None).cast("string") for name in CHECK_COLUMNS},
         }
     )
 
-    bronze = checked.transform(to_bronze, contract, META)
+    bronze = _destined(checked, contract, "bronze")
 
     assert bronze.columns[:4] == ["member_record_id", "member_id_hmac", "brand_id", "phone_hmac"]
     row = bronze.first()
@@ -59,7 +68,7 @@ def test_a_rejected_record_keeps_its_hashed_text_and_a_line_that_did_not_parse_i
         "_reason string, _reason_column string, _record_text string, _raw string",
     ).withColumns({"_source_file": F.lit("f"), "_source_checksum": F.lit("c")})
 
-    quarantine = checked.transform(to_quarantine, contract, META).select("record_id", "reason", "raw_text")
+    quarantine = _destined(checked, contract, "quarantine").select("record_id", "reason", "raw_text")
 
     expected = spark.createDataFrame(
         [
