@@ -68,6 +68,11 @@ class IngestSettings(BaseModel):
         ("00000000-0000-0000-0000-000000000000",),
         description="Device ids that name no device (e.g. an IDFA under limited ad tracking).",
     )
+    sources: Path = Field(
+        Path("sources"),
+        description="Folder of the source mappings (<source>.yaml) that translate a brand's own files "
+        "into the feeds' contracts (docs/sources.md).",
+    )
     earliest_plausible_time: datetime | None = Field(
         datetime(2000, 1, 1),
         description=(
@@ -76,6 +81,11 @@ class IngestSettings(BaseModel):
             "whose history starts earlier."
         ),
     )
+
+    @field_validator("sources")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return absolute_at_load(value)
 
     @field_validator("earliest_plausible_time", mode="before")
     @classmethod

@@ -6,8 +6,9 @@ against each other.
 
 - Lines break at CRLF, CR or LF (as Hadoop's line reader does); a UTF-8 byte-order mark at the
   start of a line is dropped; blank lines are no records.
-- CSV follows RFC 4180: a quoted field may hold commas, doubled quotes and line breaks, so one
-  record may span lines. A quote left open at the end of the file (a transfer cut inside a quoted
+- CSV follows RFC 4180 in the file's dialect (a comma and double quotes unless a source mapping says
+  otherwise): a quoted field may hold separators, doubled quotes and line breaks, so one record may
+  span lines. A quote left open at the end of the file (a transfer cut inside a quoted
   field) does not swallow the lines after it: they stay records of their own.
 - A `.json` file may hold one JSON document (an array of records, or one record) instead of JSON
   Lines: each element is then a record, written back as one compact line.
@@ -20,20 +21,44 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 BOM = "\ufeff"
 # Line breaks and blank lines as Spark's text reader sees them, so both count the same records.
 LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
 NOT_BLANK = re.compile(r"[^ \t\n\x0b\f\r]")
-# A quoted field that starts a field and is closed, doubled quotes inside it included.
-CLOSED_QUOTED_FIELD = re.compile(r'(?:^|(?<=,))"(?:[^"]|"")*+"')
-OPENING_QUOTE = re.compile(r'(?:^|(?<=,))"')
-# The rest of a quoted field that started on an earlier line, up to its closing quote.
-QUOTED_FIELD_END = re.compile(r'^(?:[^"]|"")*+"')
 # Spark reads one record per line: a line break inside a quoted field travels as a private-use
 # character and is put back once the record is parsed.
 BREAK_SENTINELS = {"\n": "\ue000", "\r": "\ue001"}
 SENTINEL_BREAKS = {sentinel: character for character, sentinel in BREAK_SENTINELS.items()}
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV source spells its records: one separator and one quote character."""
+
+    separator: str = ","
+    quote: str = '"'
+
+
+RFC_4180 = CsvDialect()
+
+
+@dataclass(frozen=True)
+class _QuotePatterns:
+    closed_field: re.Pattern  # a quoted field that starts a field and is closed, doubled quotes included
+    opening: re.Pattern  # a quote that opens a field
+    field_end: re.Pattern  # the rest of a quoted field begun on an earlier line, to its closing quote
+
+
+@cache
+def _quote_patterns(dialect: CsvDialect) -> _QuotePatterns:
+    sep, q = re.escape(dialect.separator), re.escape(dialect.quote)
+    return _QuotePatterns(
+        closed_field=re.compile(rf"(?:^|(?<={sep})){q}(?:[^{q}]|{q}{q})*+{q}"),
+        opening=re.compile(rf"(?:^|(?<={sep})){q}"),
+        field_end=re.compile(rf"^(?:[^{q}]|{q}{q})*+{q}"),
+    )
 
 
 @dataclass(frozen=True)
@@ -43,8 +68,10 @@ class TextRecords:
     from_document: bool  # the records are the elements of one JSON document, not lines
 
 
-def text_records(text: str, file_format: str, may_be_document: bool = False) -> TextRecords:
-    """The records of a text file's `text` in `file_format` (`csv` or `jsonl`).
+def text_records(
+    text: str, file_format: str, may_be_document: bool = False, dialect: CsvDialect = RFC_4180
+) -> TextRecords:
+    """The records of a text file's `text` in `file_format` (`csv` in `dialect`, or `jsonl`).
 
     `may_be_document` tries the whole text as one JSON document first (a `.json` file).
     """
@@ -53,7 +80,7 @@ def text_records(text: str, file_format: str, may_be_document: bool = False) -> 
         if elements is not None:
             return TextRecords(elements, spans_lines=False, from_document=True)
     lines = _physical_lines(text)
-    records = _csv_records(lines) if file_format == "csv" else [line for line, _ in lines]
+    records = _csv_records(lines, dialect) if file_format == "csv" else [line for line, _ in lines]
     records = [record.removeprefix(BOM) for record in records]
     return TextRecords(
         [r for r in records if NOT_BLANK.search(r)],
@@ -62,9 +89,10 @@ def text_records(text: str, file_format: str, may_be_document: bool = False) -> 
     )
 
 
-def header_fields(record: str) -> list[str]:
+def header_fields(record: str, dialect: CsvDialect = RFC_4180) -> list[str]:
     """The names of a CSV header record, trimmed."""
-    return [name.strip() for name in next(csv.reader([record]), [])]
+    reader = csv.reader([record], delimiter=dialect.separator, quotechar=dialect.quote)
+    return [name.strip() for name in next(reader, [])]
 
 
 def is_header(fields: list[str], known: Iterable[str], required: Iterable[str]) -> bool:
@@ -85,11 +113,12 @@ def _physical_lines(text: str) -> list[tuple[str, str]]:
     return list(zip(parts[0::2], parts[1::2], strict=True))
 
 
-def _csv_records(lines: list[tuple[str, str]]) -> list[str]:
+def _csv_records(lines: list[tuple[str, str]], dialect: CsvDialect) -> list[str]:
     records: list[str] = []
     open_record: list[tuple[str, str]] = []
+    patterns = _quote_patterns(dialect)
     for line, line_break in lines:
-        inside = _ends_inside_quotes(line, inside=bool(open_record))
+        inside = _ends_inside_quotes(line, bool(open_record), dialect.quote, patterns)
         if inside:
             open_record.append((line, line_break))
             continue
@@ -102,16 +131,16 @@ def _csv_records(lines: list[tuple[str, str]]) -> list[str]:
     return records
 
 
-def _ends_inside_quotes(line: str, inside: bool) -> bool:
+def _ends_inside_quotes(line: str, inside: bool, quote: str, patterns: _QuotePatterns) -> bool:
     """Whether a line that starts inside (or outside) a quoted field ends inside one."""
-    if '"' not in line:
+    if quote not in line:
         return inside
     if inside:
-        end = QUOTED_FIELD_END.match(line)
+        end = patterns.field_end.match(line)
         if end is None:
             return True
         line = "x" + line[end.end() :]  # what follows the closing quote is no field start
-    return OPENING_QUOTE.search(CLOSED_QUOTED_FIELD.sub("q", line)) is not None
+    return patterns.opening.search(patterns.closed_field.sub("q", line)) is not None
 
 
 def _spans_lines(record: str) -> bool:

@@ -5,15 +5,18 @@ Every file under the day's folder is listed, in sub-folders too, and each is cla
 - A name starting with `_` or `.`, or inside a folder so named (`_SUCCESS`, `_temporary/`,
   `.crc`), is a marker or a file still being written, by the convention Spark and Hadoop follow:
   it is registered as ignored and never read.
+- A file whose name matches a source mapping's pattern (`databank.sources`) is read as that mapping
+  says: its format, compression, encoding, CSV dialect and column names; the others as follows.
 - The name's last suffix is the format: `.csv`, `.parquet`, `.jsonl`/`.ndjson` (JSON Lines) or
   `.json` (a JSON document or JSON Lines), each behind an optional `.gz` (gzip). A format the
-  feed's contract does not list is refused, with a reason.
+  feed's contract does not list is refused, with a reason (a mapped source may use any of them).
 - Encoding is decided per file, never guessed per row: a text file that decodes as strict UTF-8 is
   UTF-8; otherwise, if the contract allows GBK and the bytes decode as strict GBK, it is GBK;
   otherwise the file is undecodable and its lines go to quarantine.
 - A CSV file's first record is its header when it names distinct columns, every required one of
-  the contract among them, in any order; columns the contract does not know are recorded and not
-  read, and the header repeated further down is no record. Records are counted as
+  the contract among them (by the names its mapping gives them), in any order; columns the contract
+  does not know are recorded and not read, and the header repeated further down is no record. A
+  mapped source without a header names its fields in its mapping. Records are counted as
   `databank.delivered_text` splits them.
 """
 
@@ -30,7 +33,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from databank.contracts import Contract
-from databank.delivered_text import header_fields, is_header, one_line, text_records
+from databank.delivered_text import RFC_4180, CsvDialect, header_fields, is_header, one_line, text_records
+from databank.sources import SourceMapping, source_of_file
 
 CHUNK = 1 << 20
 FORMAT_OF_SUFFIX = {"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "parquet": "parquet"}
@@ -58,23 +62,31 @@ class DeliveredFile:
     problem: str | None = None  # what makes the whole file unusable, or unread, if anything
     compression: str | None = None  # 'gzip' or None
     restaged: bool = False  # Spark cannot read the file as it is: it reads `text_for_spark` instead
+    mapping: SourceMapping | None = None  # the source mapping it is read by, if any
 
     @property
     def is_empty(self) -> bool:
         return self.size == 0
+
+    @property
+    def dialect(self) -> CsvDialect:
+        return self.mapping.csv.dialect if self.mapping else RFC_4180
 
 
 def landing_folder(landing: Path, feed: str, day: date) -> Path:
     return landing / feed / f"dt={day.isoformat()}"
 
 
-def list_delivered(landing: Path, contract: Contract, day: date) -> list[DeliveredFile]:
-    """Every file delivered for `contract.feed` on `day`, sub-folders included, in path order."""
+def list_delivered(
+    landing: Path, contract: Contract, day: date, sources: tuple[SourceMapping, ...] = ()
+) -> list[DeliveredFile]:
+    """Every file delivered for `contract.feed` on `day`, sub-folders included, in path order;
+    `sources` are the feed's source mappings."""
     folder = landing_folder(landing, contract.feed, day)
     if not folder.is_dir():
         return []
     paths = sorted(p for p in folder.rglob("*") if p.is_file())
-    return [_delivered(path, path.relative_to(folder), contract) for path in paths]
+    return [delivered_file(path, path.relative_to(folder), contract, sources) for path in paths]
 
 
 def decoded(content: bytes, encoding: str | None) -> str:
@@ -85,20 +97,32 @@ def decoded(content: bytes, encoding: str | None) -> str:
 def text_for_spark(file: DeliveredFile) -> str:
     """A restaged text file as Spark is to read it: UTF-8, one record a line."""
     content = _content(file.path, file.compression) or b""
-    found = text_records(decoded(content, file.encoding), file.file_format, _may_be_document(file.path))
+    text = decoded(content, file.encoding)
+    found = text_records(text, file.file_format, _may_be_document(file.path), file.dialect)
     return "".join(one_line(record) + "\n" for record in found.records)
 
 
-def _delivered(path: Path, within_day: Path, contract: Contract) -> DeliveredFile:
+def delivered_file(
+    path: Path, within_day: Path, contract: Contract, sources: tuple[SourceMapping, ...] = ()
+) -> DeliveredFile:
+    """What `path` (at `within_day` inside its day folder) delivers, read by the first of `sources`
+    its name matches, or as the contract spells it."""
     if any(part.startswith(("_", ".")) for part in within_day.parts):
         return DeliveredFile(path, None, path.stat().st_size, None, None, None, problem=MARKER)
+    mapping = source_of_file(within_day, sources)
     checksum, size = _sha256(path)
     file_format, compression = _format_of(path.name)
-    if file_format not in contract.formats or (file_format == "parquet" and compression):
-        return DeliveredFile(path, checksum, size, None, None, None, problem=UNSUPPORTED_FORMAT)
+    if mapping:
+        file_format = mapping.format or file_format
+        compression = {"gzip": GZIP, "none": None}.get(mapping.compression or "", compression)
+    readable = ("csv", "jsonl", "parquet") if mapping else contract.formats
+    if file_format not in readable or (file_format == "parquet" and compression):
+        return DeliveredFile(
+            path, checksum, size, None, None, None, problem=UNSUPPORTED_FORMAT, mapping=mapping
+        )
     if file_format == "parquet":
-        return _parquet_file(path, checksum, size, contract)
-    return _text_file(path, checksum, size, file_format, compression, contract)
+        return _parquet_file(path, checksum, size, contract, mapping)
+    return _text_file(path, checksum, size, file_format, compression, contract, mapping)
 
 
 def _format_of(name: str) -> tuple[str | None, str | None]:
@@ -111,22 +135,37 @@ def _format_of(name: str) -> tuple[str | None, str | None]:
 
 
 def _text_file(
-    path: Path, checksum: str, size: int, file_format: str, compression: str | None, contract: Contract
+    path: Path,
+    checksum: str,
+    size: int,
+    file_format: str,
+    compression: str | None,
+    contract: Contract,
+    mapping: SourceMapping | None,
 ) -> DeliveredFile:
     content = _content(path, compression)
     if content is None:
-        return DeliveredFile(path, checksum, size, file_format, None, None, problem=UNREADABLE)
-    encoding = _detect_encoding(content, contract)
+        return DeliveredFile(
+            path, checksum, size, file_format, None, None, problem=UNREADABLE, mapping=mapping
+        )
+    if mapping and mapping.encoding:
+        encoding = _detect_encoding(content, (mapping.encoding,))
+    else:
+        encoding = _detect_encoding(content, ("utf-8", *(e for e in contract.encodings if e != "utf-8")))
     text = decoded(content, encoding)
-    found = text_records(text, file_format, _may_be_document(path))
+    dialect = mapping.csv.dialect if mapping else RFC_4180
+    found = text_records(text, file_format, _may_be_document(path), dialect)
     records = found.records
     problem = None if encoding else UNDECODABLE
     header, columns, extra = None, (), ()
-    if file_format == "csv" and records:
-        fields = header_fields(records[0])
-        if is_header(fields, contract.column_names, contract.required_columns):
-            header, columns = records[0], tuple(fields)
-            extra = tuple(f for f in fields if f not in contract.column_names)
+    if file_format == "csv" and mapping and not mapping.csv.header:
+        columns, extra = _named(mapping.csv.columns, contract, mapping)
+    elif file_format == "csv" and records:
+        fields = header_fields(records[0], dialect)
+        names = [mapping.contract_name(f) for f in fields] if mapping else fields
+        if is_header(names, contract.column_names, _required_delivered(contract, mapping)):
+            header = records[0]
+            columns, extra = _named(fields, contract, mapping)
             records = [r for r in records if r != header]
         else:  # every record is then one that cannot be read by name, the first one included
             problem = problem or UNEXPECTED_HEADER
@@ -154,7 +193,23 @@ def _text_file(
         problem=problem,
         compression=compression,
         restaged=restaged,
+        mapping=mapping,
     )
+
+
+def _named(
+    fields, contract: Contract, mapping: SourceMapping | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the contract's names of a source's fields, the source names of those the contract does not know)."""
+    names = tuple(mapping.contract_name(f) for f in fields) if mapping else tuple(fields)
+    extra = tuple(f for f, name in zip(fields, names, strict=True) if name not in contract.column_names)
+    return names, extra
+
+
+def _required_delivered(contract: Contract, mapping: SourceMapping | None) -> list[str]:
+    """The required columns a file must carry itself: a mapping's constants fill the others."""
+    filled = set(mapping.constants) if mapping else set()
+    return [name for name in contract.required_columns if name not in filled]
 
 
 def _content(path: Path, compression: str | None) -> bytes | None:
@@ -172,15 +227,16 @@ def _may_be_document(path: Path) -> bool:
     return path.name.lower().removesuffix(".gz").endswith(".json")
 
 
-def _parquet_file(path: Path, checksum: str, size: int, contract: Contract) -> DeliveredFile:
+def _parquet_file(
+    path: Path, checksum: str, size: int, contract: Contract, mapping: SourceMapping | None
+) -> DeliveredFile:
     if size == 0:
-        return DeliveredFile(path, checksum, size, "parquet", None, 0)
+        return DeliveredFile(path, checksum, size, "parquet", None, 0, mapping=mapping)
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError):
-        return DeliveredFile(path, checksum, size, "parquet", None, None, problem=UNREADABLE)
-    columns = tuple(parquet.schema_arrow.names)
-    extra = tuple(c for c in columns if c not in contract.column_names)
+        return DeliveredFile(path, checksum, size, "parquet", None, None, problem=UNREADABLE, mapping=mapping)
+    columns, extra = _named(parquet.schema_arrow.names, contract, mapping)
     return DeliveredFile(
         path,
         checksum,
@@ -191,6 +247,7 @@ def _parquet_file(path: Path, checksum: str, size: int, contract: Contract) -> D
         columns=columns,
         extra_columns=extra,
         restaged=":" in path.name,
+        mapping=mapping,
     )
 
 
@@ -203,8 +260,9 @@ def _sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _detect_encoding(content: bytes, contract: Contract) -> str | None:
-    for encoding in ("utf-8", *(e for e in contract.encodings if e != "utf-8")):
+def _detect_encoding(content: bytes, candidates: tuple[str, ...]) -> str | None:
+    """The first of `candidates` that decodes the bytes strictly."""
+    for encoding in candidates:
         try:
             content.decode(encoding, errors="strict")
         except UnicodeDecodeError:

@@ -33,6 +33,7 @@ from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.landing import list_delivered
 from databank.privacy.erasure import ERASURE_FEED, read_suppressed_tokens
 from databank.privacy.vault import Vault
+from databank.sources import load_sources, sources_of_feed
 from databank.spark_session import build_session
 from spark_jobs.read_delivery import (
     DUPLICATE,
@@ -108,7 +109,8 @@ def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, 
     contract = load_contract(feed)
     batch_id = f"{feed}-{day.isoformat()}-{uuid.uuid4().hex[:12]}"
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
-    delivered = list_delivered(settings.landing, contract, day)
+    sources = sources_of_feed(load_sources(settings.ingest.sources), feed)
+    delivered = list_delivered(settings.landing, contract, day, sources)
     decisions = decide(delivered, _earlier_checksums(spark, lake, feed, day), settings.landing)
     _widen_register(spark, lake)
     # Staged copies hold raw identifiers. One ingest of a feed runs at a time, so whatever is under
@@ -268,6 +270,7 @@ def _file_register(
             "extra_columns": [
                 [*_masked(d.file.extra_columns), *unread_keys.get(d.relative, [])] for d in decisions
             ],
+            "source": [d.file.mapping.source if d.file.mapping else None for d in decisions],
         },
         schema=FILES_SCHEMA,
     )
@@ -294,6 +297,7 @@ FILES_SCHEMA = pa.schema(
         ("problem", pa.string()),
         ("compression", pa.string()),
         ("extra_columns", pa.list_(pa.string())),
+        ("source", pa.string()),
     ]
 )
 

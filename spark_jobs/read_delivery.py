@@ -3,7 +3,8 @@ records as one raw DataFrame (every contract column as text, with its source and
 
 Each file is read on its own, so one file's shape (its header, its column order, a Parquet column
 whose type drifted) never decides how another is read, and its records carry their source from the
-start. Spark reads a path as a glob: names are escaped. A file Spark cannot read as delivered (GBK,
+start, and a file a source mapping reads is translated into the contract's spelling on its own.
+Spark reads a path as a glob: names are escaped. A file Spark cannot read as delivered (GBK,
 a CSV record spanning lines, a JSON document, a name Hadoop cannot parse) is read from a staged
 UTF-8 copy holding one record a line; staged copies hold raw identifiers, and the job removes them.
 """
@@ -22,6 +23,7 @@ from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
 from databank.contracts import Contract
 from databank.landing import MARKER, UNSUPPORTED_FORMAT, DeliveredFile, text_for_spark
+from spark_jobs.transforms.mapping import translate
 from spark_jobs.transforms.parse import (
     PARSE_ERROR,
     RAW,
@@ -110,9 +112,15 @@ def _read_file(
     file = decision.file
     path = _readable_path(file, staging, n)
     if file.file_format == "parquet":
-        frame = parquet_as_text(spark.read.parquet(path), contract).withColumn(LAST_LINE_CUT, F.lit(False))
+        rows = spark.read.parquet(path)
+        if file.mapping:
+            named = {source: name for name, source in file.mapping.source_names().items()}
+            rows = rows.withColumnsRenamed({c: named[c] for c in rows.columns if named.get(c, c) != c})
+        frame = parquet_as_text(rows, contract).withColumn(LAST_LINE_CUT, F.lit(False))
     else:
         frame = _read_text(spark, contract, file, path)
+    if file.mapping:
+        frame = translate(frame, file.mapping)
     return frame.withColumns({SOURCE_FILE: F.lit(decision.relative), SOURCE_CHECKSUM: F.lit(file.checksum)})
 
 
@@ -123,9 +131,9 @@ def _read_text(spark: SparkSession, contract: Contract, file: DeliveredFile, pat
         .where(F.col("value").rlike(r"\S"))
     )
     if file.file_format == "jsonl":
-        parsed = parse_json_lines(lines, contract)
+        parsed = parse_json_lines(lines, contract, file.mapping.source_names() if file.mapping else None)
     else:
-        parsed = parse_csv_lines(lines, contract, file.header, list(file.columns) or None)
+        parsed = parse_csv_lines(lines, contract, file.header, list(file.columns) or None, file.dialect)
     if file.problem:  # every line of the file is unusable for the same reason
         parsed = parsed.withColumn(PARSE_ERROR, F.lit(file.problem))
     cut = F.col(RAW) == F.lit(file.cut_last_line) if file.cut_last_line is not None else F.lit(False)

@@ -20,6 +20,7 @@ from databank.cli import (
     marts,
     run,
     services,
+    sources,
     status,
 )
 
@@ -33,6 +34,7 @@ for commands in (module.app for module in single_commands):
     app.add_typer(commands)
 app.add_typer(evaluation.app, name="eval")
 app.add_typer(audience.app, name="audience")
+app.add_typer(sources.app, name="sources")
 
 PRIVATE_UMASK = 0o027  # files 0640, folders 0750: the owner and its service group, nobody else
 

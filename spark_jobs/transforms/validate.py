@@ -15,6 +15,8 @@ concerns, `_reason_column`):
                                     `ingest.earliest_plausible_time` (a clock never set)
     future_timestamp                an event time after the delivery day (plus clock-skew tolerance)
     stale_timestamp                 an event time more than `late_days` before the delivery day
+    unmapped_value                  a value the source mapping's value map does not know, where the
+                                    mapping says to quarantine it
     unknown_enum                    a value outside the contract's list
     out_of_range                    a number outside the contract's min/max (negative quantities,
                                     coordinates off the globe)
@@ -34,6 +36,7 @@ from pyspark.sql import functions as F
 
 from databank.contracts import Column as ContractColumn
 from databank.contracts import Contract, DeliveryWindow
+from spark_jobs.transforms.mapping import UNMAPPED
 from spark_jobs.transforms.parse import PARSE_ERROR, UNREAD_KEYS
 
 REASON = "_reason"
@@ -67,7 +70,7 @@ def type_and_check(
         *(_typed(F.col(c.name), c, contract, tz).alias(_typed_name(c.name)) for c in contract.columns),
         *passthrough,
     )
-    checks = _checks(contract, window, earliest_plausible)
+    checks = _checks(contract, window, earliest_plausible, UNMAPPED in raw.columns)
     first_failed = F.coalesce(*(F.when(hit, F.lit(i)) for i, (hit, _, _) in enumerate(checks)))
     checked = typed_stage.withColumn("_first_failed", first_failed)
 
@@ -88,7 +91,7 @@ def type_and_check(
         F.when(fields_hold_it & reason.isNotNull(), F.to_json(F.struct(*contract.column_names))).alias(
             RECORD_TEXT
         ),
-        *(c for c in passthrough if c not in (PARSE_ERROR, LAST_LINE_CUT)),
+        *(c for c in passthrough if c not in (PARSE_ERROR, LAST_LINE_CUT, UNMAPPED)),
     )
 
 
@@ -97,7 +100,7 @@ def _typed_name(name: str) -> str:
 
 
 def _checks(
-    contract: Contract, window: DeliveryWindow | None, earliest_plausible: datetime | None
+    contract: Contract, window: DeliveryWindow | None, earliest_plausible: datetime | None, mapped: bool
 ) -> list[tuple[Column, str, str | None]]:
     """(condition, reason, column) of every rule, in the order of the module docstring."""
     text = {name: F.col(name) for name in contract.column_names}
@@ -119,6 +122,10 @@ def _checks(
             checks.append((typed[name] >= F.lit(window.latest), "future_timestamp", name))
             checks.append((typed[name] < F.lit(window.earliest), "stale_timestamp", name))
     for c in contract.columns:
+        if mapped:
+            checks.append(
+                (F.coalesce(F.array_contains(UNMAPPED, c.name), F.lit(False)), "unmapped_value", c.name)
+            )
         if c.enum:
             checks.append(
                 (text[c.name].isNotNull() & ~text[c.name].isin(list(c.enum)), "unknown_enum", c.name)

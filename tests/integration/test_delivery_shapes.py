@@ -5,7 +5,8 @@ One generated day of 150 consumers gets the odd shapes sources send planted into
 folders: gzip, a JSON document, markers, a glob character in a name, a sub-folder, a format the feed
 does not take, upper-case JSON keys, times in other spellings, a CSV with its columns reordered, an
 extra column, a byte-order mark, CRLF and a quoted line break in its last field, a header-only CSV,
-a header repeated mid-file, and Parquet files whose column types drifted. The night runs once; each
+a header repeated mid-file, Parquet files whose column types drifted, and a shop system's own order
+export read through a source mapping (`sources/shop_export.yaml`). The night runs once; each
 test reads what it left. The last test, on a day of its own, shows that rows lost fail a feed
 before anything of it is written.
 """
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from deltalake import DeltaTable
 
 from databank.config import load_settings
@@ -58,6 +60,7 @@ def night(tmp_path_factory):
         **_plant_member_shapes(settings),
         **_plant_parquet_drift(settings),
         "repeated_header": _repeat_a_header(settings),
+        "shop_export": _plant_a_mapped_source(settings, data_dir),
     }
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABANK_", "AIRFLOW"))}
     result = subprocess.run(
@@ -161,6 +164,49 @@ def _plant_parquet_drift(settings) -> dict[str, Path]:
     return {"drifted_time": exposures, "drifted_floats": pings}
 
 
+# A shop system's order export: its own names, semicolons, GBK, Chinese order types, amounts in fen,
+# local times in its own spelling, no platform column; and a note column nobody asked for.
+SHOP_MAPPING = {
+    "source": "shop_export",
+    "feed": "online_orders",
+    "files": "shop_export_*.csv",
+    "encoding": "gbk",
+    "csv": {"separator": ";"},
+    "columns": {
+        "单号": "order_line_id",
+        "Order": "order_id",
+        "Kind": "order_type",
+        "PaidAt": "transacted_at",
+        "PriceFen": "unit_price",
+        "AmountFen": "line_amount",
+        "Mobile": "receiver_phone",
+    },
+    "values": {"order_type": {"map": {"销售": "sale", "退款": "refund"}, "unknown": "quarantine"}},
+    "times": {"transacted_at": {"format": "yyyy/MM/dd HH:mm:ss", "zone": "Asia/Shanghai"}},
+    "scale": {"unit_price": 0.01, "line_amount": 0.01},
+    "constants": {"platform": "website"},
+}
+SHOP_LINES = [
+    "单号;Order;line_no;Kind;refund_of_line_id;PaidAt;sku;quantity;PriceFen;AmountFen;account_id;Mobile;Note",
+    "SX-1-1;SX-1;1;销售;;2026/02/01 10:15:00;{sku1};2;29950;59900;shop-b1;13912345678;送给妈妈",
+    "SX-1-2;SX-1;2;销售;;2026/02/01 10:15:00;{sku2};1;1990;1990;shop-b1;13912345678;",
+    "SX-2-1;SX-2;1;退款;SX-0-1;2026/02/01 21:40:30;{sku1};1;29950;29950;shop-b2;;",
+    "SX-3-1;SX-3;1;赠品;;2026/02/01 12:00:00;{sku2};1;0;0;shop-b3;;",
+]
+
+
+def _plant_a_mapped_source(settings, project: Path) -> Path:
+    (project / "sources").mkdir()
+    (project / "sources" / "shop_export.yaml").write_text(yaml.safe_dump(SHOP_MAPPING, allow_unicode=True))
+    products = next(_folder(settings, "products").glob("*.csv"))
+    with products.open(encoding="utf-8", newline="") as lines:
+        sku1, sku2 = [row["sku"] for row in csv.DictReader(lines)][:2]  # the shop sells the brand's products
+    export = _folder(settings, "online_orders") / f"shop_export_{STAMP}.csv"
+    text = "\r\n".join(SHOP_LINES).format(sku1=sku1, sku2=sku2) + "\r\n"
+    export.write_bytes(text.encode("gbk"))
+    return export
+
+
 def _repeat_a_header(settings) -> Path:
     products = next(_folder(settings, "products").glob("*.csv"))
     lines = products.read_text(encoding="utf-8").splitlines()
@@ -204,7 +250,16 @@ def test_every_file_is_registered_with_what_became_of_it(night):
     assert ignored
     assert all(status[f] == "ignored" for f in ignored)
     assert status[_relative(settings, planted["refused"])] == "refused"
-    for shape in ("gzip", "document", "bracketed", "nested", "upper", "members", "header_only"):
+    for shape in (
+        "gzip",
+        "document",
+        "bracketed",
+        "nested",
+        "upper",
+        "members",
+        "header_only",
+        "shop_export",
+    ):
         assert status[_relative(settings, planted[shape])] == "ingested", shape
 
 
@@ -289,6 +344,34 @@ def test_a_csv_with_reordered_columns_a_bom_crlf_and_a_quoted_line_break_is_stor
     assert entry["extra_columns"][0].to_list() == ["store_note"]
     header_only = register.filter(pl.col("file") == _relative(settings, planted["header_only"]))
     assert header_only["rows"].to_list() == [0]
+
+
+def test_a_shops_own_export_is_read_through_its_source_mapping(night):
+    settings, planted, _ = night
+    export = planted["shop_export"]
+
+    bronze = _from_file(_table(settings, "bronze", "online_orders"), settings, export).sort("order_line_id")
+    quarantine = _from_file(_table(settings, "quarantine", "online_orders"), settings, export)
+    entry = _table(settings, "ops", "ingested_files").filter(pl.col("file") == _relative(settings, export))
+
+    assert (entry["source"][0], entry["encoding"][0], entry["rows"][0]) == ("shop_export", "gbk", 4)
+    assert entry["extra_columns"][0].to_list() == ["Note"]
+    assert bronze["order_line_id"].to_list() == ["SX-1-1", "SX-1-2", "SX-2-1"]
+    assert bronze["order_type"].to_list() == ["sale", "sale", "refund"]
+    assert set(bronze["platform"]) == {"website"}
+    assert bronze["line_amount"].to_list() == [599.0, 19.9, 299.5]
+    assert bronze["unit_price"].to_list() == [299.5, 19.9, 299.5]
+    shanghai_to_utc = [
+        datetime(2026, 2, 1, 2, 15),
+        datetime(2026, 2, 1, 2, 15),
+        datetime(2026, 2, 1, 13, 40, 30),
+    ]
+    assert [t.replace(tzinfo=None) for t in bronze["transacted_at"].to_list()] == shanghai_to_utc
+    assert bronze["receiver_phone_status"].to_list()[:2] == ["ok", "ok"]
+    assert "13912345678" not in bronze.write_csv()
+    assert set(zip(quarantine["reason"], quarantine["reason_column"], strict=True)) == {
+        ("unmapped_value", "order_type")
+    }
 
 
 def test_a_header_repeated_mid_file_is_no_record(night):
