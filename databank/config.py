@@ -202,24 +202,33 @@ class AudienceSettings(BaseModel):
 class QualitySettings(BaseModel):
     """The quality gates after ingest, after standardise and before publish (`databank.quality`)."""
 
+    volume_baseline: Literal["weekday", "trailing"] = Field(
+        "weekday",
+        description="What a feed's day is held against: the median of the same weekday in the weeks before "
+        "(once there are volume_min_history_days of them; the trailing days until then), or always the "
+        "median of the trailing days.",
+    )
+    volume_weekday_weeks: int = Field(
+        4, gt=0, description="Weeks of the same weekday the weekday baseline looks at."
+    )
     volume_trailing_days: int = Field(
-        7, gt=0, description="Days before the run day whose average row count a feed's day is held against."
+        7, gt=0, description="Days before the run day whose median row count the trailing baseline is."
     )
     volume_min_history_days: int = Field(
-        3, gt=0, description="Days of history that comparison needs; with fewer, the volume is not judged."
+        3, gt=0, description="Days of history a baseline needs; with fewer, the volume is not judged."
     )
     volume_min_average_rows: int = Field(
         50,
         ge=0,
-        description="A trailing average below this is too small to compare with: the volume is not judged.",
+        description="A baseline below this many rows is too small to compare with: the volume is not judged.",
     )
     volume_tolerance: float = Field(
         0.5,
         gt=0,
         lt=1,
         description=(
-            "A day may hold from (1 - t) to 1 / (1 - t) times the trailing average of its feed: "
-            "0.5 allows half to double."
+            "A day may hold from (1 - t) to 1 / (1 - t) times its feed's baseline: 0.5 allows half to "
+            "double. Below the floor is volume_not_dropped, a warning unless `severity` makes it critical."
         ),
     )
     touch_freshness_days: int = Field(

@@ -6,7 +6,7 @@ the report and severity overrides refer to an expectation as `<suite>:<name>`, e
 is built; `[quality] severity` overrides it by glob pattern:
 
     [quality.severity]
-    "bronze.*:volume_not_dropped" = "warning"
+    "silver.*:volume_not_dropped" = "critical"
     "gold.rates:*" = "warning"
 
 A critical failure stops the night before anything is published; a warning is recorded and shown.

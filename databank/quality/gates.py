@@ -28,7 +28,7 @@ from databank.quality.checks import CRITICAL, qualified
 from databank.quality.gold import gold_batches
 from databank.quality.results import SuiteOutcomes, replace_results
 from databank.quality.runner import run_checkpoint
-from databank.quality.suites import bronze_suite, silver_suite, trailing_days, volume_band
+from databank.quality.suites import baseline_days, bronze_suite, silver_suite, volume_band
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def _check_feed(settings: Settings, stage: Stage, feed: str, day: date) -> GateR
     started = time.perf_counter()
     contract = load_contract(feed)
     table = settings.lakehouse / stage / feed
-    volume = volume_band(rows_per_day(table, trailing_days(day, settings.quality)), settings.quality)
+    volume = volume_band(day, rows_per_day(table, baseline_days(day, settings.quality)), settings.quality)
     if stage == "bronze":
         run = latest_ingest_run(settings.lakehouse / "ops" / "ingest_runs", feed, day)
         kept = None if run is None else run["rows_bronze"] + run["rows_quarantined"]

@@ -9,15 +9,20 @@ critical in silver, which holds each record once). Silver adds the local busines
 time, inside the delivery window ingestion enforces.
 
 Volume, for event feeds: the day holds rows at all (a warning: a thin feed, a few POS lines a day,
-may have none) and, once there is history enough, a count near the trailing average of the feed's
-earlier days: a drop below (1 - t) times it is critical (a lost file or platform, a feed that did
-not come), a rise above 1 / (1 - t) times it a warning (growth, a campaign, or a delivery counted
-twice, which the record id check names).
+may have none) and, once there is history enough, a count near the feed's baseline: the median of
+the same weekday over the last weeks (a Monday is held against Mondays: weekly patterns are real),
+or, while there are too few of those, of the trailing days. A median, not a mean: one bulk day (a
+history load, a re-delivery) neither raises the bar for the nights after it nor hides a drop. A
+drop below (1 - t) times the baseline is a warning by default (a holiday, a quiet season; make it
+critical by severity), a day without any row where the baseline is full is critical (a lost feed),
+and a rise above 1 / (1 - t) times it is a warning (growth, a campaign, or a delivery counted twice,
+which the record id check names).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
@@ -54,34 +59,44 @@ HMAC_HEX = r"^[0-9a-f]{64}$"  # the hex HMAC-SHA256 pseudonymisation writes in p
 
 @dataclass(frozen=True)
 class VolumeBand:
-    """The rows a feed's day may hold: around the average of its earlier days."""
+    """The rows a feed's day may hold: around the median of comparable earlier days."""
 
-    average: float
-    days: int  # earlier days the average is taken over
+    baseline: float
+    days: int  # earlier days the baseline is the median of
     tolerance: float
+    basis: str = "trailing"  # 'weekday': the same weekday in earlier weeks; 'trailing': the days before
 
     @property
     def min_rows(self) -> int:
-        return math.floor(self.average * (1 - self.tolerance))
+        return math.floor(self.baseline * (1 - self.tolerance))
 
     @property
     def max_rows(self) -> int:
-        return math.ceil(self.average / (1 - self.tolerance))
+        return math.ceil(self.baseline / (1 - self.tolerance))
 
 
-def volume_band(earlier_rows: Mapping[date, int], quality: QualitySettings) -> VolumeBand | None:
-    """The band from the row counts of earlier days; none while history is too short or too thin."""
-    if len(earlier_rows) < quality.volume_min_history_days:
+def volume_band(day: date, earlier_rows: Mapping[date, int], quality: QualitySettings) -> VolumeBand | None:
+    """The band of `day` from the row counts of earlier days (`baseline_days`); none while history is
+    too short or too thin. The same weekday's days are the basis once there are
+    `volume_min_history_days` of them (and `volume_baseline` is 'weekday'), else the trailing days."""
+    same_weekday = {d: n for d, n in earlier_rows.items() if (day - d).days % 7 == 0}
+    trailing = {d: n for d, n in earlier_rows.items() if (day - d).days <= quality.volume_trailing_days}
+    weekly = quality.volume_baseline == "weekday" and len(same_weekday) >= quality.volume_min_history_days
+    rows, basis = (same_weekday, "weekday") if weekly else (trailing, "trailing")
+    if len(rows) < quality.volume_min_history_days:
         return None
-    average = sum(earlier_rows.values()) / len(earlier_rows)
-    if average < quality.volume_min_average_rows:
+    baseline = statistics.median(rows.values())
+    if baseline < quality.volume_min_average_rows:
         return None
-    return VolumeBand(average, len(earlier_rows), quality.volume_tolerance)
+    return VolumeBand(baseline, len(rows), quality.volume_tolerance, basis)
 
 
-def trailing_days(day: date, quality: QualitySettings) -> list[date]:
-    """The earlier days a day's volume is compared with."""
-    return [day - timedelta(days=n) for n in range(1, quality.volume_trailing_days + 1)]
+def baseline_days(day: date, quality: QualitySettings) -> list[date]:
+    """The earlier days a day's volume may be compared with: the trailing days and the same weekday
+    of the weeks before."""
+    trailing = {day - timedelta(days=n) for n in range(1, quality.volume_trailing_days + 1)}
+    weekly = {day - timedelta(weeks=n) for n in range(1, quality.volume_weekday_weeks + 1)}
+    return sorted(trailing | weekly)
 
 
 def bronze_suite(
@@ -226,7 +241,10 @@ def _volume_checks(contract: Contract, volume: VolumeBand | None) -> list[Expect
     checks = [check("rows_present", gxe.ExpectTableRowCountToBeBetween, WARNING, min_value=1)]
     if volume is not None:
         checks += [
-            check("volume_not_dropped", gxe.ExpectTableRowCountToBeBetween, min_value=volume.min_rows),
+            check("volume_not_vanished", gxe.ExpectTableRowCountToBeBetween, min_value=1),
+            check(
+                "volume_not_dropped", gxe.ExpectTableRowCountToBeBetween, WARNING, min_value=volume.min_rows
+            ),
             check(
                 "volume_not_surged", gxe.ExpectTableRowCountToBeBetween, WARNING, max_value=volume.max_rows
             ),

@@ -73,12 +73,20 @@ def test_bronze_and_silver_suites_pass_on_every_clean_ingested_day(lake_copy):
     assert "volume_not_dropped" in recorded.column("expectation").to_pylist()  # history was long enough
 
 
-def test_a_dropped_feed_fails_the_bronze_gate(lake_copy):
+def test_a_dropped_feed_warns_and_fails_the_bronze_gate_where_severity_says_so(lake_copy):
     pings = day_rows(lake_copy, "bronze", "lbs_pings")
     replace_day(lake_copy, "bronze", "lbs_pings", pings.slice(0, pings.num_rows // 10))
+    strict = lake_copy.model_copy(
+        update={
+            "quality": lake_copy.quality.model_copy(update={"severity": {"*:volume_not_dropped": "critical"}})
+        }
+    )
 
+    report = check_bronze(lake_copy, "lbs_pings", LAST_DAY)
     with pytest.raises(QualityGateError, match=r"bronze\.lbs_pings:volume_not_dropped"):
-        check_bronze(lake_copy, "lbs_pings", LAST_DAY)
+        check_bronze(strict, "lbs_pings", LAST_DAY)
+
+    assert "bronze.lbs_pings:volume_not_dropped" in report.failed_warning
 
 
 def test_a_duplicated_day_fails_the_silver_gate(lake_copy):

@@ -53,16 +53,28 @@ def test_a_clean_day_passes_and_its_results_are_kept(settings):
     assert "volume_not_dropped" in results.column("expectation").to_pylist()
 
 
-def test_a_dropped_feed_stops_the_night_and_names_the_rule(settings):
+def test_a_dropped_feed_warns_by_default_and_stops_the_night_where_severity_says_so(settings, tmp_path):
     write_days(settings, "bronze", history(ROWS // 5))
+    strict = load_settings(data_dir=tmp_path, quality={"severity": {"*:volume_not_dropped": "critical"}})
 
+    report = check_bronze(settings, FEED, RUN_DAY)
     with pytest.raises(QualityGateError, match=r"bronze\.lbs_pings:volume_not_dropped \(observed: 12\)"):
-        check_bronze(settings, FEED, RUN_DAY)
+        check_bronze(strict, FEED, RUN_DAY)
 
+    assert (report.failed_critical, report.failed_warning) == ([], ["bronze.lbs_pings:volume_not_dropped"])
     failed = [r for r in read_results(settings).to_pylist() if not r["success"]]
     assert [(r["expectation"], r["severity"], r["observed_value"]) for r in failed] == [
         ("volume_not_dropped", "critical", "12")
     ]
+
+
+def test_a_day_without_rows_of_a_feed_that_always_has_them_stops_the_night(settings):
+    write_days(settings, "bronze", {day: ROWS for day in history(ROWS) if day != RUN_DAY})
+
+    with pytest.raises(QualityGateError, match=r"bronze\.lbs_pings:volume_not_vanished") as failure:
+        check_bronze(settings, FEED, RUN_DAY)
+
+    assert "bronze.lbs_pings:volume_not_dropped" in failure.value.report.failed_warning
 
 
 def test_a_feed_that_never_arrived_fails_every_rule(settings):
@@ -113,7 +125,8 @@ def test_results_read_from_a_day_on_and_empty_before_any_gate(settings):
     assert read_results(settings).schema == SCHEMA
 
 
-def test_the_quality_page_shows_which_checks_failed_on_which_day(settings):
+def test_the_quality_page_shows_which_checks_failed_on_which_day(tmp_path):
+    settings = load_settings(data_dir=tmp_path, quality={"severity": {"*:volume_not_dropped": "critical"}})
     write_days(settings, "bronze", history(ROWS // 5))
     check_bronze(settings, FEED, RUN_DAY - timedelta(days=1))
     with pytest.raises(QualityGateError):

@@ -148,25 +148,55 @@ def test_silver_holds_business_dates_inside_the_delivery_window(settings):
 
 
 def test_volume_band_needs_history_enough_and_rows_enough(settings):
-    quality = settings.quality  # 3 days of history, an average of 50 rows, tolerance 0.5
+    quality = settings.quality  # 3 days of history, a baseline of 50 rows, tolerance 0.5
     history = {DAY - timedelta(days=n): 100 for n in range(1, 4)}
 
-    assert volume_band(history, quality) == VolumeBand(100, 3, 0.5)
-    assert volume_band(dict(list(history.items())[:2]), quality) is None
-    assert volume_band(dict.fromkeys(history, 10), quality) is None
+    assert volume_band(DAY, history, quality) == VolumeBand(100, 3, 0.5)
+    assert volume_band(DAY, dict(list(history.items())[:2]), quality) is None
+    assert volume_band(DAY, dict.fromkeys(history, 10), quality) is None
     assert (VolumeBand(100, 3, 0.5).min_rows, VolumeBand(100, 3, 0.5).max_rows) == (50, 200)
+
+
+def test_a_day_is_held_against_its_weekday_once_weeks_of_history_exist(settings):
+    quality = settings.quality
+    # A shop that sells 300 on Saturdays and 100 on other days: a Saturday of 280 is no surge and a
+    # Monday of 100 no drop.
+    weeks = {
+        DAY - timedelta(days=n): 300 if (DAY - timedelta(days=n)).weekday() == 5 else 100
+        for n in range(1, 29)
+    }
+    saturday = next(d for d in sorted(weeks, reverse=True) if d.weekday() == 5) + timedelta(weeks=1)
+    earlier = {d: n for d, n in weeks.items() if d < saturday}
+
+    band = volume_band(saturday, earlier, quality)
+
+    assert (band.basis, band.baseline, band.days) == ("weekday", 300, 4)
+    assert band.min_rows <= 280 <= band.max_rows
+    assert (
+        volume_band(saturday, earlier, quality.model_copy(update={"volume_baseline": "trailing"})).basis
+        == "trailing"
+    )
+
+
+def test_one_bulk_day_neither_raises_the_bar_after_it_nor_hides_a_drop(settings):
+    history = {DAY - timedelta(days=n): 100 for n in range(1, 8)} | {DAY - timedelta(days=2): 50_000}
+
+    band = volume_band(DAY, history, settings.quality)
+
+    assert (band.basis, band.baseline) == ("trailing", 100)
+    assert band.min_rows == 50
 
 
 @pytest.mark.parametrize(
     ("rows", "expected"),
     [
-        (0, {"rows_present": "warning", "volume_not_dropped": "critical"}),  # the feed did not come
-        (45, {"volume_not_dropped": "critical"}),  # lost part of its files
+        (0, {"rows_present": "warning", "volume_not_vanished": "critical", "volume_not_dropped": "warning"}),
+        (45, {"volume_not_dropped": "warning"}),  # lost part of its files, or a quiet holiday
         (100, {}),
         (250, {"volume_not_surged": "warning"}),
     ],
 )
-def test_volume_of_an_event_feed_is_held_to_its_trailing_average(rows, expected, settings):
+def test_volume_of_an_event_feed_is_held_to_its_baseline(rows, expected, settings):
     contract = load_contract("lbs_pings")
     suite = bronze_suite(contract, VolumeBand(100, 7, 0.5), settings)
 
@@ -178,7 +208,9 @@ def test_volume_of_an_event_feed_is_held_to_its_trailing_average(rows, expected,
 def test_reference_feeds_have_no_volume_rules(settings):
     suite = bronze_suite(load_contract("stores"), VolumeBand(100, 7, 0.5), settings)
 
-    assert not {"rows_present", "volume_not_dropped", "volume_not_surged"} & names(suite)
+    assert not {"rows_present", "volume_not_vanished", "volume_not_dropped", "volume_not_surged"} & names(
+        suite
+    )
 
 
 def test_severity_is_overridden_by_pattern_and_the_last_match_wins(tmp_path):
