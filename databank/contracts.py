@@ -1,5 +1,6 @@
 """Feed contracts: the typed view of the YAML files in schemas/, the one source of truth for what
-each feed delivers (columns, types, required fields, enums, ranges, record id, identifiers, time).
+each feed delivers (columns, types, required fields, enums or patterns, ranges, record id,
+identifiers, time).
 
 The generator writes to them, ingestion parses and validates by them, quality suites are built
 from them; nothing else restates a feed's columns. The rules that derive stored names and the
@@ -9,6 +10,7 @@ no Spark) share one definition.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -58,12 +60,30 @@ class Column(_Strict):
     enum: tuple[str, ...] | None = None
     min: float | None = None
     max: float | None = None
+    pattern: str | None = Field(
+        None,
+        description="A regular expression every value matches whole (an open list of names, e.g. platforms).",
+    )
     identifier: IdentifierSpec | None = None
     free_text: bool = Field(
         False,
         description="Typed by a person (search text, receipt notes): a phone or id typed into it is masked "
         "before anything is stored.",
     )
+
+    @model_validator(mode="after")
+    def _pattern_on_text(self) -> Column:
+        if self.pattern is None:
+            return self
+        if self.type != "string":
+            raise ValueError(f"{self.name}: only a string column has a pattern")
+        try:
+            re.compile(self.pattern)
+        except re.error as error:
+            raise ValueError(
+                f"{self.name}: pattern {self.pattern!r} is no regular expression ({error})"
+            ) from None
+        return self
 
     @model_validator(mode="after")
     def _free_text_is_a_string(self) -> Column:

@@ -160,6 +160,10 @@ def _value_checks(column: Column, name: str) -> list[Expectation]:
                 f"in_set({name})", gxe.ExpectColumnValuesToBeInSet, column=name, value_set=list(column.enum)
             )
         )
+    if column.pattern:
+        checks.append(
+            check(f"matches({name})", gxe.ExpectColumnValuesToMatchRegex, column=name, regex=column.pattern)
+        )
     if column.min is not None or column.max is not None:
         checks.append(
             check(

@@ -18,6 +18,8 @@ concerns, `_reason_column`):
     unmapped_value                  a value the source mapping's value map does not know, where the
                                     mapping says to quarantine it
     unknown_enum                    a value outside the contract's list
+    bad_format                      a value that does not match the column's pattern (a platform
+                                    name in lower case)
     out_of_range                    a number outside the contract's min/max (negative quantities,
                                     coordinates off the globe)
 
@@ -130,6 +132,8 @@ def _checks(
             checks.append(
                 (text[c.name].isNotNull() & ~text[c.name].isin(list(c.enum)), "unknown_enum", c.name)
             )
+        if c.pattern:
+            checks.append((text[c.name].isNotNull() & ~text[c.name].rlike(c.pattern), "bad_format", c.name))
         if c.min is not None:
             checks.append((typed[c.name] < F.lit(c.min), "out_of_range", c.name))
         if c.max is not None:

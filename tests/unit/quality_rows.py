@@ -46,6 +46,8 @@ def _value(column: Column, day: date, n: int):
         return hmac_like(f"{column.name}-{n}")
     if column.enum:
         return column.enum[0]
+    if column.pattern:  # the contracts' patterns are lower-case names
+        return f"{column.name}_{n}"
     if column.type == "string":
         return f"{column.name}-{n}"
     if column.type in ("int", "float"):

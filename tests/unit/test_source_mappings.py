@@ -69,7 +69,7 @@ def test_a_mapping_loads_and_names_every_column_the_source_delivers(tmp_path):
     ("change", "complaint"),
     [
         ({"columns": {"LineID": "line_identifier"}}, "no columns of the online_orders contract"),
-        ({"values": {"platform": {"map": {"淘宝": "taobao"}}}}, "outside platform's values"),
+        ({"values": {"order_type": {"map": {"换货": "exchange"}}}}, "outside order_type's values"),
         ({"scale": {"sku": 0.01}}, "not an amount"),
         ({"times": {"quantity": {"format": "yyyy"}}}, "not a time"),
         ({"times": {"transacted_at": {"format": "yyyy", "zone": "Mars/Olympus"}}}, "no IANA time zone"),

@@ -46,7 +46,10 @@ JSON_SOURCE = SourceMapping.model_validate(
         "feed": "online_orders",
         "files": "app_*.json",
         "key_case": "upper",
-        "values": {"platform": {"map": {"天猫": "tmall"}, "unknown": "default", "default": "website"}},
+        "values": {
+            "platform": {"map": {"天猫": "tmall"}},
+            "order_type": {"map": {"S": "sale", "R": "refund"}, "unknown": "default", "default": "sale"},
+        },
         "times": {"transacted_at": {"epoch": "milliseconds"}},
     }
 )
@@ -56,7 +59,7 @@ PARQUET_SOURCE = SourceMapping.model_validate(
         "feed": "online_orders",
         "files": "*.parquet",
         "columns": {"id": "order_line_id", "amount": "line_amount"},
-        "constants": {"platform": "jd"},
+        "constants": {"platform": "taobao"},  # any platform the brand sells on, not only the generator's
     }
 )
 CSV_HEADER = "LineID|order_id|line_no|Kind|PaidAt|sku|quantity|PriceCents|AmountCents|Buyer"
@@ -102,7 +105,7 @@ def test_json_with_upper_case_keys_and_epoch_times_and_parquet_with_other_names(
         "ORDER_ID": "O9",
         "LINE_NO": 1,
         "PLATFORM": "天猫",
-        "ORDER_TYPE": "sale",
+        "ORDER_TYPE": "S",
         "TRANSACTED_AT": paid,
         "SKU": "S",
         "QUANTITY": 1,
@@ -111,7 +114,7 @@ def test_json_with_upper_case_keys_and_epoch_times_and_parquet_with_other_names(
         "ACCOUNT_ID": "A1",
         "CHANNEL_NOTE": "x",
     }
-    other = record | {"ORDER_LINE_ID": "J2", "PLATFORM": "拼多多"}
+    other = record | {"ORDER_LINE_ID": "J2", "PLATFORM": "拼多多", "ORDER_TYPE": "?"}
     table = pa.table(
         {
             "id": ["P1"],
@@ -128,16 +131,15 @@ def test_json_with_upper_case_keys_and_epoch_times_and_parquet_with_other_names(
     )
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
-    document = (
-        json.dumps(record, ensure_ascii=False) + "\n" + json.dumps(other, ensure_ascii=False)
-    ).encode()
+    document = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in (record, other)).encode()
 
     rows = _judged(spark, tmp_path, {"app_1.json": document, "dump.parquet": sink.getvalue().to_pybytes()})
 
     assert rows["J1"][REASON] is None
     assert rows["J1"]["platform"] == "tmall"
     assert rows["J1"]["transacted_at"] == datetime(2026, 5, 3, 6, 30)
-    assert rows["J2"]["platform"] == "website"  # the map's default
+    assert rows["J2"]["order_type"] == "sale"  # the map's default
+    assert (rows["J2"][REASON], rows["J2"][REASON_COLUMN]) == ("bad_format", "platform")  # kept, not a name
     assert rows["J1"]["_unread_keys"] == ["CHANNEL_NOTE"]
     assert rows["P1"][REASON] is None
-    assert (rows["P1"]["platform"], rows["P1"]["line_amount"]) == ("jd", 7.5)
+    assert (rows["P1"]["platform"], rows["P1"]["line_amount"]) == ("taobao", 7.5)
