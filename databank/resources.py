@@ -2,41 +2,51 @@
 project, the feed contracts, the example audiences, the pinned cluster jars, and the checkout a
 notebook started in `notebooks/` reads the demo's data from.
 
-Each has one function here and nowhere else. Today they are the folders of the checkout the package
-sits in (databank runs from a clone: `make setup`); if a wheel ever ships them, these functions are
-the one place to resolve them with `importlib.resources` instead.
+Each has one function here and nowhere else. Installed from the wheel, they are shipped inside the
+package (`databank/bundled/`, see `pyproject.toml`) and found through `importlib.resources`; in a
+checkout (`make setup`) they are its folders. The Spark jobs are a package of their own either way.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
+import spark_jobs
+
 CHECKOUT = Path(__file__).resolve().parent.parent
+BUNDLED = Path(str(files("databank").joinpath("bundled")))
+
+
+def _shipped(relative: str) -> Path:
+    """`relative` as the wheel ships it, or in the checkout."""
+    bundled = BUNDLED / relative
+    return bundled if bundled.exists() else CHECKOUT / relative
 
 
 def dags_folder() -> Path:
     """`dags/`: the Airflow DAG files."""
-    return CHECKOUT / "dags"
+    return _shipped("dags")
 
 
 def spark_jobs_folder() -> Path:
     """`spark_jobs/`: the jobs spark-submit runs, one file each."""
-    return CHECKOUT / "spark_jobs"
+    return Path(spark_jobs.__file__).parent
 
 
 def dbt_project_folder() -> Path:
     """`dbt_project/`: the marts' dbt project (`databank.dbt_project` also looks elsewhere)."""
-    return CHECKOUT / "dbt_project"
+    return _shipped("dbt_project")
 
 
 def contracts_folder() -> Path:
     """`schemas/`: the feed contracts, one YAML file per feed."""
-    return CHECKOUT / "schemas"
+    return _shipped("schemas")
 
 
 def audience_examples_folder() -> Path:
     """`audiences/`: the example audience definitions, one YAML file each."""
-    return CHECKOUT / "audiences"
+    return _shipped("audiences")
 
 
 def checkout_folder() -> Path:
@@ -47,7 +57,7 @@ def checkout_folder() -> Path:
 
 def cluster_jars_pom() -> Path:
     """`jars/pom.xml`: the one place delta-spark's Maven coordinate is pinned."""
-    return CHECKOUT / "jars" / "pom.xml"
+    return _shipped("jars/pom.xml")
 
 
 def cluster_jars_folder() -> Path:

@@ -16,6 +16,7 @@ from databank.generator import GenerationSummary
 from databank.night_report import FLOW_LAG_DAYS, NightReport
 from databank.night_runner import DayRun
 from databank.reach.sync import SyncReport
+from databank.resources import checkout_folder, dbt_project_folder
 
 console = Console()
 
@@ -170,6 +171,8 @@ def percent(rate: float | None) -> str:
 
 
 def print_where_next(settings: Settings) -> None:
+    """Where the demo's results are, as commands and paths that work from a checkout or a wheel."""
+    notebooks = checkout_folder() / "notebooks"
     console.print(
         "\nWhere to look next:"
         f"\n  warehouse (DuckDB, open it read-only)  {settings.warehouse}"
@@ -178,11 +181,11 @@ def print_where_next(settings: Settings) -> None:
         f"\n  docs site: models, columns, lineage    {settings.reports / 'docs' / 'index.html'}"
         f"\n  run logs and Airflow metadata          {settings.data_dir / 'airflow'}"
         f"\n  feeds as delivered, and their truth    {settings.landing}"
-        "\n  dashboard                              make dashboard"
-        "\n  the runs in Airflow's UI               make airflow"
-        "\n  analyst notebooks                      notebooks/"
-        "\n  audiences: size, profile, sync         databank audience list (docs/audiences.md)"
-        "\n  marts and how to read them             dbt_project/README.md"
+        "\n  dashboard                              databank dashboard"
+        "\n  the runs in Airflow's UI               databank airflow"
+        + (f"\n  analyst notebooks                      {notebooks}" if notebooks.is_dir() else "")
+        + "\n  audiences: size, profile, sync         databank audience list"
+        f"\n  marts and how to read them             {dbt_project_folder() / 'README.md'}"
     )
 
 
