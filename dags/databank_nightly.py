@@ -28,6 +28,8 @@ the day, then the days after it) are the same tasks run again.
    every table (old files vacuumed) and the vault, and audited (`databank.privacy.erasure`). It runs
    before OneID, so the night is built without them.
 7. `resolve_identity`: the day's sightings → OneID, incremental on the previous night's snapshot.
+   First, a feed the brand does not have (listed neither required nor optional) or has not delivered
+   yet gets an empty silver table of its shape, so the marts build from the feeds it has.
 8. `build_and_publish_marts`: dbt builds the marts on a copy of the warehouse; the gold quality gate
    (AIPL states sum to the assets, the flow identity, rates, no missing day, freshness) checks the
    copy; only then is every mart mirrored to a gold Delta table and the copy swapped in as the analyst

@@ -36,8 +36,9 @@ from databank.pipeline import (
     settings,
 )
 
-# The reference snapshots dbt's staging/reference sources read: the marts cannot build without each.
-REFERENCE_SNAPSHOTS = ("brands", "stores", "products", "campaigns", "keywords")
+# The reference snapshots the marts cannot build without: every sale and touch is a brand's, through
+# its products. The other feeds a brand may not have (stores, campaigns, POS, ...) are empty when absent.
+REFERENCE_SNAPSHOTS = ("brands", "products")
 RAN = ("success", "failed")  # the final states of a task that ran
 
 

@@ -158,6 +158,17 @@ def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, 
     return result
 
 
+def empty_bronze(spark: SparkSession, settings: Settings, feed: str, day: date) -> pa.Table:
+    """Bronze of a day without any record: the shape ingestion gives `feed`'s rows, and no row."""
+    contract = load_contract(feed)
+    meta = {
+        "batch": f"{feed}-{day.isoformat()}-none",
+        "at": datetime.now(UTC).replace(tzinfo=None),
+        "dt": day,
+    }
+    return _outcome(read_raw(spark, contract, [], Path()), contract, settings, day, meta).bronze
+
+
 @dataclass(frozen=True)
 class _Outcome:
     """What a day's records became, before any of it is written."""

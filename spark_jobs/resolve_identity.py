@@ -29,6 +29,7 @@ from pyspark.sql import functions as F
 from databank.config import Settings, load_settings
 from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.spark_session import build_session
+from spark_jobs.absent_feeds import create_empty_silver
 from spark_jobs.standardise import IDENTIFIERS_TABLE
 from spark_jobs.transforms.components_in_memory import connected_components_in_memory
 from spark_jobs.transforms.identity import (
@@ -71,7 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     spark = build_session(settings, f"resolve identity {args.date}")
     update = "full" if args.full_rebuild else None
-    print(resolve(spark, lakehouse_for(settings), settings, args.date, update=update))
+    lake = lakehouse_for(settings)
+    create_empty_silver(spark, lake, settings, args.date)  # the marts that follow read every feed's silver
+    print(resolve(spark, lake, settings, args.date, update=update))
 
 
 def resolve(

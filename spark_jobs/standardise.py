@@ -15,6 +15,7 @@ import argparse
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -69,12 +70,7 @@ def standardise(
     bronze = lake.read(spark, "bronze", feed, {"dt": [day]})
     if bronze is None:
         raise NotIngestedError(f"bronze.{feed} does not exist: ingest {feed} before standardising it")
-    frame = canonical(bronze, contract, settings.business_timezone)
-    if feed not in SNAPSHOT_FEEDS:
-        earlier = _earlier(spark, lake, feed, day, settings.ingest.dedupe_lookback_days)
-        frame = first_delivery(frame, contract.record_id, earlier)
-    frame = _link(spark, lake, settings, feed, day, frame)
-    silver = frame.drop("ingest_source_file").toArrow()
+    silver = silver_rows(spark, lake, settings, feed, day, bronze)
     lake.replace(silver, "silver", feed, {"dt": day}, ["dt"])
 
     rows = spark.createDataFrame(silver) if silver.num_rows else None
@@ -83,6 +79,19 @@ def standardise(
     ).toArrow()
     lake.replace(sightings, "silver", IDENTIFIERS_TABLE, {"feed": feed, "dt": day}, ["dt"])
     return StandardiseResult(feed, day, bronze.count(), silver.num_rows, sightings.num_rows)
+
+
+def silver_rows(
+    spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, day: date, bronze: DataFrame
+) -> pa.Table:
+    """The silver rows of a day's bronze rows of `feed`: canonical, each record once, sales linked."""
+    contract = load_contract(feed)
+    frame = canonical(bronze, contract, settings.business_timezone)
+    if feed not in SNAPSHOT_FEEDS:
+        earlier = _earlier(spark, lake, feed, day, settings.ingest.dedupe_lookback_days)
+        frame = first_delivery(frame, contract.record_id, earlier)
+    frame = _link(spark, lake, settings, feed, day, frame)
+    return frame.drop("ingest_source_file").toArrow()
 
 
 def _link(spark, lake, settings, feed: str, day: date, frame: DataFrame) -> DataFrame:

@@ -134,7 +134,7 @@ def test_the_day_summary_shows_each_feeds_rows_and_quality_gates():
 # ---- What a night cannot run without, checked once before the first task --------------------------
 
 REQUIRED = ("online_orders", "online_events", "pos_transactions", "media_exposures", "lbs_pings", "members")
-REFERENCE = ("brands", "stores", "products", "campaigns", "keywords")
+REFERENCE = ("brands", "stores", "products", "campaigns", "keywords")  # all a generated brand delivers
 
 
 def _land(landing, feeds, day: date) -> None:
@@ -231,24 +231,31 @@ def test_a_missing_landing_root_is_refused_naming_the_setting(bank, monkeypatch)
 
 
 def test_missing_reference_data_is_refused_naming_each_feed(bank):
-    for feed in ("brands", "stores"):
+    for feed in ("brands", "products"):
         shutil.rmtree(bank / "landing" / feed)
 
     said = _refused(runner.invoke(app, ["run", "--date", "2026-03-01"]))
 
-    assert "no reference data brands, stores delivered on or before 2026-03-01" in said
+    assert "no reference data brands, products delivered on or before 2026-03-01" in said
     assert str(bank / "landing" / "brands" / "dt=") in said
+
+
+def test_a_brand_without_stores_campaigns_or_keywords_is_not_refused(bank):
+    for feed in ("stores", "campaigns", "keywords"):
+        shutil.rmtree(bank / "landing" / feed)
+
+    night_runner.check_night_can_run([date(2026, 3, 1)], load_settings())
 
 
 def test_every_missing_thing_is_named_at_once(bank, monkeypatch):
     monkeypatch.delenv("DATABANK_HMAC_KEY")
     monkeypatch.setenv("DATABANK_HMAC_KEY_FILE", str(bank / "no.key"))
-    shutil.rmtree(bank / "landing" / "keywords")
+    shutil.rmtree(bank / "landing" / "products")
 
     said = _refused(runner.invoke(app, ["run", "--date", "2026-03-01"]))
 
     assert "No pseudonymisation key" in said
-    assert "no reference data keywords" in said
+    assert "no reference data products" in said
 
 
 # ---- A day on which nothing ran is no success ------------------------------------------------------
@@ -310,7 +317,7 @@ def test_reference_data_in_silver_from_an_earlier_night_is_enough(bank):
     night_runner.check_night_can_run([date(2026, 3, 2)], load_settings())
 
 
-def test_the_reference_checked_before_a_night_is_what_the_marts_read():
+def test_the_reference_checked_before_a_night_is_what_the_marts_read_and_cannot_do_without():
     sources = [
         source
         for path in (find_dbt_project() / "models").rglob("_*__sources.yml")
@@ -320,7 +327,7 @@ def test_the_reference_checked_before_a_night_is_what_the_marts_read():
 
     read = {table["name"] for source in sources for table in source["tables"]}
 
-    assert set(night_runner.REFERENCE_SNAPSHOTS) == read
+    assert set(night_runner.REFERENCE_SNAPSHOTS) == {"brands", "products"} < read
 
 
 def test_a_day_that_ran_nothing_says_why(ran, monkeypatch):
