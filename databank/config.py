@@ -112,8 +112,8 @@ class PipelineSettings(BaseModel):
 
     required_feeds: tuple[str, ...] = Field(
         ("online_orders", "online_events", "pos_transactions", "media_exposures", "lbs_pings", "members"),
-        description="Feeds every night needs: the run waits for their landing folder and fails without it. "
-        "A feed listed neither here nor in optional_feeds is one the brand does not have: its marts are empty.",
+        description="Feeds every night needs: the run waits for their landing folder and fails without it. A "
+        "feed listed neither here nor in optional_feeds is one the brand does not have: its marts are empty.",
     )
     optional_feeds: tuple[str, ...] = Field(
         ("brands", "stores", "products", "campaigns", "keywords", "erasure_requests"),

@@ -10,9 +10,8 @@ checkout (`make setup`) they are its folders. The Spark jobs are a package of th
 from __future__ import annotations
 
 from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
-
-import spark_jobs
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 BUNDLED = Path(str(files("databank").joinpath("bundled")))
@@ -31,7 +30,7 @@ def dags_folder() -> Path:
 
 def spark_jobs_folder() -> Path:
     """`spark_jobs/`: the jobs spark-submit runs, one file each."""
-    return Path(spark_jobs.__file__).parent
+    return Path(find_spec("spark_jobs").origin).parent  # found, not imported: the DAG's parse stays light
 
 
 def dbt_project_folder() -> Path:
