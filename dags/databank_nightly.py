@@ -17,7 +17,7 @@ the day, then the days after it) are the same tasks run again.
    the latest snapshot delivered before.
 2. `ingest`: landing files → bronze and quarantine (Delta), every delivered row accounted for.
 3. `check_bronze`: the bronze quality gate (Great Expectations suites generated from the feed's
-   contract, and its volume against the trailing average): a failed critical expectation stops the
+   contract, and its volume against its weekday's median): a failed critical expectation stops the
    night before anything is published; warnings are recorded (`databank/quality/README.md`).
 4. `standardise`: bronze → silver (UTC times, dedup, refunds linked) and identifier sightings.
 5. `check_silver`: the silver quality gate (types, unique keys, dates within the delivery, volume).
