@@ -163,16 +163,12 @@ def apply_erasure_requests(day: date) -> dict[str, Any]:
 
 
 def resolve(day: date) -> dict[str, Any]:
-    """The day's identifier sightings -> OneID (incremental or full, as `identity.update` says); first,
-    an empty silver table for each feed the brand does not have (yet), since the marts read them all."""
+    """The day's identifier sightings -> OneID (incremental or full, as `identity.update` says)."""
     from databank.lakehouse import lakehouse_for
-    from spark_jobs.absent_feeds import create_empty_silver
     from spark_jobs.resolve_identity import resolve as resolve_identity
 
     config = settings()
-    lake = lakehouse_for(config)
-    create_empty_silver(spark(), lake, config, day)
-    return _plain(resolve_identity(spark(), lake, config, day))
+    return _plain(resolve_identity(spark(), lakehouse_for(config), config, day))
 
 
 def build_and_publish_marts(day: date) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Resolve identity for one local day: tonight's identifier sightings -> OneID (Delta).
 
-Writes, each partitioned by `dt` and replaced when the day is re-run:
+Completes the night's silver first (an empty table for each feed the brand does not have yet:
+`spark_jobs.absent_feeds`), then writes, each partitioned by `dt` and replaced when the day is re-run:
     silver.identity_edges     pairs of identifiers seen on one record, with the evidence
     silver.identity_guards    identifiers that link too widely to be one person's, and why
     silver.identity_map       snapshot after the day: identifier -> one_id, first and last seen
@@ -72,15 +73,18 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     spark = build_session(settings, f"resolve identity {args.date}")
     update = "full" if args.full_rebuild else None
-    lake = lakehouse_for(settings)
-    create_empty_silver(spark, lake, settings, args.date)  # the marts that follow read every feed's silver
-    print(resolve(spark, lake, settings, args.date, update=update))
+    print(resolve(spark, lakehouse_for(settings), settings, args.date, update=update))
 
 
 def resolve(
     spark: SparkSession, lake: Lakehouse, settings: Settings, day: date, update: Update | None = None
 ) -> IdentityResult:
-    """OneID after `day`: incremental or full as `update` says, else as the settings say."""
+    """OneID after `day`: incremental or full as `update` says, else as the settings say.
+
+    First, every feed the brand does not have (yet) gets its empty silver table: the night's silver is
+    complete once its feeds are standardised, and the marts built on it read every feed.
+    """
+    create_empty_silver(spark, lake, settings, day)
     sightings = lake.read(spark, "silver", IDENTIFIERS_TABLE, {"dt": [day]})
     if sightings is None:
         raise RuntimeError(
