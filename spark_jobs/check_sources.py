@@ -20,12 +20,19 @@ from pyspark.sql import functions as F
 
 from databank.config import Settings
 from databank.contracts import Column, Contract, DeliveryWindow, load_contract
-from databank.landing import MARKER, UNEXPECTED_HEADER, UNREADABLE, UNSUPPORTED_FORMAT, delivered_file
+from databank.landing import (
+    MARKER,
+    UNDECODABLE,
+    UNEXPECTED_HEADER,
+    UNREADABLE,
+    UNSUPPORTED_FORMAT,
+    delivered_file,
+)
 from databank.sources import SourceMapping
 from spark_jobs.read_delivery import decide, read_raw
 from spark_jobs.transforms.validate import REASON, REASON_COLUMN, type_and_check
 
-REJECTING_PROBLEMS = {UNSUPPORTED_FORMAT, UNREADABLE, "undecodable", UNEXPECTED_HEADER}
+REJECTING_PROBLEMS = {UNSUPPORTED_FORMAT, UNREADABLE, UNDECODABLE, UNEXPECTED_HEADER}
 NO_FEED = "no_source_mapping_matches"
 
 

@@ -114,8 +114,7 @@ def _read_file(
     if file.file_format == "parquet":
         rows = spark.read.parquet(path)
         if file.mapping:
-            named = {source: name for name, source in file.mapping.source_names().items()}
-            rows = rows.withColumnsRenamed({c: named[c] for c in rows.columns if named.get(c, c) != c})
+            rows = rows.withColumnsRenamed({c: file.mapping.contract_name(c) for c in rows.columns})
         frame = parquet_as_text(rows, contract).withColumn(LAST_LINE_CUT, F.lit(False))
     else:
         frame = _read_text(spark, contract, file, path)
