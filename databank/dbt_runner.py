@@ -24,6 +24,9 @@ TARGET_ENV = "DATABANK_DBT_TARGET"
 MEMORY_LIMIT_ENV = "DATABANK_DBT_MEMORY_LIMIT"
 TEMP_DIRECTORY_ENV = "DATABANK_DBT_TEMP_DIRECTORY"
 THREADS_ENV = "DATABANK_DBT_THREADS"
+# read by dbt_project/macros/run_date.sql: the day built travels outside `--vars`, whose change would
+# make dbt parse the whole project again every night
+RUN_DATE_ENV = "DATABANK_RUN_DATE"
 
 FAILED_STATUSES = ("error", "fail", "runtime error")
 
@@ -143,8 +146,6 @@ def _command_line(run: DbtRun, command: str, options: tuple[str, ...]) -> list[s
         str(run.work_dir / "target"),
         "--log-path",
         str(run.work_dir / "logs"),
-        "--vars",
-        json.dumps({"run_date": run.run_date.isoformat()}),
     ]
 
 
@@ -153,6 +154,7 @@ def _environment(run: DbtRun) -> dict[str, str]:
         **os.environ,
         WAREHOUSE_PATH_ENV: str(run.warehouse),
         TARGET_ENV: "local",
+        RUN_DATE_ENV: run.run_date.isoformat(),
         MEMORY_LIMIT_ENV: run.resources.memory_limit,
         TEMP_DIRECTORY_ENV: str(run.resources.temp_directory or run.warehouse.parent / "spill"),
         THREADS_ENV: str(run.resources.threads),

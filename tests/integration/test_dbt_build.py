@@ -45,3 +45,16 @@ def test_the_daily_and_period_marts_cover_history_from_any_year(published):
     assert START.year < 2024
     assert fast_days == (3, 3)  # one row per brand on the run date
     assert periods > 0
+
+
+def test_the_nights_after_the_first_start_from_the_parsed_project(published):
+    # The run date reaches dbt outside `--vars`, so a new night keeps the saved manifest: parsing the
+    # whole project again (its models and 300 data tests) would cost each night several seconds.
+    settings, result = published
+    log = (settings.reports / "dbt" / "logs" / "dbt.log").read_text()
+
+    assert len(result.nights) > 1
+    full_parses = [line for line in log.splitlines() if "Unable to do partial parsing" in line]
+    assert len(full_parses) == 1, full_parses
+    assert "saved manifest not found" in full_parses[0]  # the build file's first night
+
