@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import duckdb
@@ -58,3 +59,29 @@ def test_the_nights_after_the_first_start_from_the_parsed_project(published):
     assert len(full_parses) == 1, full_parses
     assert "saved manifest not found" in full_parses[0]  # the build file's first night
 
+
+def test_every_mart_is_a_contract_the_build_enforces(published):
+    # The marts' names, columns and types are an API: each build refuses a mart whose SQL no longer
+    # gives the columns and types its YAML declares, and the types are ones Spark has too.
+    settings, _ = published
+    manifest = json.loads((settings.reports / "dbt" / "target" / "manifest.json").read_text())
+    declared = {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["schema"] == "marts"
+    }
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        built: dict[str, list[tuple[str, str]]] = {}
+        for table, column, data_type in con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'marts' ORDER BY table_name, ordinal_position"
+        ).fetchall():
+            built.setdefault(table, []).append((column, data_type))
+
+    assert set(declared) == set(built)
+    for name, node in declared.items():
+        assert node["config"]["contract"]["enforced"], name
+        columns = node["columns"].values()
+        assert [column["name"] for column in columns] == [column for column, _ in built[name]], name
+        assert all(column["data_type"] for column in columns), name
+        assert "HUGEINT" not in {data_type for _, data_type in built[name]}, name

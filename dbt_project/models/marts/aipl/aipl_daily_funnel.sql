@@ -18,11 +18,11 @@ counts as (
     select
         brand_days.brand_id,
         brand_days.funnel_date,
-        coalesce(sum(by_city.consumers_o), 0) as consumers_o,
-        coalesce(sum(by_city.consumers_a), 0) as consumers_a,
-        coalesce(sum(by_city.consumers_i), 0) as consumers_i,
-        coalesce(sum(by_city.consumers_p), 0) as consumers_p,
-        coalesce(sum(by_city.consumers_l), 0) as consumers_l
+        coalesce({{ count_sum('by_city.consumers_o') }}, 0) as consumers_o,
+        coalesce({{ count_sum('by_city.consumers_a') }}, 0) as consumers_a,
+        coalesce({{ count_sum('by_city.consumers_i') }}, 0) as consumers_i,
+        coalesce({{ count_sum('by_city.consumers_p') }}, 0) as consumers_p,
+        coalesce({{ count_sum('by_city.consumers_l') }}, 0) as consumers_l
     from brand_days
     left join {{ ref('aipl_daily_funnel_by_city') }} as by_city
         on brand_days.brand_id = by_city.brand_id

@@ -27,11 +27,11 @@ select
     brand_id,
     funnel_date,
     home_city,
-    sum(case when state = 'O' then 1 else 0 end) as consumers_o,
-    sum(case when state = 'A' then 1 else 0 end) as consumers_a,
-    sum(case when state = 'I' then 1 else 0 end) as consumers_i,
-    sum(case when state = 'P' then 1 else 0 end) as consumers_p,
-    sum(case when state = 'L' then 1 else 0 end) as consumers_l,
-    sum(case when state in ('A', 'I', 'P', 'L') then 1 else 0 end) as asset_total
+    count(case when state = 'O' then 1 end) as consumers_o,
+    count(case when state = 'A' then 1 end) as consumers_a,
+    count(case when state = 'I' then 1 end) as consumers_i,
+    count(case when state = 'P' then 1 end) as consumers_p,
+    count(case when state = 'L' then 1 end) as consumers_l,
+    count(case when state in ('A', 'I', 'P', 'L') then 1 end) as asset_total
 from states
 group by brand_id, funnel_date, home_city

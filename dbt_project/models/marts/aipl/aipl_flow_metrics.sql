@@ -10,15 +10,17 @@ from_state as (
         d1,
         lag_days,
         state_d0 as state,
-        sum(consumers) as consumers_d0,
-        sum(case when state_d1 = state_d0 then consumers else 0 end) as stayed,
-        sum(case when rank_change > 0 then consumers else 0 end) as converted_up,
-        sum(case when rank_change < 0 and state_d1 != 'none' then consumers else 0 end) as converted_down,
-        sum(case when state_d1 = 'none' then consumers else 0 end) as churned,
-        sum(case
-            when {{ aipl_state_rank('state_d1') }} = {{ aipl_state_rank('state_d0') }} + 1 then consumers
-            else 0
-        end) as moved_next_layer
+        {{ count_sum('consumers') }} as consumers_d0,
+        {{ count_sum("case when state_d1 = state_d0 then consumers else 0 end") }} as stayed,
+        {{ count_sum("case when rank_change > 0 then consumers else 0 end") }} as converted_up,
+        {{ count_sum(
+            "case when rank_change < 0 and state_d1 != 'none' then consumers else 0 end"
+        ) }} as converted_down,
+        {{ count_sum("case when state_d1 = 'none' then consumers else 0 end") }} as churned,
+        {{ count_sum(
+            "case when " ~ aipl_state_rank('state_d1') ~ " = " ~ aipl_state_rank('state_d0')
+            ~ " + 1 then consumers else 0 end"
+        ) }} as moved_next_layer
     from flows
     where state_d0 != 'none'
     group by brand_id, d0, d1, lag_days, state_d0
@@ -31,7 +33,7 @@ inflow as (
         d1,
         lag_days,
         state_d1 as state,
-        sum(consumers) as new_inflow
+        {{ count_sum('consumers') }} as new_inflow
     from flows
     where state_d0 = 'none'
     group by brand_id, d0, d1, lag_days, state_d1

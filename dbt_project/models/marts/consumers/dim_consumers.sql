@@ -10,7 +10,7 @@ with identifiers as (
             ('phone', 'phones'), ('member_id', 'member_ids'), ('account_id', 'accounts'),
             ('device_id', 'devices'), ('cookie_id', 'cookies'), ('payment_token', 'payment_tokens'),
         ] %}
-        sum(case when identifier_type = '{{ identifier_type }}' then 1 else 0 end) as {{ column }},
+        count(case when identifier_type = '{{ identifier_type }}' then 1 end) as {{ column }},
         {%- endfor %}
         count(*) as identifiers
     from {{ ref('stg_identity__identity_map') }}
@@ -33,7 +33,7 @@ touches as (
 memberships as (
     select
         one_id,
-        sum(case when is_active then 1 else 0 end) as active_member_brands,
+        count(case when is_active then 1 end) as active_member_brands,
         max(case when is_active and has_marketing_consent then 1 else 0 end) = 1
             as has_marketing_consent,
         max(case when is_active and has_ad_targeting_consent then 1 else 0 end) = 1

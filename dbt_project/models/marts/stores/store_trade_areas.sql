@@ -103,13 +103,13 @@ counts as (
         ring_no,
         count(*) as consumers,
         {%- for kind in ['home', 'work'] %}
-        sum(case when location_kind = '{{ kind }}' then 1 else 0 end) as consumers_by_{{ kind }},
+        count(case when location_kind = '{{ kind }}' then 1 end) as consumers_by_{{ kind }},
         {%- endfor %}
         {%- for state in ['O', 'A', 'I', 'P', 'L'] %}
-        sum(case when funnel_state = '{{ state }}' then 1 else 0 end) as consumers_{{ state | lower }},
+        count(case when funnel_state = '{{ state }}' then 1 end) as consumers_{{ state | lower }},
         {%- endfor %}
-        sum(
-            case when funnel_state in ('O', 'A', 'I') and not has_purchased then 1 else 0 end
+        count(
+            case when funnel_state in ('O', 'A', 'I') and not has_purchased then 1 end
         ) as potential_customers
     from classified
     group by store_id, ring_no
