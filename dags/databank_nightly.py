@@ -43,6 +43,11 @@ the day, then the days after it) are the same tasks run again.
 10. `publish_quality_report`: `<reports>/quality/index.html` shows every check of every night, this
    one's too; it runs whether the night passed or failed.
 
+Every task that moves data declares what it reads and writes as Assets (`databank.lineage`): landing
+-> bronze and quarantine -> silver -> OneID -> gold. Airflow's OpenLineage provider reports them in a
+START and a COMPLETE or FAIL event per task run, to `<reports>/lineage/openlineage.jsonl` or the
+endpoint `[lineage] url` names, so a lineage server draws the chain from a delivered file to a mart.
+
 dbt runs as one task, not one task per model (Cosmos): the build works on a copy of the warehouse
 that is swapped in only when every model and data test passed, so readers never see a half-built
 night; per-model tasks would each write the published file. dbt's own output lists each model.
@@ -70,11 +75,10 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pendulum
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import (
-    Asset,
     CronTriggerTimetable,
     ExceptionRetryPolicy,
     PokeReturnValue,
@@ -88,7 +92,10 @@ from airflow.sdk import (
 )
 from airflow.sdk.exceptions import AirflowSkipException
 
-from databank import pipeline, recorded_runs
+from databank import lineage, pipeline, recorded_runs
+
+if TYPE_CHECKING:
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +109,7 @@ BUSINESS_DAY = (
 )
 
 GOLD_ASSETS = {
-    table: Asset(
-        name=f"databank.gold.{table}", uri=pipeline.gold_path(table, SETTINGS).as_uri(), group="databank_gold"
-    )
-    for table in pipeline.gold_tables()
+    table: lineage.table_asset(SETTINGS.lakehouse, "gold", table) for table in pipeline.gold_tables()
 }
 
 RETRY_POLICY = ExceptionRetryPolicy(
@@ -159,6 +163,9 @@ def standardise(feed: str, data_interval_start: datetime | None = None) -> dict:
 
 def submitted(job: str, task_id: str, *arguments: str, **task_arguments) -> SparkSubmitOperator:
     """A Spark job of spark_jobs/ run by spark-submit on the cluster, for the run's business day."""
+    # Imported on the cluster profile only: it brings OpenLineage's Spark integration, a second of parsing.
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
     return SparkSubmitOperator(
         task_id=task_id,
         application=str(pipeline.spark_job_file(job)),
@@ -186,11 +193,14 @@ def check_silver(feed: str, data_interval_start: datetime | None = None) -> dict
 def feed_night(feed: str, required: bool) -> None:
     """Wait for one feed's delivery, ingest it, check bronze, standardise it, check silver."""
     landed = wait_for_landing.override(soft_fail=not required)(feed, required)
+    ingest_lineage = lineage.ingest_lineage(SETTINGS.landing, SETTINGS.lakehouse, feed).arguments()
+    standardise_lineage = lineage.standardise_lineage(SETTINGS.lakehouse, feed).arguments()
     if ON_CLUSTER:
-        ingested = submitted("ingest_feed", "ingest", "--feed", feed)
-        standardised = submitted("standardise", "standardise", "--feed", feed)
+        ingested = submitted("ingest_feed", "ingest", "--feed", feed, **ingest_lineage)
+        standardised = submitted("standardise", "standardise", "--feed", feed, **standardise_lineage)
     else:
-        ingested, standardised = ingest(feed), standardise(feed)
+        ingested = ingest.override(**ingest_lineage)(feed)
+        standardised = standardise.override(**standardise_lineage)(feed)
     landed >> ingested >> check_bronze(feed) >> standardised >> check_silver(feed)
 
 
@@ -208,18 +218,21 @@ def resolve_identity(data_interval_start: datetime | None = None) -> dict:
 
 def identity_task():
     """Resolve identity in this worker (embedded) or as a job submitted to the cluster."""
+    identity_lineage = lineage.identity_lineage(SETTINGS.lakehouse).arguments()
     if ON_CLUSTER:
         return submitted(
             "resolve_identity",
             "resolve_identity",
             trigger_rule=TriggerRule.NONE_FAILED,
             depends_on_past=PIPELINE.depends_on_past,
+            **identity_lineage,
         )
-    return resolve_identity()
+    return resolve_identity.override(**identity_lineage)()
 
 
 @task(
     multiple_outputs=False,
+    inlets=lineage.marts_inlets(SETTINGS.lakehouse, pipeline.find_dbt_project()),
     outlets=list(GOLD_ASSETS.values()),
     execution_timeout=timedelta(minutes=PIPELINE.marts_timeout_minutes),
     depends_on_past=PIPELINE.depends_on_past,

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from databank.config import Settings
+from databank.lineage_settings import airflow_environment
 from databank.pipeline import DAG_FILE, airflow_home
 
 HOST = "127.0.0.1"
@@ -87,6 +88,7 @@ def standalone_environment(settings: Settings, port: int) -> dict[str, str]:
         # Task processes read the databank settings anew; they must find the same data.
         "DATABANK_DATA_DIR": str(settings.data_dir.resolve()),
         "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
+        **airflow_environment(settings.lineage, settings.reports),
     }
 
 

@@ -27,6 +27,7 @@ from databank.dbt_runner import BuildResources
 from databank.housekeeping_settings import HousekeepingSettings
 from databank.identity_settings import IdentitySettings
 from databank.keys import default_key_file, read_key_file
+from databank.lineage_settings import LineageSettings
 from databank.privacy.settings import PrivacySettings, absolute_at_load
 from databank.reach.settings import ReachSettings
 from databank.spark_conf import ClusterSettings
@@ -296,6 +297,7 @@ class Settings(BaseSettings):
     reach: ReachSettings = ReachSettings()
     marts_build: BuildResources = BuildResources()
     housekeeping: HousekeepingSettings = HousekeepingSettings()
+    lineage: LineageSettings = LineageSettings()
 
     @field_validator("business_timezone")
     @classmethod

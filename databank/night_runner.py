@@ -26,6 +26,7 @@ from pluggy import HookimplMarker
 
 from databank.config import Settings
 from databank.keys import MissingKeyError, vault_master_key
+from databank.lineage_settings import airflow_environment
 from databank.pipeline import (
     DAG_FILE,
     DAG_ID,
@@ -285,8 +286,10 @@ def _configure_airflow(home: Path, wait_minutes: int) -> None:
         raise RuntimeError(
             f"Airflow was imported before run_days could point it at {home}: run days in a fresh process"
         )
+    config = settings()
     os.environ.update(
         {
+            **airflow_environment(config.lineage, config.reports),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAG_FILE.parent),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

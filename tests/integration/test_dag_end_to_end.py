@@ -35,6 +35,7 @@ from databank import pipeline
 from databank.config import Settings, load_settings
 from databank.contracts import load_contract
 from databank.generator.generate import GenerateArgs, generate
+from databank.lineage_settings import EVENTS_FILE
 
 pytestmark = pytest.mark.slow
 DAYS = (date(2026, 3, 1), date(2026, 3, 2))
@@ -184,12 +185,38 @@ def test_airflow_recorded_a_run_per_day_and_an_event_per_gold_asset(night):
 
     assert [state for state, _ in runs] == ["success", "success"]
     assert runs[0][1].startswith("2026-02-28 16:00:00")  # local midnight of the first day, in UTC
-    assert {name for name, _ in events} == {f"databank.gold.{table}" for table in pipeline.gold_tables()}
+    gold = {name for name, _ in events if name.startswith("databank.gold.")}
+    assert gold == {f"databank.gold.{table}" for table in pipeline.gold_tables()}
+    assert {"databank.bronze.online_orders", "databank.silver.identity_map"} <= {name for name, _ in events}
     touchpoints = [json.loads(extra) for name, extra in events if name == "databank.gold.fct_touchpoints"]
     assert [event["run_date"] for event in touchpoints[-2:]] == [day.isoformat() for day in DAYS]
     assert touchpoints[-1]["rows"] > 0
     # Erasure requests are rare: a missing optional feed is skipped with everything after it in its group.
     assert {"erasure_requests.wait_for_landing", "erasure_requests.ingest"} <= skipped
+
+
+def test_each_night_sent_the_lineage_of_its_tasks_from_a_landing_folder_to_the_marts(night):
+    settings, _ = night
+    lines = (settings.reports / EVENTS_FILE).read_text().splitlines()
+    completed: dict[str, list[dict]] = {}
+    for event in map(json.loads, lines):
+        if event["eventType"] == "COMPLETE":
+            completed.setdefault(event["job"]["name"].removeprefix(f"{pipeline.DAG_ID}."), []).append(event)
+
+    def paths(event: dict, side: str) -> set[str]:
+        return {dataset["name"] for dataset in event[side]}
+
+    lake, landing = settings.lakehouse.resolve(), settings.landing.resolve()
+    ingest, standardise = completed["online_orders.ingest"], completed["online_orders.standardise"]
+    marts = completed["build_and_publish_marts"]
+    assert len(ingest) == len(standardise) == len(marts) == len(DAYS)  # one per night
+    assert paths(ingest[-1], "inputs") == {str(landing / "online_orders")}
+    assert str(lake / "bronze" / "online_orders") in paths(ingest[-1], "outputs")
+    assert paths(standardise[-1], "inputs") == {str(lake / "bronze" / "online_orders")}
+    assert str(lake / "silver" / "online_orders") in paths(standardise[-1], "outputs")
+    assert str(lake / "silver" / "identity_map") in paths(completed["resolve_identity"][-1], "outputs")
+    assert str(lake / "silver" / "online_orders") in paths(marts[-1], "inputs")
+    assert str(lake / "gold" / "aipl_daily_funnel") in paths(marts[-1], "outputs")
 
 
 def test_a_file_landing_late_is_picked_up_by_running_its_day_and_the_days_after(night):
