@@ -19,7 +19,7 @@ EVENTS_FILE = Path("lineage") / "openlineage.jsonl"
 class LineageSettings(BaseModel):
     """The `[lineage]` settings: the nightly DAG's OpenLineage events."""
 
-    enabled: bool = Field(True, description="Emit OpenLineage events as each task of a night starts, ends.")
+    enabled: bool = Field(True, description="Emit OpenLineage events as the tasks of a night start and end.")
     url: str | None = Field(
         None,
         description=(

@@ -225,11 +225,6 @@ def gold_tables(project_dir: Path | None = None) -> list[str]:
     return sorted(p.stem for p in marts.rglob("*.sql"))
 
 
-def gold_path(table: str, config: Settings | None = None) -> Path:
-    """The gold Delta table of a mart, as an absolute path."""
-    return ((config or settings()).lakehouse / "gold" / table).resolve()
-
-
 @contextmanager
 def _not_retryable(*errors: type[BaseException]) -> Iterator[None]:
     try:

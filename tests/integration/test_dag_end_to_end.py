@@ -325,7 +325,7 @@ def test_status_says_what_each_night_did_why_the_last_failed_and_what_waits(nigh
         assert feed["rows_bronze"] == _rows_of_day(settings, "bronze", feed["feed"], DAYS[-1])
     gold = {table["name"]: table["version"] for table in status["gold_tables"]}
     assert gold == {
-        t: DeltaTable(str(pipeline.gold_path(t, settings))).version() for t in pipeline.gold_tables()
+        t: DeltaTable(str(settings.lakehouse / "gold" / t)).version() for t in pipeline.gold_tables()
     }
     assert status["warehouse_run_date"] == max(row[0] for row in _funnel_days(settings)).isoformat()
     assert status["late_files"] == [{"feed": LATE_FEED, "day": DAYS[0].isoformat(), "file": late.name}]
