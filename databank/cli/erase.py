@@ -23,7 +23,7 @@ def erase_command(
 ) -> None:
     """Erase a person: their identifiers and one_ids from every table, the warehouse, exports and the
     vault; later deliveries of them suppressed; the request audited (no identifier in clear)."""
-    from databank.night_runner import RunInProgressError, one_run_per_data_folder
+    from databank.night_checks import RunInProgressError, one_run_per_data_folder
     from databank.privacy.erasure import apply_erasure, command_request
 
     if not (phone or member_id or one_id):

@@ -30,7 +30,7 @@ def housekeeping_command(
     of the `housekeeping` settings (quarantine raw text, landing folders), holding the data folder like
     a run."""
     from databank.housekeeping import keep_lakehouse
-    from databank.night_runner import RunInProgressError, one_run_per_data_folder
+    from databank.night_checks import RunInProgressError, one_run_per_data_folder
 
     settings = load_settings()
     try:

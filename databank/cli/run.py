@@ -50,7 +50,7 @@ def run_with_progress(days: list[date], settings: Settings, wait_minutes: int = 
     """Run the nightly DAG for `days` in order, showing each day's tasks; exit 1 at the first failure,
     before the first task when the nights cannot run, naming what is missing, or at once when another
     run holds the data folder."""
-    from databank.night_runner import RunInProgressError, one_run_per_data_folder
+    from databank.night_checks import RunInProgressError, one_run_per_data_folder
 
     try:
         with one_run_per_data_folder(settings):
@@ -61,7 +61,8 @@ def run_with_progress(days: list[date], settings: Settings, wait_minutes: int = 
 
 
 def _run_held(days: list[date], settings: Settings, wait_minutes: int) -> list[DayRun]:
-    from databank.night_runner import NightCannotRunError, check_night_can_run, output_to, run_days
+    from databank.night_checks import NightCannotRunError, check_night_can_run
+    from databank.night_runner import output_to, run_days
     from databank.pipeline import airflow_home
 
     first, last = days[0], days[-1]

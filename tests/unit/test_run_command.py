@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from databank import night_runner, pipeline
+from databank import night_checks, night_runner, pipeline
 from databank.cli import app
 from databank.config import load_settings
 from databank.dbt_project import find_dbt_project
@@ -48,7 +48,7 @@ def ran(monkeypatch, tmp_path):
         return results
 
     monkeypatch.setattr(night_runner, "run_days", fake_run_days)
-    monkeypatch.setattr(night_runner, "check_night_can_run", lambda days, config: None)  # tested below
+    monkeypatch.setattr(night_checks, "check_night_can_run", lambda days, config: None)  # tested below
     return calls
 
 
@@ -244,7 +244,7 @@ def test_a_brand_without_stores_campaigns_or_keywords_is_not_refused(bank):
     for feed in ("stores", "campaigns", "keywords"):
         shutil.rmtree(bank / "landing" / feed)
 
-    night_runner.check_night_can_run([date(2026, 3, 1)], load_settings())
+    night_checks.check_night_can_run([date(2026, 3, 1)], load_settings())
 
 
 def test_every_missing_thing_is_named_at_once(bank, monkeypatch):
@@ -314,7 +314,7 @@ def test_reference_data_in_silver_from_an_earlier_night_is_enough(bank):
     shutil.rmtree(bank / "landing" / "brands")
     (bank / "lakehouse" / "silver" / "brands" / "_delta_log").mkdir(parents=True)
 
-    night_runner.check_night_can_run([date(2026, 3, 2)], load_settings())
+    night_checks.check_night_can_run([date(2026, 3, 2)], load_settings())
 
 
 def test_the_reference_checked_before_a_night_is_what_the_marts_read_and_cannot_do_without():
@@ -327,7 +327,7 @@ def test_the_reference_checked_before_a_night_is_what_the_marts_read_and_cannot_
 
     read = {table["name"] for source in sources for table in source["tables"]}
 
-    assert set(night_runner.REFERENCE_SNAPSHOTS) == {"brands", "products"} < read
+    assert set(night_checks.REFERENCE_SNAPSHOTS) == {"brands", "products"} < read
 
 
 def test_a_day_that_ran_nothing_says_why(ran, monkeypatch):
@@ -347,7 +347,7 @@ def test_a_day_that_ran_nothing_says_why(ran, monkeypatch):
 
 
 def test_a_second_run_over_the_same_data_folder_is_refused_at_once(ran, tmp_path):
-    with (tmp_path / night_runner.RUN_LOCK).open("a") as held:
+    with (tmp_path / night_checks.RUN_LOCK).open("a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a run in another process
 
         result = runner.invoke(app, ["run", "--date", "2026-05-01"])
