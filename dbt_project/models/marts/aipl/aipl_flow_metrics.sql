@@ -17,10 +17,7 @@ from_state as (
             "case when rank_change < 0 and state_d1 != 'none' then consumers else 0 end"
         ) }} as converted_down,
         {{ count_sum("case when state_d1 = 'none' then consumers else 0 end") }} as churned,
-        {{ count_sum(
-            "case when " ~ aipl_state_rank('state_d1') ~ " = " ~ aipl_state_rank('state_d0')
-            ~ " + 1 then consumers else 0 end"
-        ) }} as moved_next_layer
+        {{ count_sum("case when rank_change = 1 then consumers else 0 end") }} as moved_next_layer
     from flows
     where state_d0 != 'none'
     group by brand_id, d0, d1, lag_days, state_d0
