@@ -24,3 +24,8 @@ def find_dbt_project() -> Path:
         f"no dbt project found (looked in {', '.join(str(c) for c in candidates if c)}); "
         f"set {PROJECT_DIR_ENV} to the folder holding dbt_project.yml"
     )
+
+
+def dbt_work_dir(reports: Path) -> Path:
+    """Where a build keeps dbt's target/ (manifest, run results) and logs/: under the reports folder."""
+    return reports / "dbt"

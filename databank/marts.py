@@ -44,7 +44,7 @@ from pathlib import Path
 import duckdb
 
 from databank.config import Settings
-from databank.dbt_project import find_dbt_project
+from databank.dbt_project import dbt_work_dir, find_dbt_project
 from databank.dbt_runner import DbtRun, DbtStep, MartsBuildError, declared_meta, run_dbt_build, statuses
 from databank.docs_site import publish_docs_site
 from databank.gold_tables import GOLD_PARTITIONS, MARTS_SCHEMA, PublishedTable, publish_gold
@@ -104,7 +104,7 @@ def build_marts(
     published = settings.warehouse
     published.parent.mkdir(parents=True, exist_ok=True)
     build = published.with_name(f"{published.stem}.build{published.suffix}")
-    work_dir = settings.reports / "dbt"
+    work_dir = dbt_work_dir(settings.reports)
     if full_refresh and restate:
         raise ValueError("a full refresh keeps history as known, a restatement rewrites it: choose one")
     with _build_lock(published):

@@ -25,6 +25,7 @@ from databank.config import Settings
 from databank.contracts import load_contract
 from databank.quality.batches import delta_day, latest_ingest_run, rows_per_day
 from databank.quality.checks import CRITICAL, qualified
+from databank.quality.freshness import freshness_batches
 from databank.quality.gold import gold_batches
 from databank.quality.results import SuiteOutcomes, replace_results
 from databank.quality.runner import run_checkpoint
@@ -72,10 +73,11 @@ def check_silver(settings: Settings, feed: str, day: date) -> GateReport:
 
 
 def check_gold(settings: Settings, warehouse: Path, day: date) -> GateReport:
-    """Validate the marts of `warehouse` (the build file, before it is published) for `day`."""
+    """Validate the marts of `warehouse` (the build file, before it is published) for `day`, and the
+    freshness of the silver sources they were built from."""
     started = time.perf_counter()
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        batches = gold_batches(con, day, settings)
+        batches = [*gold_batches(con, day, settings), *freshness_batches(con, day, settings)]
     checked = [
         SuiteOutcomes(b.suite.name, b.asset, run_checkpoint(b.suite, b.frame, b.asset, b.index_columns))
         for b in batches

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import timedelta
 
 import duckdb
 import pytest
 from delta_reading import DAYS, START
+
+from databank.dbt_project import find_dbt_project
+from databank.dbt_runner import DbtRun, run_dbt
+from databank.quality.results import read_results
 
 pytestmark = pytest.mark.slow
 
@@ -85,3 +90,37 @@ def test_every_mart_is_a_contract_the_build_enforces(published):
         assert [column["name"] for column in columns] == [column for column, _ in built[name]], name
         assert all(column["data_type"] for column in columns), name
         assert "HUGEINT" not in {data_type for _, data_type in built[name]}, name
+
+
+def test_dbt_source_freshness_and_the_gold_gate_judge_each_silver_source_alike(published, tmp_path):
+    # dbt declares the thresholds and the gate applies them each night; `dbt source freshness`, run by
+    # hand on the same warehouse and day, must count the same age (to the run date's end) and agree.
+    settings, result = published
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings.warehouse, warehouse)
+    run_dbt(DbtRun(find_dbt_project(), warehouse, result.run_date, False, tmp_path), "source", "freshness")
+    by_dbt = {
+        r["unique_id"].rsplit(".", 1)[1]: (r["status"], r["max_loaded_at_time_ago_in_s"] / 86400)
+        for r in json.loads((tmp_path / "target" / "sources.json").read_text())["results"]
+    }
+    gate = read_results(settings, since=result.run_date).to_pylist()
+    by_gate = {
+        row["expectation"]: row
+        for row in gate
+        if row["suite"] == "gold.sources" and row["run_date"] == result.run_date
+    }
+
+    assert set(by_dbt) == {
+        "online_orders",
+        "online_events",
+        "pos_transactions",
+        "lbs_pings",
+        "media_exposures",
+        "members",
+    }
+    assert "pass" in {status for status, _ in by_dbt.values()}
+    for table, (status, age_days) in by_dbt.items():
+        assert by_gate[f"delivered({table})"]["success"], table  # the shared world delivers every feed
+        fresh = by_gate[f"fresh({table})"]
+        assert fresh["success"] == (status == "pass"), (table, status, fresh["observed_value"])
+        assert float(fresh["observed_value"]) == age_days, table
