@@ -14,7 +14,9 @@ quality results; the vault keeps its own zero-retention vacuum):
 - clears the raw text of quarantined records older than `quarantine_raw_text_days`: the masked line
   helps a data engineer fix a feed for a few weeks, after which it is personal data without a purpose;
 - deletes landing day folders older than `landing_days`, never one the late-data window
-  (`ingest.late_days`) may still re-read when a night is run again.
+  (`ingest.late_days`) may still re-read when a night is run again;
+- keeps the night's OpenLineage events in a file of the run date and deletes those older than
+  `lineage_days` (`databank.lineage_settings.rotate_events`).
 
 Retention is off (None) unless configured, because deleting a brand's files is its decision.
 """
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING
 from deltalake import DeltaTable
 
 from databank.housekeeping_settings import HousekeepingSettings
+from databank.lineage_settings import rotate_events
 from databank.privacy.purge import delta_tables
 
 if TYPE_CHECKING:
@@ -56,6 +59,7 @@ class HousekeepingResult:
     run_date: date
     tables: dict[str, TableUpkeep] = field(default_factory=dict)
     landing_folders_deleted: int = 0
+    lineage_files_deleted: int = 0
 
     @property
     def files_before(self) -> int:
@@ -78,6 +82,7 @@ class HousekeepingResult:
             "bytes_reclaimed": self.bytes_reclaimed,
             "raw_texts_cleared": sum(t.raw_texts_cleared for t in self.tables.values()),
             "landing_folders_deleted": self.landing_folders_deleted,
+            "lineage_files_deleted": self.lineage_files_deleted,
         }
 
 
@@ -91,6 +96,8 @@ def keep_lakehouse(settings: Settings, run_date: date) -> HousekeepingResult:
     if policy.landing_days is not None:
         oldest_kept = run_date - timedelta(days=max(policy.landing_days, settings.ingest.late_days))
         result.landing_folders_deleted = _delete_landing_before(settings.landing, oldest_kept)
+    if policy.lineage_days is not None:
+        result.lineage_files_deleted = rotate_events(settings.reports, run_date, policy.lineage_days)
     return result
 
 

@@ -32,3 +32,11 @@ class HousekeepingSettings(BaseModel):
             "ingest.late_days of the run date); unset: kept."
         ),
     )
+    lineage_days: int | None = Field(
+        None,
+        gt=0,
+        description=(
+            "The night's OpenLineage events file is moved to a file of the run date, and those of days "
+            "more than this many days before it are deleted; unset: one file, kept whole."
+        ),
+    )

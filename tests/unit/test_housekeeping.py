@@ -10,6 +10,7 @@ from deltalake import DeltaTable, write_deltalake
 from databank.config import load_settings
 from databank.housekeeping import keep_lakehouse
 from databank.housekeeping_settings import HousekeepingSettings
+from databank.lineage_settings import EVENTS_FILE
 
 RUN_DATE = date(2026, 5, 20)
 
@@ -88,3 +89,32 @@ def test_without_a_policy_nothing_is_deleted_but_unused_files(tmp_path):
     assert _rows(DeltaTable(str(quarantine))) == [{"dt": old, "raw_text": "{}"}]
     assert (settings.landing / "members" / f"dt={old}").is_dir()
     assert result.summary()["landing_folders_deleted"] == 0
+
+
+def test_lineage_events_move_to_a_file_of_their_night_and_older_nights_files_go(tmp_path):
+    # GIVEN a week of nights' events kept as files of their nights, and tonight's appended so far
+    settings = load_settings(data_dir=tmp_path, housekeeping=HousekeepingSettings(lineage_days=3))
+    events = settings.reports / EVENTS_FILE
+    events.parent.mkdir(parents=True)
+    for days_before in range(1, 8):
+        (events.parent / f"openlineage-{RUN_DATE - timedelta(days=days_before)}.jsonl").write_text(
+            '{"n": 0}\n'
+        )
+    (events.parent / "openlineage-notes.jsonl").write_text("kept: not a night's file\n")
+    events.write_text('{"n": 1}\n{"n": 2}\n')
+
+    # WHEN the night's upkeep runs, then the night is run again and emits once more
+    result = keep_lakehouse(settings, RUN_DATE)
+    events.write_text('{"n": 3}\n')
+    again = keep_lakehouse(settings, RUN_DATE)
+
+    # THEN the nights more than three days back are gone, tonight's file holds both runs' events, in
+    # order, and the next events start a new file
+    kept = sorted(p.name for p in events.parent.iterdir())
+    assert (result.lineage_files_deleted, again.lineage_files_deleted) == (4, 0)
+    assert kept == sorted(
+        ["openlineage-notes.jsonl", *(f"openlineage-{RUN_DATE - timedelta(days=d)}.jsonl" for d in range(4))]
+    )
+    tonight = events.parent / f"openlineage-{RUN_DATE}.jsonl"
+    assert tonight.read_text() == '{"n": 1}\n{"n": 2}\n{"n": 3}\n'
+    assert not events.exists()
