@@ -27,6 +27,7 @@ THREADS_ENV = "DATABANK_DBT_THREADS"
 # read by dbt_project/macros/run_date.sql: the day built travels outside `--vars`, whose change would
 # make dbt parse the whole project again every night
 RUN_DATE_ENV = "DATABANK_RUN_DATE"
+BUSINESS_TIMEZONE_ENV = "DATABANK_BUSINESS_TIMEZONE"  # the setting's own variable, read by dbt too
 
 FAILED_STATUSES = ("error", "fail", "runtime error")
 
@@ -77,6 +78,7 @@ class DbtRun:
     on_line: Callable[[str], None] | None = None
     unit_tests: bool = False  # nightly builds run the data tests; unit tests belong to CI
     resources: BuildResources = field(default_factory=BuildResources)
+    business_timezone: str | None = None  # the brand's; None: as the environment says, else the default
 
 
 DbtStep = Callable[[DbtRun], None]
@@ -160,6 +162,7 @@ def _environment(run: DbtRun) -> dict[str, str]:
         THREADS_ENV: str(run.resources.threads),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DBT_USE_COLORS": "False",  # failure messages end up in exceptions and logs
+        **({BUSINESS_TIMEZONE_ENV: run.business_timezone} if run.business_timezone else {}),
     }
 
 

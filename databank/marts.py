@@ -130,6 +130,7 @@ def build_marts(
                 on_line,
                 unit_tests and first,
                 settings.marts_build,
+                settings.business_timezone,
             )
             (dbt_step or run_dbt_build)(step)
             for status, count in statuses(work_dir / "target").items():

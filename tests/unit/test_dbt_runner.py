@@ -96,3 +96,29 @@ def test_the_build_runs_with_the_memory_limit_spill_folder_and_threads_of_the_se
     assert shown["show"] == [
         {"memory_limit": "2.0 GiB", "temp_directory": str(tmp_path / "spill"), "threads": 1}
     ]
+
+
+def test_dbt_cuts_local_time_in_the_brands_time_zone(tmp_path, monkeypatch):
+    # Silver's local dates are cut in databank's business_timezone; dbt's local hours (home and work
+    # from LBS) must be read in the same zone, whether the brand set it in databank.toml or not.
+    monkeypatch.delenv("DATABANK_BUSINESS_TIMEZONE", raising=False)
+    midnight_utc = "timestamp '2026-05-13 00:00:00'"
+    query = f"select '{{{{ business_timezone() }}}}' as zone, {{{{ local_time(\"{midnight_utc}\") }}}} as at"
+
+    def shown(business_timezone: str | None) -> dict:
+        lines: list[str] = []
+        run = DbtRun(
+            find_dbt_project(),
+            tmp_path / "build.duckdb",
+            date(2026, 5, 13),
+            False,
+            tmp_path / "dbt",
+            lines.append,
+        )
+        run = dataclasses.replace(run, business_timezone=business_timezone)
+        run_dbt(run, "show", "--inline", query, "--output", "json", "--log-format", "text")
+        output = "\n".join(lines)
+        return json.loads(output[output.index("{") :])["show"][0]
+
+    assert shown("Europe/Paris") == {"zone": "Europe/Paris", "at": "2026-05-13T02:00:00"}  # UTC+2 in May
+    assert shown(None) == {"zone": "Asia/Shanghai", "at": "2026-05-13T08:00:00"}  # databank's default

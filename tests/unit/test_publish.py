@@ -338,3 +338,12 @@ def test_silver_is_registered_again_when_an_empty_table_gets_rows_and_back(tmp_p
     # THEN each registration shows the table as it is
     assert seen == 1
     assert con.execute("SELECT count(*) FROM silver.erasure_requests").fetchone()[0] == 0
+
+
+def test_the_build_is_told_the_brands_time_zone(tmp_path):
+    settings = load_settings(data_dir=tmp_path, hmac_key="unit-key", business_timezone="Europe/Paris")
+    runs: list[DbtRun] = []
+
+    build_marts(settings, NIGHT_1, dbt_step=lambda run: (runs.append(run), fake_dbt(run)))
+
+    assert [run.business_timezone for run in runs] == ["Europe/Paris"]
