@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.numbers import is_currency
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -273,6 +274,11 @@ class Settings(BaseSettings):
     business_timezone: str = Field(
         "Asia/Shanghai", description="Zone of the local business day every feed is cut by."
     )
+    currency: str = Field(
+        "CNY",
+        description="ISO 4217 code of every amount the feeds deliver (after a source mapping's scale) and "
+        "the marts sum; the dashboard shows money in it.",
+    )
     profile: Literal["embedded", "cluster"] = Field(
         "embedded", description="embedded: one machine, no services; cluster: delta-spark and spark-submit."
     )
@@ -306,6 +312,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if not is_currency(value):
+            raise ValueError(f"{value!r} is no ISO 4217 currency code (CNY, USD, EUR, ...)")
         return value
 
     @field_validator(

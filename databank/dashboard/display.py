@@ -1,5 +1,5 @@
-"""Numbers, tables and charts for people: thousands separators, percentages with one decimal, the
-AIPL states' colours, and plotly defaults."""
+"""Numbers, tables and charts for people: thousands separators, percentages with one decimal, money
+in the brand's currency (Babel's symbols), the AIPL states' colours, and plotly defaults."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Literal
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 
 MISSING = "—"
+LOCALE = "en"  # the dashboard speaks English; a currency's symbol is the one English readers know
 STATE_NAMES = {
     "none": "none",
     "O": "O opportunity",
@@ -31,7 +33,7 @@ STATE_COLOURS = {
 DAY_MS = 24 * 60 * 60 * 1000
 MOST_TICKS = 10
 CHANNEL_COLOURS = {"online": "#3b7fc4", "store": "#2a9d6f", "media": "#f29e4c"}
-ColumnKind = Literal["text", "count", "decimal", "percent", "cny", "flag"]
+ColumnKind = Literal["text", "count", "decimal", "percent", "money", "flag"]
 
 
 def _missing(value: float | None) -> bool:
@@ -48,9 +50,9 @@ def percent(value: float | None) -> str:
     return MISSING if _missing(value) else f"{value:.1%}"
 
 
-def cny(value: float | None) -> str:
-    """1041.69 -> '¥1,041.69'."""
-    return MISSING if _missing(value) else f"¥{value:,.2f}"
+def money(value: float | None, currency: str) -> str:
+    """1041.69 in CNY -> 'CN¥1,041.69'; in USD -> '$1,041.69'."""
+    return MISSING if _missing(value) else format_currency(value, currency, locale=LOCALE)
 
 
 def count_change(now: float | None, before: float | None) -> str | int | None:
@@ -79,20 +81,26 @@ class Column:
     help: str | None = None
 
 
-def table(frame: pd.DataFrame, columns: dict[str, Column]) -> None:
-    """Show `frame`'s named columns, in that order, under people's headings and number formats."""
+def table(frame: pd.DataFrame, columns: dict[str, Column], currency: str | None = None) -> None:
+    """Show `frame`'s named columns, in that order, under people's headings and number formats; money
+    columns in `currency`."""
     shown = frame[list(columns)].copy()
     config = {}
     for name, column in columns.items():
         if column.kind == "percent":
             # printf formats cannot scale, so rates are shown as percentages of 100
             shown[name] = shown[name] * 100
-        config[name] = _column_config(column)
+        config[name] = _column_config(column, currency)
     st.dataframe(shown, hide_index=True, column_config=config, width="stretch", placeholder=MISSING)
 
 
-def _column_config(column: Column):
-    number_formats = {"count": "%,d", "decimal": "%,.2f", "percent": "%.1f%%", "cny": "¥%,.2f"}
+def _column_config(column: Column, currency: str | None):
+    number_formats = {"count": "%,d", "decimal": "%,.2f", "percent": "%.1f%%"}
+    if column.kind == "money":
+        if currency is None:
+            raise ValueError(f"the money column {column.label!r} needs the table's currency")
+        symbol = get_currency_symbol(currency, locale=LOCALE).replace("%", "%%")
+        number_formats["money"] = f"{symbol}%,.{get_currency_precision(currency)}f"  # no cents in JPY
     if column.kind in number_formats:
         return st.column_config.NumberColumn(
             column.label, format=number_formats[column.kind], help=column.help

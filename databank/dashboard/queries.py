@@ -273,7 +273,7 @@ def campaigns(warehouse: Warehouse, brand_id: str, chosen_channels: list[str]) -
                array_to_string(campaign_channels.channels, ', ') AS channels, results.as_of_date,
                results.impressions, results.clicks, results.click_through_rate, results.reach,
                results.frequency, results.exposed_base, results.exposed_move_rate, results.control_move_rate,
-               results.incremental_moved_consumers, results.cost_cny,
+               results.incremental_moved_consumers, results.cost,
                results.cost_per_incremental_moved_consumer, results.coupons_claimed, results.coupons_redeemed,
                results.coupon_redemption_rate, results.sampled_consumers, results.sample_to_purchase_rate,
                results.is_attribution_complete

@@ -260,7 +260,7 @@ def _products(rng: np.random.Generator, start: date) -> pa.Table:
 def _campaigns(rng: np.random.Generator, consumers: int, start: date, days: int) -> pa.Table:
     """Always-on campaigns on every medium, plus one burst per brand in the middle of the period.
 
-    `cost_cny` is the planned spend at the medium's CPM for the impressions the campaign buys.
+    `cost` is the planned spend at the medium's CPM for the impressions the campaign buys.
     """
     rows: dict[str, list] = {
         k: []
@@ -271,7 +271,7 @@ def _campaigns(rng: np.random.Generator, consumers: int, start: date, days: int)
             "media",
             "start_date",
             "end_date",
-            "cost_cny",
+            "cost",
             "daily_weight",
         )
     }
@@ -291,9 +291,7 @@ def _campaigns(rng: np.random.Generator, consumers: int, start: date, days: int)
             rows["media"].append(media)
             rows["start_date"].append(first)
             rows["end_date"].append(last)
-            rows["cost_cny"].append(
-                round(impressions / 1000 * MEDIA_CPM_CNY[media] * rng.uniform(0.9, 1.1), 2)
-            )
+            rows["cost"].append(round(impressions / 1000 * MEDIA_CPM_CNY[media] * rng.uniform(0.9, 1.1), 2))
             rows["daily_weight"].append(weight)
     return pa.table(
         rows,
@@ -305,7 +303,7 @@ def _campaigns(rng: np.random.Generator, consumers: int, start: date, days: int)
                 ("media", pa.string()),
                 ("start_date", pa.date32()),
                 ("end_date", pa.date32()),
-                ("cost_cny", pa.float64()),
+                ("cost", pa.float64()),
                 ("daily_weight", pa.float64()),
             ]
         ),

@@ -1,6 +1,6 @@
 -- GROW's buyers, frequency and price effects add up to the change in GMV wherever they are defined,
--- and are defined wherever both periods have GMV. The 1e-6 tolerance is in CNY, scaled up with the
--- periods' GMV beyond 1 CNY: doubles carry about 16 significant digits.
+-- and are defined wherever both periods have GMV. The 1e-6 tolerance is in units of the brand's
+-- currency, scaled up with the periods' GMV beyond 1 unit: doubles carry about 16 significant digits.
 select
     brand_id,
     period_start,

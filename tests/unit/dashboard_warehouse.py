@@ -61,7 +61,7 @@ create table marts.campaign_performance (
     campaign_id varchar, as_of_date date, brand_id varchar, media varchar, impressions bigint,
     clicks bigint, click_through_rate double, reach bigint, frequency double, exposed_base bigint,
     exposed_move_rate double, control_move_rate double, incremental_moved_consumers double,
-    cost_cny double, cost_per_incremental_moved_consumer double, coupons_claimed bigint,
+    cost double, cost_per_incremental_moved_consumer double, coupons_claimed bigint,
     coupons_redeemed bigint, coupon_redemption_rate double, sampled_consumers bigint,
     sample_to_purchase_rate double, is_attribution_complete boolean
 );
@@ -269,7 +269,7 @@ def _as_of(connection: duckdb.DuckDBPyConnection, day: date) -> None:
             exposed_move_rate=0.5 if in_store else 0.2,
             control_move_rate=0.15,
             incremental_moved_consumers=2.8 if in_store else 75.0,
-            cost_cny=0.0 if in_store else 300.0,
+            cost=0.0 if in_store else 300.0,
             coupons_claimed=20,
             coupons_redeemed=5,
             coupon_redemption_rate=0.25,

@@ -97,6 +97,8 @@ def test_missing_config_file_named_by_environment_is_an_error(monkeypatch, tmp_p
     ("name", "value"),
     [
         ("DATABANK_BUSINESS_TIMEZONE", "Mars/Olympus"),
+        ("DATABANK_CURRENCY", "RMB"),  # the yuan's everyday name, not its ISO 4217 code
+        ("DATABANK_CURRENCY", "usd"),
         ("DATABANK_PROFILE", "laptop"),
         ("DATABANK_DEMO__CONSUMERS", "0"),
         ("DATABANK_PRIVACY__VAULT_IDENTIFIER_TYPES", '["email"]'),

@@ -229,6 +229,16 @@ def test_the_channel_filter_narrows_campaigns_and_feeds(point_app_at, two_weeks)
     assert sorted(app.dataframe[0].value["source_feed"]) == ["media_exposures", "pos_transactions"]
 
 
+def test_campaign_costs_are_shown_in_the_brands_currency(point_app_at, two_weeks, monkeypatch):
+    point_app_at(two_weeks)
+    monkeypatch.setenv("DATABANK_CURRENCY", "EUR")
+    app = open_page("views/campaigns.py")
+
+    assert_no_error(app)
+    [cost] = [metric for metric in app.metric if metric.label == "Media cost"]
+    assert cost.value == "€300.00"  # the one campaign bought on a paid medium
+
+
 def test_pages_without_a_channel_say_they_are_across_channels(point_app_at, two_weeks):
     point_app_at(two_weeks)
 

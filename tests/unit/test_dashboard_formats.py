@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from databank.dashboard import display
 
 
@@ -31,5 +33,15 @@ def test_rate_changes_are_in_percentage_points():
     assert display.rate_change(math.nan, 0.1) is None
 
 
-def test_money_is_in_yuan():
-    assert display.cny(1041.69) == "¥1,041.69"
+def test_money_is_in_the_brands_currency_with_its_symbol_and_digits():
+    assert display.money(1041.69, "CNY") == "CN¥1,041.69"
+    assert display.money(1041.69, "USD") == "$1,041.69"
+    assert display.money(1041.69, "JPY") == "¥1,042"  # the yen has no minor unit
+    assert display.money(math.nan, "EUR") == display.MISSING
+
+
+def test_a_money_column_is_formatted_in_the_tables_currency():
+    assert display._column_config(display.Column("cost", "money"), "EUR")["type_config"]["format"] == "€%,.2f"
+    assert display._column_config(display.Column("cost", "money"), "JPY")["type_config"]["format"] == "¥%,.0f"
+    with pytest.raises(ValueError, match="currency"):
+        display._column_config(display.Column("cost", "money"), None)

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from databank.dashboard import display, queries
-from databank.dashboard.context import Filters, require, scope
+from databank.dashboard.context import Filters, current, require, scope
 
 
 def render() -> None:
@@ -36,7 +36,7 @@ def _totals(results: pd.DataFrame) -> None:
     claimed, redeemed = results["coupons_claimed"].sum(), results["coupons_redeemed"].sum()
     columns = st.columns(4)
     columns[0].metric("Campaigns", display.count(len(results)))
-    columns[1].metric("Media cost", display.cny(results["cost_cny"].sum()))
+    columns[1].metric("Media cost", display.money(results["cost"].sum(), current().settings.currency))
     columns[2].metric(
         "Incremental consumers moved into I or P",
         display.count(results["incremental_moved_consumers"].sum(min_count=1)),
@@ -74,14 +74,15 @@ def _results_table(results: pd.DataFrame) -> None:
             "exposed_move_rate": display.Column("exposed moved", "percent"),
             "control_move_rate": display.Column("control moved", "percent"),
             "incremental_moved_consumers": display.Column("incremental moved", "decimal"),
-            "cost_cny": display.Column("cost", "cny"),
-            "cost_per_incremental_moved_consumer": display.Column("cost per incremental", "cny"),
+            "cost": display.Column("cost", "money"),
+            "cost_per_incremental_moved_consumer": display.Column("cost per incremental", "money"),
             "coupon_redemption_rate": display.Column("coupon redemption", "percent"),
             "sample_to_purchase_rate": display.Column("sample to purchase", "percent"),
             "is_attribution_complete": display.Column(
                 "complete", "flag", "Every reached consumer's attribution window has closed."
             ),
         },
+        current().settings.currency,
     )
 
 

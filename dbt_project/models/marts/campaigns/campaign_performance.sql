@@ -84,7 +84,7 @@ joined as (
         campaigns.campaign_id,
         campaigns.brand_id,
         campaigns.media,
-        campaigns.cost_cny,
+        campaigns.cost,
         reach.first_exposure_date,
         coalesce(reach.is_attribution_complete, false) as is_attribution_complete,
         moves.weighted_control_moved / nullif(moves.weighted_exposed_base, 0) as control_move_rate,
@@ -132,10 +132,10 @@ select
     control_moved,
     control_move_rate,
     incremental_moved_consumers,
-    cost_cny,
-    cost_cny / nullif(exposed_moved, 0) as cost_per_moved_consumer,
+    cost,
+    cost / nullif(exposed_moved, 0) as cost_per_moved_consumer,
     case
-        when incremental_moved_consumers > 0 then cost_cny / incremental_moved_consumers
+        when incremental_moved_consumers > 0 then cost / incremental_moved_consumers
     end as cost_per_incremental_moved_consumer,
     coupons_claimed,
     coupons_redeemed,

@@ -13,7 +13,7 @@ select
         when campaigns.start_date is not null and campaigns.end_date is not null
             then {{ dbt.datediff('campaigns.start_date', 'campaigns.end_date', 'day') }} + 1
     end as flight_days,
-    campaigns.cost_cny
+    campaigns.cost
 from {{ ref('stg_reference__campaigns') }} as campaigns
 left join {{ ref('stg_reference__brands') }} as brands
     on campaigns.brand_id = brands.brand_id

@@ -6,5 +6,5 @@ select
     media,
     start_date,
     end_date,
-    cost_cny
+    cost
 from ({{ latest_partition(source('reference', 'campaigns')) }}) as snapshot
