@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from databank.resources import dbt_project_folder
 
@@ -29,3 +33,48 @@ def find_dbt_project() -> Path:
 def dbt_work_dir(reports: Path) -> Path:
     """Where a build keeps dbt's target/ (manifest, run results) and logs/: under the reports folder."""
     return reports / "dbt"
+
+
+# Vars databank sets itself, from its own settings and the night it runs.
+RESERVED_VARS = {
+    "run_date": "the night's date, which databank passes to each build",
+    "business_timezone": "databank's setting business_timezone, which dbt reads too",
+}
+
+
+def declared_vars(project: Path) -> dict[str, Any]:
+    """The vars the dbt project declares (`vars:` of dbt_project.yml) with their defaults."""
+    return yaml.safe_load((project / "dbt_project.yml").read_text(encoding="utf-8")).get("vars") or {}
+
+
+def checked_vars(values: dict[str, Any], project: Path) -> dict[str, Any]:
+    """`values` if each is a var the project declares, of its default's kind; else ValueError naming
+    every var that is not, and the ones there are."""
+    declared = declared_vars(project)
+    problems = []
+    for name, value in values.items():
+        if name in RESERVED_VARS:
+            problems.append(f"{name} is not set here: it is {RESERVED_VARS[name]}")
+        elif name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1)
+            known = f"did you mean {close[0]}?" if close else f"there are {', '.join(sorted(declared))}"
+            problems.append(f"{name} is no var of the dbt project: {known}")
+        elif not _fits(value, declared[name]):
+            default = declared[name]
+            problems.append(f"{name} = {value!r} is not a {_kind(default)} like its default {default!r}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return values
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return {int: "whole number", float: "number", str: "text", list: "list", dict: "mapping"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _fits(value: Any, default: Any) -> bool:
+    # A var with a whole default (a window in days) takes whole numbers only; a decimal one takes both.
+    return _kind(value) == _kind(default) or (_kind(default) == "number" and _kind(value) == "whole number")

@@ -15,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
+
+from databank.dbt_project import checked_vars, find_dbt_project
 
 WAREHOUSE_PATH_ENV = "DATABANK_DBT_DUCKDB_PATH"  # read by dbt_project/profiles.yml, target `local`
 TARGET_ENV = "DATABANK_DBT_TARGET"
@@ -43,7 +46,8 @@ class MartsBuildError(RuntimeError):
 
 
 class BuildResources(BaseModel):
-    """What the marts build may use of the machine (DuckDB's settings on the local target)."""
+    """What the marts build may use of the machine (DuckDB's settings on the local target), and the
+    brand's values of the dbt project's vars."""
 
     memory_limit: str = Field(
         "50%",
@@ -58,6 +62,18 @@ class BuildResources(BaseModel):
         None, description="Where the build spills; default <warehouse folder>/spill, beside the build file."
     )
     threads: int = Field(2, gt=0, description="Models dbt builds at once, and DuckDB's threads per query.")
+    vars: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "The brand's values of the dbt project's vars (AIPL windows and switches, RFM, lifecycle, trade "
+            "areas: dbt_project.yml), given to every dbt command; a var not set keeps the project's default."
+        ),
+    )
+
+    @field_validator("vars")
+    @classmethod
+    def _declared(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return checked_vars(value, find_dbt_project()) if value else value
 
     @field_validator("temp_directory")
     @classmethod
@@ -131,6 +147,8 @@ def run_dbt(run: DbtRun, command: str, *options: str) -> None:
 
 
 def _command_line(run: DbtRun, command: str, options: tuple[str, ...]) -> list[str]:
+    # The same vars every night, so dbt's saved manifest stays valid from one night to the next.
+    brand_vars = ["--vars", json.dumps(run.resources.vars, sort_keys=True)] if run.resources.vars else []
     return [
         sys.executable,
         "-P",  # the working directory stays off sys.path: a dbt_*.py there must not shadow dbt's modules
@@ -138,6 +156,7 @@ def _command_line(run: DbtRun, command: str, options: tuple[str, ...]) -> list[s
         "dbt.cli.main",
         command,
         *options,
+        *brand_vars,
         "--project-dir",
         str(run.project_dir),
         "--profiles-dir",

@@ -122,3 +122,27 @@ def test_dbt_cuts_local_time_in_the_brands_time_zone(tmp_path, monkeypatch):
 
     assert shown("Europe/Paris") == {"zone": "Europe/Paris", "at": "2026-05-13T02:00:00"}  # UTC+2 in May
     assert shown(None) == {"zone": "Asia/Shanghai", "at": "2026-05-13T08:00:00"}  # databank's default
+
+
+def test_the_brands_vars_reach_every_dbt_command(tmp_path):
+    lines: list[str] = []
+    run = DbtRun(
+        find_dbt_project(),
+        tmp_path / "build.duckdb",
+        date(2026, 5, 13),
+        False,
+        tmp_path / "dbt",
+        lines.append,
+    )
+    run = dataclasses.replace(run, resources=BuildResources(vars={"aipl_purchase_window_days": 365}))
+    query = (
+        "select {{ var('aipl_purchase_window_days') }} as purchase,"
+        " {{ var('aipl_loyalty_window_days') }} as loyalty"
+    )
+
+    run_dbt(run, "show", "--inline", query, "--output", "json", "--log-format", "text")
+
+    output = "\n".join(lines)
+    assert json.loads(output[output.index("{") :])["show"] == [
+        {"purchase": 365, "loyalty": 365}
+    ]  # loyalty: default
