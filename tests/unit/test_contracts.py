@@ -1,5 +1,6 @@
 """Feed contracts: every YAML in schemas/ loads, and a contract naming a column it lacks is refused."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,18 @@ def test_only_a_plain_string_column_can_be_free_text():
     with pytest.raises(ValidationError, match="only a string column"):
         Column(name="rating", type="int", required=False, description="d", free_text=True)
     assert [c.name for c in load_contract("online_events").free_text_columns] == ["search_keyword"]
+
+
+@pytest.mark.parametrize(
+    ("feed", "column"), [("media_exposures", "media"), ("campaigns", "media"), ("online_orders", "platform")]
+)
+def test_media_and_platforms_are_any_lower_case_name_not_a_closed_list(feed, column):
+    # A brand buys media and sells on platforms the generator never heard of; a name is only held to
+    # a form (lower case, no spaces) that a source mapping can bring any source's spelling to.
+    rule = load_contract(feed).column(column)
+
+    assert rule.enum is None
+    assert all(
+        re.fullmatch(rule.pattern, name) for name in ("douyin", "meta", "google_ads", "instore_screen")
+    )
+    assert not any(re.fullmatch(rule.pattern, name) for name in ("Meta", "google ads", "", "抖音"))
