@@ -74,6 +74,7 @@ class BuildResult:
     gate_seconds: float = 0.0  # the gold quality gate
     gold_seconds: float = 0.0
     docs_site: str = "not built"  # rebuilt | up to date | failed: <why> (databank.docs_site)
+    gold_warnings: tuple[str, ...] = ()  # the gold gate's failed warnings, e.g. a stale source
     seconds: float = 0.0
 
 
@@ -139,8 +140,7 @@ def build_marts(
 
         gate_started = time.perf_counter()
         gate = gold_gate or (None if dbt_step else _gold_quality_gate)
-        if gate is not None:
-            gate(settings, build, run_date)
+        report = gate(settings, build, run_date) if gate is not None else None
         gate_seconds = time.perf_counter() - gate_started
 
         gold_started = time.perf_counter()
@@ -173,6 +173,7 @@ def build_marts(
         gate_seconds=gate_seconds,
         gold_seconds=gold_seconds,
         docs_site=docs_site,
+        gold_warnings=tuple(getattr(report, "failed_warning", ())),
         seconds=time.perf_counter() - started,
     )
 

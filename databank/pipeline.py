@@ -182,6 +182,7 @@ def build_and_publish_marts(day: date) -> dict[str, Any]:
         "seconds": round(result.seconds, 1),
         "dbt_statuses": result.dbt_statuses,
         "docs_site": result.docs_site,
+        "gold_warnings": list(result.gold_warnings),
         "tables": {
             t.name: {
                 "rows": t.rows,

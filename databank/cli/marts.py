@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from databank.cli.render import console, parse_day
@@ -89,3 +90,5 @@ def _print_published(result: BuildResult, settings: Settings) -> None:
         f"Warehouse [bold]{result.warehouse}[/] (open it read-only); "
         f"gold Delta tables under [bold]{settings.lakehouse / 'gold'}[/]."
     )
+    if result.gold_warnings:
+        console.print(f"[yellow]Gold quality warnings[/]: {escape(', '.join(result.gold_warnings))}")

@@ -86,6 +86,9 @@ def day_summary(run: DayRun) -> Table:
     if run.published:
         rows = sum(t["rows"] for t in run.published["tables"].values())
         notes.append(f"published {len(run.published['tables'])} marts ({rows:,} rows)")
+        warnings = run.published.get("gold_warnings") or []
+        if warnings:
+            notes.append(f"gold quality warnings: {', '.join(warnings)}")
     notes += [
         f"{task.task_id} {task.state}" for task in run.tasks if task.state in ("failed", "upstream_failed")
     ]

@@ -13,6 +13,7 @@ import textwrap
 from datetime import date
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pyarrow as pa
@@ -347,3 +348,22 @@ def test_the_build_is_told_the_brands_time_zone(tmp_path):
     build_marts(settings, NIGHT_1, dbt_step=lambda run: (runs.append(run), fake_dbt(run)))
 
     assert [run.business_timezone for run in runs] == ["Europe/Paris"]
+
+
+def _warning_gate(settings, build, day):
+    return SimpleNamespace(failed_warning=["gold.sources:fresh(lbs_pings)"])
+
+
+def test_the_gold_gates_warnings_are_in_the_result_and_the_marts_command_says_them(
+    settings, tmp_path, monkeypatch
+):
+    result = build_marts(settings, NIGHT_1, dbt_step=fake_dbt, gold_gate=_warning_gate)
+    monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path / "command"))
+    monkeypatch.setattr(
+        marts_cli, "build_marts", partial(build_marts, dbt_step=fake_dbt, gold_gate=_warning_gate)
+    )
+    said = CliRunner().invoke(app, ["marts", "--date", "2026-05-14"])
+
+    assert result.gold_warnings == ("gold.sources:fresh(lbs_pings)",)
+    assert said.exit_code == 0, said.output
+    assert "Gold quality warnings: gold.sources:fresh(lbs_pings)" in " ".join(said.output.split())

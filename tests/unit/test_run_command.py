@@ -131,6 +131,27 @@ def test_the_day_summary_shows_each_feeds_rows_and_quality_gates():
     assert cells == ["2", "1,200", "1,190", "10", "1,185", "70 checks, 1 warning(s)"]
 
 
+def test_the_day_summary_names_the_warnings_of_the_marts_gate():
+    # A stale feed warns at the gold gate (the night is still published): the summary must say so.
+    from rich.console import Console
+
+    from databank.cli.render import day_summary
+
+    published = {
+        "tables": {"aipl_daily_funnel": {"rows": 3}},
+        "gold_warnings": ["gold.sources:fresh(pos_transactions)"],
+    }
+    tasks = (TaskOutcome("build_and_publish_marts", "success", 0.1),)
+    console = Console(record=True, width=300)
+
+    console.print(
+        day_summary(DayRun(date(2026, 5, 1), "success", 9.0, tasks, {"build_and_publish_marts": published}))
+    )
+
+    said = " ".join(console.export_text().split())  # the caption wraps to the table's width
+    assert "gold quality warnings: gold.sources:fresh(pos_transactions)" in said
+
+
 # ---- What a night cannot run without, checked once before the first task --------------------------
 
 REQUIRED = ("online_orders", "online_events", "pos_transactions", "media_exposures", "lbs_pings", "members")
