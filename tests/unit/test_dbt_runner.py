@@ -69,9 +69,8 @@ def test_declared_meta_comes_from_the_models_of_one_schema(tmp_path):
     assert declared == {"flows": "run_date"}
 
 
-def test_the_build_runs_with_the_memory_limit_spill_folder_and_threads_of_the_settings(tmp_path):
-    # GIVEN build resources other than the defaults
-    resources = BuildResources(memory_limit="2GiB", temp_directory=tmp_path / "spill", threads=1)
+def _shown(tmp_path, query: str, **changes) -> list[dict]:
+    """The rows `dbt show` prints for `query` on a build file, with the DbtRun's fields `changes`."""
     lines: list[str] = []
     run = DbtRun(
         find_dbt_project(),
@@ -81,21 +80,33 @@ def test_the_build_runs_with_the_memory_limit_spill_folder_and_threads_of_the_se
         tmp_path / "dbt",
         lines.append,
     )
-    run = dataclasses.replace(run, resources=resources)
+    run_dbt(
+        dataclasses.replace(run, **changes),
+        "show",
+        "--inline",
+        query,
+        "--output",
+        "json",
+        "--log-format",
+        "text",
+    )
+    output = "\n".join(lines)
+    return json.loads(output[output.index("{") :])["show"]
+
+
+def test_the_build_runs_with_the_memory_limit_spill_folder_and_threads_of_the_settings(tmp_path):
+    # GIVEN build resources other than the defaults
+    resources = BuildResources(memory_limit="2GiB", temp_directory=tmp_path / "spill", threads=1)
 
     # WHEN dbt asks the build's DuckDB what it was given
     query = (
         "select current_setting('memory_limit') as memory_limit,"
         " current_setting('temp_directory') as temp_directory, current_setting('threads') as threads"
     )
-    run_dbt(run, "show", "--inline", query, "--output", "json", "--log-format", "text")
+    shown = _shown(tmp_path, query, resources=resources)
 
     # THEN it has them
-    output = "\n".join(lines)
-    shown = json.loads(output[output.index("{") :])
-    assert shown["show"] == [
-        {"memory_limit": "2.0 GiB", "temp_directory": str(tmp_path / "spill"), "threads": 1}
-    ]
+    assert shown == [{"memory_limit": "2.0 GiB", "temp_directory": str(tmp_path / "spill"), "threads": 1}]
 
 
 def test_dbt_cuts_local_time_in_the_brands_time_zone(tmp_path, monkeypatch):
@@ -105,44 +116,20 @@ def test_dbt_cuts_local_time_in_the_brands_time_zone(tmp_path, monkeypatch):
     midnight_utc = "timestamp '2026-05-13 00:00:00'"
     query = f"select '{{{{ business_timezone() }}}}' as zone, {{{{ local_time(\"{midnight_utc}\") }}}} as at"
 
-    def shown(business_timezone: str | None) -> dict:
-        lines: list[str] = []
-        run = DbtRun(
-            find_dbt_project(),
-            tmp_path / "build.duckdb",
-            date(2026, 5, 13),
-            False,
-            tmp_path / "dbt",
-            lines.append,
-        )
-        run = dataclasses.replace(run, business_timezone=business_timezone)
-        run_dbt(run, "show", "--inline", query, "--output", "json", "--log-format", "text")
-        output = "\n".join(lines)
-        return json.loads(output[output.index("{") :])["show"][0]
+    paris = _shown(tmp_path, query, business_timezone="Europe/Paris")
+    unset = _shown(tmp_path, query, business_timezone=None)
 
-    assert shown("Europe/Paris") == {"zone": "Europe/Paris", "at": "2026-05-13T02:00:00"}  # UTC+2 in May
-    assert shown(None) == {"zone": "Asia/Shanghai", "at": "2026-05-13T08:00:00"}  # databank's default
+    assert paris == [{"zone": "Europe/Paris", "at": "2026-05-13T02:00:00"}]  # UTC+2 in May
+    assert unset == [{"zone": "Asia/Shanghai", "at": "2026-05-13T08:00:00"}]  # databank's default
 
 
 def test_the_brands_vars_reach_every_dbt_command(tmp_path):
-    lines: list[str] = []
-    run = DbtRun(
-        find_dbt_project(),
-        tmp_path / "build.duckdb",
-        date(2026, 5, 13),
-        False,
-        tmp_path / "dbt",
-        lines.append,
-    )
-    run = dataclasses.replace(run, resources=BuildResources(vars={"aipl_purchase_window_days": 365}))
+    resources = BuildResources(vars={"aipl_purchase_window_days": 365})
     query = (
         "select {{ var('aipl_purchase_window_days') }} as purchase,"
         " {{ var('aipl_loyalty_window_days') }} as loyalty"
     )
 
-    run_dbt(run, "show", "--inline", query, "--output", "json", "--log-format", "text")
+    shown = _shown(tmp_path, query, resources=resources)
 
-    output = "\n".join(lines)
-    assert json.loads(output[output.index("{") :])["show"] == [
-        {"purchase": 365, "loyalty": 365}
-    ]  # loyalty: default
+    assert shown == [{"purchase": 365, "loyalty": 365}]  # the loyalty window keeps its default
