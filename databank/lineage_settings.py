@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import date, timedelta
+from itertools import count
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -55,36 +56,28 @@ def airflow_environment(lineage: LineageSettings, reports: Path) -> dict[str, st
 
 
 def rotate_events(reports: Path, day: date, keep_days: int) -> int:
-    """Move the events file's lines to the segment of `day` and delete the segments of days more than
-    `keep_days` before it; return how many segments were deleted.
+    """Move the events file to a file of `day` (`openlineage-<day>.jsonl`, then `-2`, `-3` for a day run
+    again) and delete those of days more than `keep_days` before it; return how many were deleted.
 
-    The file is renamed, never rewritten: a task still emitting (an audience sync beside the upkeep)
-    appends either to the renamed segment or to a new events file, so no event is lost. A day run
-    again appends to its segment.
+    Files are only renamed, never copied or rewritten: a task still emitting (an audience sync beside
+    the upkeep) appends either to the renamed file or to a new events file, so no event is lost.
     """
     events = reports / EVENTS_FILE
     if events.is_file():
-        segment = _segment(events, day)
-        if segment.exists():
-            moved = events.with_name(f"{events.name}.rotating")
-            os.replace(events, moved)
-            with segment.open("ab") as whole, moved.open("rb") as part:
-                whole.write(part.read())
-            moved.unlink()
-        else:
-            os.replace(events, segment)
+        os.replace(events, _free_name(events, day))
     oldest_kept = day - timedelta(days=keep_days)
     deleted = 0
-    for segment in events.parent.glob(f"{events.stem}-*{events.suffix}"):
+    for kept in events.parent.glob(f"{events.stem}-*{events.suffix}"):
         try:
-            segment_day = date.fromisoformat(segment.stem.removeprefix(f"{events.stem}-"))
+            kept_day = date.fromisoformat(kept.stem.removeprefix(f"{events.stem}-")[:10])
         except ValueError:
-            continue  # not a segment of ours
-        if segment_day < oldest_kept:
-            segment.unlink()
+            continue  # not a file of ours
+        if kept_day < oldest_kept:
+            kept.unlink()
             deleted += 1
     return deleted
 
 
-def _segment(events: Path, day: date) -> Path:
-    return events.with_name(f"{events.stem}-{day.isoformat()}{events.suffix}")
+def _free_name(events: Path, day: date) -> Path:
+    names = (f"{events.stem}-{day.isoformat()}{'' if n == 1 else f'-{n}'}{events.suffix}" for n in count(1))
+    return next(events.with_name(name) for name in names if not events.with_name(name).exists())

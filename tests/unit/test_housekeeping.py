@@ -108,13 +108,17 @@ def test_lineage_events_move_to_a_file_of_their_night_and_older_nights_files_go(
     events.write_text('{"n": 3}\n')
     again = keep_lakehouse(settings, RUN_DATE)
 
-    # THEN the nights more than three days back are gone, tonight's file holds both runs' events, in
-    # order, and the next events start a new file
+    # THEN the nights more than three days back are gone, tonight's two runs have a file each, and the
+    # next events start a new file
+    tonight = [f"openlineage-{RUN_DATE}.jsonl", f"openlineage-{RUN_DATE}-2.jsonl"]
     kept = sorted(p.name for p in events.parent.iterdir())
     assert (result.lineage_files_deleted, again.lineage_files_deleted) == (4, 0)
     assert kept == sorted(
-        ["openlineage-notes.jsonl", *(f"openlineage-{RUN_DATE - timedelta(days=d)}.jsonl" for d in range(4))]
+        [
+            "openlineage-notes.jsonl",
+            *tonight,
+            *(f"openlineage-{RUN_DATE - timedelta(days=d)}.jsonl" for d in (1, 2, 3)),
+        ]
     )
-    tonight = events.parent / f"openlineage-{RUN_DATE}.jsonl"
-    assert tonight.read_text() == '{"n": 1}\n{"n": 2}\n{"n": 3}\n'
+    assert [(events.parent / name).read_text() for name in tonight] == ['{"n": 1}\n{"n": 2}\n', '{"n": 3}\n']
     assert not events.exists()
