@@ -124,3 +124,6 @@ def test_dbt_source_freshness_and_the_gold_gate_judge_each_silver_source_alike(p
         fresh = by_gate[f"fresh({table})"]
         assert fresh["success"] == (status == "pass"), (table, status, fresh["observed_value"])
         assert float(fresh["observed_value"]) == age_days, table
+    # and what the gate found to warn of is what the night's build reports
+    warned = [r for r in gate if r["stage"] == "gold" and r["severity"] == "warning" and not r["success"]]
+    assert sorted(result.gold_warnings) == sorted(f"{r['suite']}:{r['expectation']}" for r in warned)

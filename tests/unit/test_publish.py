@@ -13,7 +13,6 @@ import textwrap
 from datetime import date
 from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 
 import duckdb
 import pyarrow as pa
@@ -26,7 +25,7 @@ from databank.cli import marts as marts_cli
 from databank.config import load_settings
 from databank.dbt_runner import DbtRun, DbtStep
 from databank.gold_tables import publish_gold
-from databank.marts import BuildInProgressError, MartsBuildError, _build_lock, build_marts
+from databank.marts import BuildInProgressError, MartsBuildError, _build_lock, _gold_quality_gate, build_marts
 from databank.warehouse import register_silver
 
 NIGHT_1, NIGHT_2 = date(2026, 5, 13), date(2026, 5, 14)
@@ -351,7 +350,7 @@ def test_the_build_is_told_the_brands_time_zone(tmp_path):
 
 
 def _warning_gate(settings, build, day):
-    return SimpleNamespace(failed_warning=["gold.sources:fresh(lbs_pings)"])
+    return ["gold.sources:fresh(lbs_pings)"]
 
 
 def test_the_gold_gates_warnings_are_in_the_result_and_the_marts_command_says_them(
@@ -367,3 +366,13 @@ def test_the_gold_gates_warnings_are_in_the_result_and_the_marts_command_says_th
     assert result.gold_warnings == ("gold.sources:fresh(lbs_pings)",)
     assert said.exit_code == 0, said.output
     assert "Gold quality warnings: gold.sources:fresh(lbs_pings)" in " ".join(said.output.split())
+
+
+def test_the_nights_gold_gate_hands_its_warnings_to_the_build(settings, monkeypatch):
+    from databank.quality import gates
+    from databank.quality.gates import GateReport
+
+    report = GateReport("gold", "gold", "2026-05-13", "r1", 40, [], ["gold.sources:fresh(lbs_pings)"], 0.1)
+    monkeypatch.setattr(gates, "check_gold", lambda settings, build, day: report)
+
+    assert _gold_quality_gate(settings, settings.warehouse, NIGHT_1) == ["gold.sources:fresh(lbs_pings)"]
