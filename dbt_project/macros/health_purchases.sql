@@ -8,9 +8,9 @@
     ))
 {%- endmacro %}
 
-{#- What the purchase was worth on `day`, in the brand's currency, as a double. A line refunded in full only after
-    `day` still counted in full then; partial refunds carry no date in fct_order_lines, so they are
-    netted whenever they came. -#}
+{#- What the purchase was worth on `day`, in the brand's currency, as a double. A line refunded in
+    full only after `day` still counted in full then; partial refunds carry no date in
+    fct_order_lines, so they are netted whenever they came. -#}
 {% macro health_amount_on(lines, day) -%}
     cast(case
         when {{ lines }}.fully_refunded_date > {{ day }} then {{ lines }}.gross_amount
