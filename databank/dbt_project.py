@@ -38,7 +38,7 @@ def dbt_work_dir(reports: Path) -> Path:
 # Vars databank sets itself, from its own settings and the night it runs.
 RESERVED_VARS = {
     "run_date": "the night's date, which databank passes to each build",
-    "business_timezone": "databank's setting business_timezone, which dbt reads too",
+    "business_timezone": "databank's setting business_timezone, which every build passes to dbt",
 }
 
 

@@ -30,7 +30,6 @@ THREADS_ENV = "DATABANK_DBT_THREADS"
 # read by dbt_project/macros/run_date.sql: the day built travels outside `--vars`, whose change would
 # make dbt parse the whole project again every night
 RUN_DATE_ENV = "DATABANK_RUN_DATE"
-BUSINESS_TIMEZONE_ENV = "DATABANK_BUSINESS_TIMEZONE"  # the setting's own variable, read by dbt too
 
 FAILED_STATUSES = ("error", "fail", "runtime error")
 
@@ -94,7 +93,7 @@ class DbtRun:
     on_line: Callable[[str], None] | None = None
     unit_tests: bool = False  # nightly builds run the data tests; unit tests belong to CI
     resources: BuildResources = field(default_factory=BuildResources)
-    business_timezone: str | None = None  # the brand's; None: as the environment says, else the default
+    business_timezone: str | None = None  # the brand's, as the var business_timezone; None: the project's
 
 
 DbtStep = Callable[[DbtRun], None]
@@ -148,7 +147,9 @@ def run_dbt(run: DbtRun, command: str, *options: str) -> None:
 
 def _command_line(run: DbtRun, command: str, options: tuple[str, ...]) -> list[str]:
     # The same vars every night, so dbt's saved manifest stays valid from one night to the next.
-    brand_vars = ["--vars", json.dumps(run.resources.vars, sort_keys=True)] if run.resources.vars else []
+    zone = {"business_timezone": run.business_timezone} if run.business_timezone else {}
+    dbt_vars = {**run.resources.vars, **zone}
+    brand_vars = ["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else []
     return [
         sys.executable,
         "-P",  # the working directory stays off sys.path: a dbt_*.py there must not shadow dbt's modules
@@ -181,7 +182,6 @@ def _environment(run: DbtRun) -> dict[str, str]:
         THREADS_ENV: str(run.resources.threads),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DBT_USE_COLORS": "False",  # failure messages end up in exceptions and logs
-        **({BUSINESS_TIMEZONE_ENV: run.business_timezone} if run.business_timezone else {}),
     }
 
 

@@ -1,4 +1,4 @@
-{#- A UTC timestamp as wall-clock time in the business time zone (`business_timezone()`), for local
+{#- A UTC timestamp as wall-clock time in the business time zone (var business_timezone), for local
     hours and days. DuckDB: timezone() on a TIMESTAMP WITH TIME ZONE gives the naive local time (a
     naive TIMESTAMP is cast first, read in the session zone, UTC on our machines). Spark:
     from_utc_timestamp reads the value as UTC, which holds because sessions run with
@@ -8,20 +8,13 @@
 {%- endmacro %}
 
 {% macro default__local_time(ts) -%}
-    from_utc_timestamp({{ ts }}, '{{ business_timezone() }}')
+    from_utc_timestamp({{ ts }}, '{{ var("business_timezone") }}')
 {%- endmacro %}
 
 {% macro duckdb__local_time(ts) -%}
-    timezone('{{ business_timezone() }}', cast({{ ts }} as timestamptz))
+    timezone('{{ var("business_timezone") }}', cast({{ ts }} as timestamptz))
 {%- endmacro %}
 
 {% macro spark__local_time(ts) -%}
-    from_utc_timestamp({{ ts }}, '{{ business_timezone() }}')
-{%- endmacro %}
-
-{#- The brand's business time zone, the one silver's local dates were cut in: databank's setting
-    `business_timezone`, which `databank marts` passes as DATABANK_BUSINESS_TIMEZONE (the setting's own
-    variable); a var business_timezone (--vars, the unit tests) wins; with neither, databank's default. -#}
-{% macro business_timezone() -%}
-    {{- var("business_timezone", none) or env_var("DATABANK_BUSINESS_TIMEZONE", "Asia/Shanghai") -}}
+    from_utc_timestamp({{ ts }}, '{{ var("business_timezone") }}')
 {%- endmacro %}

@@ -109,18 +109,18 @@ def test_the_build_runs_with_the_memory_limit_spill_folder_and_threads_of_the_se
     assert shown == [{"memory_limit": "2.0 GiB", "temp_directory": str(tmp_path / "spill"), "threads": 1}]
 
 
-def test_dbt_cuts_local_time_in_the_brands_time_zone(tmp_path, monkeypatch):
+def test_dbt_cuts_local_time_in_the_brands_time_zone(tmp_path):
     # Silver's local dates are cut in databank's business_timezone; dbt's local hours (home and work
     # from LBS) must be read in the same zone, whether the brand set it in databank.toml or not.
-    monkeypatch.delenv("DATABANK_BUSINESS_TIMEZONE", raising=False)
     midnight_utc = "timestamp '2026-05-13 00:00:00'"
-    query = f"select '{{{{ business_timezone() }}}}' as zone, {{{{ local_time(\"{midnight_utc}\") }}}} as at"
+    zone = "{{ var('business_timezone') }}"
+    query = f"select '{zone}' as zone, {{{{ local_time(\"{midnight_utc}\") }}}} as at"
 
     paris = _shown(tmp_path, query, business_timezone="Europe/Paris")
     unset = _shown(tmp_path, query, business_timezone=None)
 
     assert paris == [{"zone": "Europe/Paris", "at": "2026-05-13T02:00:00"}]  # UTC+2 in May
-    assert unset == [{"zone": "Asia/Shanghai", "at": "2026-05-13T08:00:00"}]  # databank's default
+    assert unset == [{"zone": "Asia/Shanghai", "at": "2026-05-13T08:00:00"}]  # the project's default
 
 
 def test_the_brands_vars_reach_every_dbt_command(tmp_path):
