@@ -1,7 +1,8 @@
 """Delta Lake IO, in one place, for both profiles.
 
 Tables live at `<lakehouse>/<layer>/<name>/`. Jobs hand DataFrames to `replace` (a transaction that
-swaps the rows matching a partition predicate, so re-running a day replaces it) and `append`, and
+swaps the rows matching a partition predicate, so re-running a day, or a range of days, replaces it)
+and `append`, and
 read with `read`, or with `read_small` for a table small enough to hand to the driver whole (a file
 register, run logs): Arrow without a Spark job.
 
@@ -58,7 +59,7 @@ class Lakehouse(Protocol):
         data: DataFrame | pa.Table,
         layer: Layer,
         name: str,
-        where: Mapping[str, PartitionValue],
+        where: Mapping[str, PartitionValue | list[PartitionValue]],
         partition_by: list[str],
     ) -> None: ...
 
@@ -72,11 +73,18 @@ def lakehouse_for(settings: Settings) -> Lakehouse:
     return ClusterLakehouse(root) if settings.profile == "cluster" else EmbeddedLakehouse(root)
 
 
-def _predicate(where: Mapping[str, PartitionValue]) -> str:
+def _predicate(where: Mapping[str, PartitionValue | list[PartitionValue]]) -> str:
+    """The SQL predicate of the partitions `where` names: a value, or a list of them (days of a range)."""
+
     def literal(value: PartitionValue) -> str:
         return "'" + str(value).replace("'", "''") + "'"
 
-    return " AND ".join(f"{column} = {literal(value)}" for column, value in sorted(where.items()))
+    def condition(column: str, value: PartitionValue | list[PartitionValue]) -> str:
+        if isinstance(value, list):
+            return f"{column} IN ({', '.join(literal(v) for v in value)})"
+        return f"{column} = {literal(value)}"
+
+    return " AND ".join(condition(column, value) for column, value in sorted(where.items()))
 
 
 def _partition_filters(where: Mapping[str, list[PartitionValue]] | None) -> list[tuple] | None:

@@ -33,6 +33,6 @@ def create_empty_silver(spark: SparkSession, lake: Lakehouse, settings: Settings
     for feed in missing:
         bronze = spark.createDataFrame(empty_bronze(spark, settings, feed, day))
         lake.replace(
-            silver_rows(spark, lake, settings, feed, day, bronze), "silver", feed, {"dt": day}, ["dt"]
+            silver_rows(spark, lake, settings, feed, [day], bronze), "silver", feed, {"dt": day}, ["dt"]
         )
     return missing

@@ -10,7 +10,10 @@ it holds that the contract does not know. A file whose bytes were already ingest
 under any name, on any day) is skipped and registered as a duplicate. Re-running a day replaces
 that day's rows.
 
-    python -m spark_jobs.ingest_feed --feed online_orders --date 2026-05-01
+A history load ingests a range of days in one pass (`--until`): each day is decided, checked,
+accounted and registered as its own night would, in one Spark job.
+
+    python -m spark_jobs.ingest_feed --feed online_orders --date 2026-05-01 [--until 2026-05-31]
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
+from databank.business_days import days_between, distinct_days
 from databank.config import Settings, load_settings
 from databank.contracts import Contract, load_contract
 from databank.lakehouse import Lakehouse, lakehouse_for
@@ -50,6 +55,7 @@ from spark_jobs.transforms.identifiers import ID_LIKE, PHONE_LIKE, REDACTED, pse
 from spark_jobs.transforms.privacy import is_suppressed, vault_entries
 from spark_jobs.transforms.records import (
     BRONZE,
+    DELIVERY_DAY,
     FATE,
     QUARANTINE,
     SOURCE_FILE,
@@ -58,7 +64,7 @@ from spark_jobs.transforms.records import (
     VAULT,
     sorted_records,
 )
-from spark_jobs.transforms.validate import DeliveryWindow, type_and_check
+from spark_jobs.transforms.validate import DeliveryWindow, WindowOfEachDay, type_and_check
 
 FILES_TABLE = "ingested_files"
 RUNS_TABLE = "ingest_runs"
@@ -90,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     settings = load_settings()
     spark = build_session(settings, f"ingest {args.feed} {args.date}")
-    print(ingest(spark, lakehouse_for(settings), settings, args.feed, args.date))
+    days = days_between(args.date, args.until or args.date)
+    for result in ingest_days(spark, lakehouse_for(settings), settings, args.feed, days):
+        print(result)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -101,108 +109,146 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--date", required=True, type=date.fromisoformat, help="local business day, YYYY-MM-DD"
     )
+    parser.add_argument("--until", type=date.fromisoformat, help="last day of a range, YYYY-MM-DD")
     return parser.parse_args(argv)
 
 
 def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, day: date) -> IngestResult:
     """Ingest `feed` for `day`; see the module docstring."""
+    return ingest_days(spark, lake, settings, feed, [day])[0]
+
+
+def ingest_days(
+    spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, days: list[date]
+) -> list[IngestResult]:
+    """Ingest `feed` for each of `days` in one pass (a history load reads a month at a time): every
+    day's files are decided as its night would decide them, in order, each record is checked
+    against its own day's delivery window, and each day is accounted, registered and logged as its
+    own; a day whose rows do not add up stops the whole pass before anything is written."""
+    days = distinct_days(days)
     contract = load_contract(feed)
-    batch_id = f"{feed}-{day.isoformat()}-{uuid.uuid4().hex[:12]}"
+    token = uuid.uuid4().hex[:12]
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     sources = sources_of_feed(load_sources(settings.ingest.sources), feed)
-    delivered = list_delivered(settings.landing, contract, day, sources)
-    decisions = decide(delivered, _earlier_checksums(spark, lake, feed, day), settings.landing)
+    seen = _earlier_checksums(spark, lake, feed, days)
+    landing = settings.landing
+    decisions = [
+        decision
+        for day in days
+        for decision in decide(list_delivered(landing, contract, day, sources), seen, landing, day)
+    ]
     _widen_register(spark, lake)
     # Staged copies hold raw identifiers. One ingest of a feed runs at a time, so whatever is under
     # the feed's staging folder now was left by a killed run and goes before anything is read.
     feed_staging = Path(settings.lakehouse) / "_staging" / feed
     shutil.rmtree(feed_staging, ignore_errors=True)
-    staging = feed_staging / batch_id
-    meta = {"batch": batch_id, "at": ingested_at, "dt": day}
+    staging = feed_staging / f"{days[0].isoformat()}-{token}"
+    meta = {"feed": feed, "token": token, "at": ingested_at, "dt": days[0]}
     try:
         raw = read_raw(spark, contract, decisions, staging)
-        outcome = _outcome(raw, contract, settings, day, meta)
+        outcome = _outcome(raw, contract, settings, days, meta)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-    result = IngestResult(
-        batch_id=batch_id,
+    results = [_result_of_day(feed, day, token, decisions, outcome) for day in days]
+    register = _file_register(decisions, feed, token, ingested_at, outcome.unread_keys)
+    lost = [r for r in results if r.rows_delivered != r.rows_bronze + r.rows_quarantined + r.rows_suppressed]
+    if lost:  # checked before anything is written: the days stay as they were
+        _record(lake, register, results, days, ingested_at)
+        raise RowsLostError("; ".join(_rows_lost(result) for result in lost) + ": nothing written")
+    where = {"dt": days if len(days) > 1 else days[0]}
+    lake.replace(outcome.bronze, "bronze", feed, where, ["dt"])
+    lake.replace(outcome.quarantine, "quarantine", feed, where, ["dt"])
+    if outcome.vault_entries is not None:
+        vaulted = _seal_identifiers(settings, outcome.vault_entries)
+        results[-1] = replace(results[-1], identifiers_vaulted=vaulted)  # the pass seals them at once
+    _record(lake, register, results, days, ingested_at)
+    return results
+
+
+def _result_of_day(
+    feed: str, day: date, token: str, decisions: list[FileDecision], outcome: _Outcome
+) -> IngestResult:
+    of_day = [d for d in decisions if d.day == day]
+    return IngestResult(
+        batch_id=f"{feed}-{day.isoformat()}-{token}",
         feed=feed,
         dt=day,
-        files_delivered=sum(d.status != IGNORED for d in decisions),
-        files_ingested=sum(d.status == INGESTED for d in decisions),
-        files_duplicate=sum(d.status == DUPLICATE for d in decisions),
-        files_empty=sum(d.status == EMPTY for d in decisions),
-        files_refused=sum(d.status == REFUSED for d in decisions),
-        files_ignored=sum(d.status == IGNORED for d in decisions),
-        rows_delivered=rows_delivered(decisions),
-        rows_bronze=outcome.bronze.num_rows,
-        rows_quarantined=outcome.quarantine.num_rows,
-        rows_suppressed=outcome.suppressed,
+        files_delivered=sum(d.status != IGNORED for d in of_day),
+        files_ingested=sum(d.status == INGESTED for d in of_day),
+        files_duplicate=sum(d.status == DUPLICATE for d in of_day),
+        files_empty=sum(d.status == EMPTY for d in of_day),
+        files_refused=sum(d.status == REFUSED for d in of_day),
+        files_ignored=sum(d.status == IGNORED for d in of_day),
+        rows_delivered=rows_delivered(of_day),
+        rows_bronze=outcome.bronze_rows.get(day, 0),
+        rows_quarantined=outcome.quarantine_rows.get(day, 0),
+        rows_suppressed=outcome.suppressed.get(day, 0),
         identifiers_vaulted=0,
     )
-    register = _file_register(decisions, feed, day, batch_id, ingested_at, outcome.unread_keys)
-    stored = result.rows_bronze + result.rows_quarantined + result.rows_suppressed
-    if result.rows_delivered != stored:  # checked before anything is written: the day stays as it was
-        _record(lake, register, result, ingested_at)
-        raise RowsLostError(
-            f"{feed} {day}: {result.rows_delivered} rows delivered, but {result.rows_bronze} would go "
-            f"to bronze, {result.rows_quarantined} to quarantine and {result.rows_suppressed} are "
-            f"suppressed; nothing written (batch {batch_id})"
-        )
-    lake.replace(outcome.bronze, "bronze", feed, {"dt": day}, ["dt"])
-    lake.replace(outcome.quarantine, "quarantine", feed, {"dt": day}, ["dt"])
-    if outcome.vault_entries is not None:
-        result = replace(result, identifiers_vaulted=_seal_identifiers(settings, outcome.vault_entries))
-    _record(lake, register, result, ingested_at)
-    return result
+
+
+def _rows_lost(result: IngestResult) -> str:
+    return (
+        f"{result.feed} {result.dt}: {result.rows_delivered} rows delivered, but {result.rows_bronze} "
+        f"would go to bronze, {result.rows_quarantined} to quarantine and {result.rows_suppressed} are "
+        f"suppressed (batch {result.batch_id})"
+    )
 
 
 def empty_bronze(spark: SparkSession, settings: Settings, feed: str, day: date) -> pa.Table:
     """Bronze of a day without any record: the shape ingestion gives `feed`'s rows, and no row."""
     contract = load_contract(feed)
-    meta = {
-        "batch": f"{feed}-{day.isoformat()}-none",
-        "at": datetime.now(UTC).replace(tzinfo=None),
-        "dt": day,
-    }
-    return _outcome(read_raw(spark, contract, [], Path()), contract, settings, day, meta).bronze
+    meta = {"feed": feed, "token": "none", "at": datetime.now(UTC).replace(tzinfo=None), "dt": day}
+    return _outcome(read_raw(spark, contract, [], Path()), contract, settings, [day], meta).bronze
 
 
 @dataclass(frozen=True)
 class _Outcome:
-    """What a day's records became, before any of it is written."""
+    """What the days' records became, before any of it is written."""
 
     bronze: pa.Table
     quarantine: pa.Table
-    suppressed: int
+    bronze_rows: dict[date, int]
+    quarantine_rows: dict[date, int]
+    suppressed: dict[date, int]
     vault_entries: pa.Table | None  # None when no identifier type is vaulted
     unread_keys: dict[str, list[str]]  # by source file: JSON keys the contract does not know
 
 
-def _outcome(raw: DataFrame, contract: Contract, settings: Settings, day: date, meta: dict) -> _Outcome:
+def _outcome(
+    raw: DataFrame, contract: Contract, settings: Settings, days: list[date], meta: dict
+) -> _Outcome:
     tz = settings.business_timezone
-    window = DeliveryWindow.for_day(
-        day, settings.tz, settings.ingest.late_days, settings.ingest.future_tolerance_minutes
-    )
-    junk = {"phone": settings.ingest.placeholder_phones, "device_id": settings.ingest.junk_device_ids}
+    ingest_settings = settings.ingest
+    late, tolerance = ingest_settings.late_days, ingest_settings.future_tolerance_minutes
+    windows = {day: DeliveryWindow.for_day(day, settings.tz, late, tolerance) for day in days}
+    window = WindowOfEachDay.of(windows, F.col(DELIVERY_DAY)) if len(days) > 1 else windows[days[0]]
+    junk = {"phone": ingest_settings.placeholder_phones, "device_id": ingest_settings.junk_device_ids}
     vaulted = settings.privacy.vault_identifier_types
     pseudonymised = pseudonymise(raw, contract, settings.pseudonymisation_key(), junk, vaulted)
-    checked = type_and_check(pseudonymised, contract, window, tz, settings.ingest.earliest_plausible_time)
+    checked = type_and_check(pseudonymised, contract, window, tz, ingest_settings.earliest_plausible_time)
     # The people erased stay erased: their records are counted, never stored (not even in
     # quarantine). A request itself is not suppressed: it is how an erasure arrives.
     tokens = read_suppressed_tokens(settings) if contract.feed != ERASURE_FEED else []
     vault = vault_entries(checked.columns, contract) if vaulted else None
-    # One Spark action for the whole day: every record's fate and rows, split here.
+    # One Spark action for all the days: every record's fate and rows, split here.
     records = sorted_records(checked, contract, meta, is_suppressed(contract, tokens), vault).toArrow()
-    fates = records.column(FATE)
     return _Outcome(
         bronze=_rows_of(records, BRONZE),
         quarantine=_rows_of(records, QUARANTINE),
-        suppressed=pc.sum(pc.equal(fates, SUPPRESSED)).as_py() or 0,
+        bronze_rows=_count_by_day(records, BRONZE),
+        quarantine_rows=_count_by_day(records, QUARANTINE),
+        suppressed=_count_by_day(records, SUPPRESSED),
         vault_entries=_vault_entries(records) if vaulted else None,
         unread_keys=_unread_keys(records),
     )
+
+
+def _count_by_day(records: pa.Table, fate: str) -> dict[date, int]:
+    chosen = records.filter(pc.equal(records.column(FATE), fate))
+    counts = chosen.group_by(DELIVERY_DAY).aggregate([(FATE, "count")])
+    return dict(zip(counts[DELIVERY_DAY].to_pylist(), counts[f"{FATE}_count"].to_pylist(), strict=True))
 
 
 def _rows_of(records: pa.Table, fate: str) -> pa.Table:
@@ -233,10 +279,14 @@ def _seal_identifiers(settings: Settings, entries: pa.Table) -> int:
     return Vault.open(settings).store(entries)
 
 
-def _record(lake: Lakehouse, register: pa.Table, result: IngestResult, at: datetime) -> None:
-    """Register the day's files and log the run."""
-    lake.replace(register, "ops", FILES_TABLE, {"feed": result.feed, "dt": result.dt}, ["feed"])
-    lake.append(_run_row(result, at), "ops", RUNS_TABLE, ["feed"])
+def _record(
+    lake: Lakehouse, register: pa.Table, results: list[IngestResult], days: list[date], at: datetime
+) -> None:
+    """Register the days' files and log a run of each day."""
+    where = {"feed": results[0].feed, "dt": days if len(days) > 1 else days[0]}
+    lake.replace(register, "ops", FILES_TABLE, where, ["feed"])
+    runs = pa.Table.from_pylist([asdict(result) | {"finished_at": at} for result in results])
+    lake.append(runs, "ops", RUNS_TABLE, ["feed"])
 
 
 def _widen_register(spark: SparkSession, lake: Lakehouse) -> None:
@@ -246,27 +296,23 @@ def _widen_register(spark: SparkSession, lake: Lakehouse) -> None:
         lake.append(FILES_SCHEMA.empty_table(), "ops", FILES_TABLE, ["feed"])
 
 
-def _earlier_checksums(spark: SparkSession, lake: Lakehouse, feed: str, day: date) -> dict[str, str]:
+def _earlier_checksums(spark: SparkSession, lake: Lakehouse, feed: str, days: list[date]) -> dict[str, str]:
     """Checksums of files of this feed ingested for other days: re-deliveries of them are skipped."""
     files = lake.read_small(spark, "ops", FILES_TABLE, {"feed": [feed]}, ["checksum", "file", "status", "dt"])
     if files is None:
         return {}
-    rows = files.filter(pc.and_(pc.equal(files["status"], INGESTED), pc.not_equal(files["dt"], day)))
+    others = pc.invert(pc.is_in(files["dt"], pa.array(days, pa.date32())))
+    rows = files.filter(pc.and_(pc.equal(files["status"], INGESTED), others))
     return dict(zip(rows["checksum"].to_pylist(), rows["file"].to_pylist(), strict=True))
 
 
 def _file_register(
-    decisions: list[FileDecision],
-    feed: str,
-    day: date,
-    batch_id: str,
-    at: datetime,
-    unread_keys: dict[str, list[str]],
+    decisions: list[FileDecision], feed: str, token: str, at: datetime, unread_keys: dict[str, list[str]]
 ) -> pa.Table:
     return pa.table(
         {
             "feed": [feed] * len(decisions),
-            "dt": pa.array([day] * len(decisions), pa.date32()),
+            "dt": pa.array([d.day for d in decisions], pa.date32()),
             "file": [d.relative for d in decisions],
             "checksum": [d.file.checksum for d in decisions],
             "size_bytes": pa.array([d.file.size for d in decisions], pa.int64()),
@@ -274,7 +320,7 @@ def _file_register(
             "encoding": [d.file.encoding for d in decisions],
             "status": [d.status for d in decisions],
             "duplicate_of": [d.duplicate_of for d in decisions],
-            "batch_id": [batch_id] * len(decisions),
+            "batch_id": [f"{feed}-{d.day.isoformat()}-{token}" for d in decisions],
             "registered_at": pa.array([at] * len(decisions), pa.timestamp("us")),
             "problem": [d.file.problem for d in decisions],
             "compression": [d.file.compression for d in decisions],
@@ -311,11 +357,6 @@ FILES_SCHEMA = pa.schema(
         ("source", pa.string()),
     ]
 )
-
-
-def _run_row(result: IngestResult, at: datetime) -> pa.Table:
-    row = asdict(result) | {"finished_at": at}
-    return pa.Table.from_pylist([row])
 
 
 if __name__ == "__main__":

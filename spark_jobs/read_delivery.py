@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from functools import reduce
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, StringType, StructField, StructType
+from pyspark.sql.types import BooleanType, DateType, StringType, StructField, StructType
 
 from databank.contracts import Contract
 from databank.landing import MARKER, UNSUPPORTED_FORMAT, DeliveredFile, text_for_spark
@@ -31,7 +32,7 @@ from spark_jobs.transforms.parse import (
     parse_csv_lines,
     parse_json_lines,
 )
-from spark_jobs.transforms.records import SOURCE_CHECKSUM, SOURCE_FILE
+from spark_jobs.transforms.records import DELIVERY_DAY, SOURCE_CHECKSUM, SOURCE_FILE
 from spark_jobs.transforms.validate import LAST_LINE_CUT
 
 # What became of a delivered file; only `ingested` files are read line by line.
@@ -55,28 +56,30 @@ class FileDecision:
     relative: str
     status: str  # ingested | duplicate | empty | unreadable | refused | ignored
     duplicate_of: str | None = None
+    day: date | None = None  # the delivery day whose folder holds the file
 
 
-def decide(delivered: list[DeliveredFile], earlier: dict[str, str], landing: Path) -> list[FileDecision]:
+def decide(
+    delivered: list[DeliveredFile], earlier: dict[str, str], landing: Path, day: date | None = None
+) -> list[FileDecision]:
     """Which files to read: markers, empty, refused, unreadable and already-seen files are
-    registered, not read."""
-    seen = dict(earlier)
+    registered, not read. `earlier` (checksum -> file) gains the files decided to be read."""
     decisions = []
     for file in delivered:
         relative = file.path.relative_to(landing).as_posix()
         if file.problem == MARKER:
-            decisions.append(FileDecision(file, relative, IGNORED))
+            decisions.append(FileDecision(file, relative, IGNORED, day=day))
         elif file.is_empty:
-            decisions.append(FileDecision(file, relative, EMPTY))
-        elif file.checksum in seen:
-            decisions.append(FileDecision(file, relative, DUPLICATE, seen[file.checksum]))
+            decisions.append(FileDecision(file, relative, EMPTY, day=day))
+        elif file.checksum in earlier:
+            decisions.append(FileDecision(file, relative, DUPLICATE, earlier[file.checksum], day))
         elif file.problem == UNSUPPORTED_FORMAT:
-            decisions.append(FileDecision(file, relative, REFUSED))
+            decisions.append(FileDecision(file, relative, REFUSED, day=day))
         elif file.rows is None:
-            decisions.append(FileDecision(file, relative, UNREADABLE))
+            decisions.append(FileDecision(file, relative, UNREADABLE, day=day))
         else:
-            seen[file.checksum] = relative
-            decisions.append(FileDecision(file, relative, INGESTED))
+            earlier[file.checksum] = relative
+            decisions.append(FileDecision(file, relative, INGESTED, day=day))
     return decisions
 
 
@@ -120,7 +123,13 @@ def _read_file(
         frame = _read_text(spark, contract, file, path)
     if file.mapping:
         frame = translate(frame, file.mapping)
-    return frame.withColumns({SOURCE_FILE: F.lit(decision.relative), SOURCE_CHECKSUM: F.lit(file.checksum)})
+    return frame.withColumns(
+        {
+            SOURCE_FILE: F.lit(decision.relative),
+            SOURCE_CHECKSUM: F.lit(file.checksum),
+            DELIVERY_DAY: F.lit(decision.day).cast(DateType()),
+        }
+    )
 
 
 def _read_text(spark: SparkSession, contract: Contract, file: DeliveredFile, path: str) -> DataFrame:
@@ -154,12 +163,13 @@ def _readable_path(file: DeliveredFile, staging: Path, n: int) -> str:
 
 def _unopened_files(spark: SparkSession, contract: Contract, decisions: list[FileDecision]) -> DataFrame:
     """One quarantine record per file that cannot be opened at all."""
-    rows = [(d.relative, d.file.checksum, UNOPENED_REASONS[d.status]) for d in decisions]
+    rows = [(d.relative, d.file.checksum, UNOPENED_REASONS[d.status], d.day) for d in decisions]
     schema = StructType(
         [
             StructField(SOURCE_FILE, StringType()),
             StructField(SOURCE_CHECKSUM, StringType()),
             StructField(PARSE_ERROR, StringType()),
+            StructField(DELIVERY_DAY, DateType()),
         ]
     )
     frame = spark.createDataFrame(rows, schema)
@@ -172,4 +182,5 @@ def _empty_raw(spark: SparkSession, contract: Contract) -> DataFrame:
     fields = [StructField(n, StringType()) for n in contract.column_names]
     fields += [StructField(n, StringType()) for n in (RAW, PARSE_ERROR, SOURCE_FILE, SOURCE_CHECKSUM)]
     fields.append(StructField(LAST_LINE_CUT, BooleanType()))
+    fields.append(StructField(DELIVERY_DAY, DateType()))
     return spark.createDataFrame([], StructType(fields))

@@ -27,6 +27,7 @@ from typing import Literal
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from databank.business_days import days_between
 from databank.config import Settings, load_settings
 from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.spark_session import build_session
@@ -77,31 +78,44 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def resolve(
-    spark: SparkSession, lake: Lakehouse, settings: Settings, day: date, update: Update | None = None
+    spark: SparkSession,
+    lake: Lakehouse,
+    settings: Settings,
+    day: date,
+    update: Update | None = None,
+    since: date | None = None,
 ) -> IdentityResult:
     """OneID after `day`: incremental or full as `update` says, else as the settings say.
 
     First, every feed the brand does not have (yet) gets its empty silver table: the night's silver is
     complete once its feeds are standardised, and the marts built on it read every feed.
+
+    `since` (a history load): the sightings of every day from `since` to `day` are resolved at once,
+    in a full update from the map before `since`. Each day's edges are recorded under that day; the
+    range keeps one snapshot, the map after `day`, and its guards and changes. An id minted for the
+    range is dated from its consumer's first sighting.
     """
     create_empty_silver(spark, lake, settings, day)
-    sightings = lake.read(spark, "silver", IDENTIFIERS_TABLE, {"dt": [day]})
+    days = days_between(since or day, day)
+    sightings = lake.read(spark, "silver", IDENTIFIERS_TABLE, {"dt": days})
     if sightings is None:
         raise RuntimeError(
             "silver.identifiers does not exist: standardise the feeds before resolving identity"
         )
-    tonight = record_edges(sightings).withColumn("dt", F.lit(day)).toArrow()
-    lake.replace(tonight, "silver", EDGES, {"dt": day}, ["dt"])
+    where = {"dt": days if len(days) > 1 else day}
+    # Every sighting has its day; the coalesce keeps `dt` non-nullable, as the table declares it.
+    tonight = record_edges(sightings).withColumn("dt", F.coalesce("dt", F.lit(day))).toArrow()
+    lake.replace(tonight, "silver", EDGES, where, ["dt"])
     edges = lake.read(spark, "silver", EDGES).where(F.col("dt") <= F.lit(day)).localCheckpoint()
     shared = overlinked(edges, settings.identity.max_partners).localCheckpoint()
-    lake.replace(shared.withColumn("dt", F.lit(day)).toArrow(), "silver", GUARDS, {"dt": day}, ["dt"])
+    lake.replace(shared.withColumn("dt", F.lit(day)).toArrow(), "silver", GUARDS, where, ["dt"])
 
-    previous = _snapshot_before(spark, lake, day)
+    previous = _snapshot_before(spark, lake, days[0])
     nodes = linkable(sightings).select(NODE, "identifier_type").distinct()
     nodes = nodes.join(shared.select(NODE).distinct(), NODE, "left_anti")
     kept = guarded(edges, shared)
     components_of = components_function(settings)
-    if (update or update_mode(settings)) == "full" or previous is None:
+    if (update or update_mode(settings)) == "full" or previous is None or len(days) > 1:
         mode = "full"
         every_node = _all_nodes(spark, lake, day).join(shared.select(NODE).distinct(), NODE, "left_anti")
         components = components_of(kept, every_node)
@@ -113,10 +127,13 @@ def resolve(
             previous_ids, shared, previous, kept, tonight_day=day, nodes=nodes, components_of=components_of
         )
     mapping, history = stable_ids(components.localCheckpoint(), previous_ids, day)
-    snapshot = _with_seen(mapping, previous, sightings).withColumn("dt", F.lit(day)).toArrow()
-    lake.replace(snapshot, "silver", MAP, {"dt": day}, ["dt"])
+    snapshot = _with_seen(mapping, previous, sightings)
+    if len(days) > 1:
+        snapshot = _dated_from_first_sighting(snapshot, day)
+    snapshot = snapshot.withColumn("dt", F.lit(day)).toArrow()
+    lake.replace(snapshot, "silver", MAP, where, ["dt"])
     changes = history.toArrow()
-    lake.replace(changes, "silver", HISTORY, {"day": day}, ["day"])
+    lake.replace(changes, "silver", HISTORY, {"day": where["dt"]}, ["day"])
     causes = changes.column("cause").to_pylist()
     return IdentityResult(
         dt=day,
@@ -127,6 +144,17 @@ def resolve(
         consumers=len(set(snapshot.column("one_id").to_pylist())),
         merges=causes.count("merge"),
         splits=causes.count("split"),
+    )
+
+
+def _dated_from_first_sighting(snapshot: DataFrame, day: date) -> DataFrame:
+    """Ids minted on `day` for a range take the first day any of their identifiers was seen."""
+    first = snapshot.groupBy("one_id").agg(F.min("first_seen").alias("_first"))
+    dated = F.when(F.col("one_id_created") == F.lit(day), F.least("_first", "one_id_created"))
+    return (
+        snapshot.join(first, "one_id")
+        .withColumn("one_id_created", F.coalesce(dated, F.col("one_id_created")))
+        .select(*snapshot.columns)
     )
 
 

@@ -4,9 +4,10 @@ Silver holds each record once (a record id already delivered on one of the previ
 `dedupe_lookback_days` days is dropped), event times in UTC beside their local business date,
 online refunds and POS returns linked to the sales they undo, and `silver.identifiers`: every hashed
 identifier a record carries, which the identity job reads. Reference snapshots (stores, products, …)
-are kept per delivery day; readers take the latest. Re-running a day replaces it.
+are kept per delivery day; readers take the latest. Re-running a day replaces it. A history load
+standardises a range of days in one pass (`--until`), with the same rules applied day by day.
 
-    python -m spark_jobs.standardise --feed online_orders --date 2026-05-01
+    python -m spark_jobs.standardise --feed online_orders --date 2026-05-01 [--until 2026-05-31]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from databank.business_days import days_between, distinct_days
 from databank.config import Settings, load_settings
 from databank.contracts import load_contract
 from databank.lakehouse import Lakehouse, lakehouse_for
@@ -57,61 +59,88 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--date", required=True, type=date.fromisoformat, help="local business day, YYYY-MM-DD"
     )
+    parser.add_argument("--until", type=date.fromisoformat, help="last day of a range, YYYY-MM-DD")
     args = parser.parse_args(argv)
     settings = load_settings()
     spark = build_session(settings, f"standardise {args.feed} {args.date}")
-    print(standardise(spark, lakehouse_for(settings), settings, args.feed, args.date))
+    days = days_between(args.date, args.until or args.date)
+    for result in standardise_days(spark, lakehouse_for(settings), settings, args.feed, days):
+        print(result)
 
 
 def standardise(
     spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, day: date
 ) -> StandardiseResult:
+    return standardise_days(spark, lake, settings, feed, [day])[0]
+
+
+def standardise_days(
+    spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, days: list[date]
+) -> list[StandardiseResult]:
+    """Standardise `feed` for each of `days` in one pass: silver as the days' nights would leave it."""
+    days = distinct_days(days)
     contract = load_contract(feed)
-    bronze = lake.read(spark, "bronze", feed, {"dt": [day]})
+    bronze = lake.read(spark, "bronze", feed, {"dt": days})
     if bronze is None:
         raise NotIngestedError(f"bronze.{feed} does not exist: ingest {feed} before standardising it")
-    silver = silver_rows(spark, lake, settings, feed, day, bronze)
-    lake.replace(silver, "silver", feed, {"dt": day}, ["dt"])
+    silver = silver_rows(spark, lake, settings, feed, days, bronze)
+    where = {"dt": days if len(days) > 1 else days[0]}
+    lake.replace(silver, "silver", feed, where, ["dt"])
 
     rows = spark.createDataFrame(silver) if silver.num_rows else None
     sightings = (
         identifier_sightings(rows, contract) if rows else spark.createDataFrame([], IDENTIFIER_SCHEMA)
     ).toArrow()
-    lake.replace(sightings, "silver", IDENTIFIERS_TABLE, {"feed": feed, "dt": day}, ["dt"])
-    return StandardiseResult(feed, day, bronze.count(), silver.num_rows, sightings.num_rows)
+    lake.replace(sightings, "silver", IDENTIFIERS_TABLE, {"feed": feed, **where}, ["dt"])
+    bronze_rows = {row["dt"]: row["count"] for row in bronze.groupBy("dt").count().collect()}
+    silver_of, sightings_of = _count_by_day(silver), _count_by_day(sightings)
+    return [
+        StandardiseResult(feed, d, bronze_rows.get(d, 0), silver_of.get(d, 0), sightings_of.get(d, 0))
+        for d in days
+    ]
 
 
 def silver_rows(
-    spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, day: date, bronze: DataFrame
+    spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, days: list[date], bronze: DataFrame
 ) -> pa.Table:
-    """The silver rows of a day's bronze rows of `feed`: canonical, each record once, sales linked."""
+    """The silver rows of the days' bronze rows of `feed`: canonical, each record once, sales linked."""
     contract = load_contract(feed)
     frame = canonical(bronze, contract, settings.business_timezone)
     if feed not in SNAPSHOT_FEEDS:
-        earlier = _earlier(spark, lake, feed, day, settings.ingest.dedupe_lookback_days)
-        frame = first_delivery(frame, contract.record_id, earlier)
-    frame = _link(spark, lake, settings, feed, day, frame)
+        lookback = settings.ingest.dedupe_lookback_days
+        earlier = _earlier(spark, lake, feed, days, lookback)
+        frame = first_delivery(frame, contract.record_id, earlier, lookback)
+    frame = _link(spark, lake, settings, feed, days, frame)
     return frame.drop("ingest_source_file").toArrow()
 
 
-def _link(spark, lake, settings, feed: str, day: date, frame: DataFrame) -> DataFrame:
+def _link(spark, lake, settings, feed: str, days: list[date], frame: DataFrame) -> DataFrame:
     lookback = settings.ingest.refund_lookback_days
     if feed == "online_orders":
-        earlier = _earlier(spark, lake, feed, day, lookback)
+        earlier = _earlier(spark, lake, feed, days, lookback)
         sales = earlier.where(F.col("order_type") == "sale") if earlier is not None else None
-        return link_online_refunds(frame, sales)
+        return link_online_refunds(frame, sales, lookback)
     if feed == "pos_transactions":
-        earlier = _earlier(spark, lake, feed, day, lookback)
+        earlier = _earlier(spark, lake, feed, days, lookback)
         sales = earlier.where(F.col("line_type") == "sale") if earlier is not None else None
-        return link_pos_returns(frame, sales)
+        return link_pos_returns(frame, sales, lookback)
     return frame
 
 
-def _earlier(spark: SparkSession, lake: Lakehouse, feed: str, day: date, days: int) -> DataFrame | None:
-    """Silver rows of the `days` local days before `day` (a bounded read: the night's cost stays flat)."""
-    if days == 0:
+def _earlier(
+    spark: SparkSession, lake: Lakehouse, feed: str, days: list[date], lookback: int
+) -> DataFrame | None:
+    """Silver rows of the `lookback` local days before the first of `days` (a bounded read: the
+    night's cost stays flat)."""
+    if lookback == 0:
         return None
-    return lake.read(spark, "silver", feed, {"dt": [day - timedelta(days=n) for n in range(1, days + 1)]})
+    before = days_between(days[0] - timedelta(days=lookback), days[0] - timedelta(days=1))
+    return lake.read(spark, "silver", feed, {"dt": before})
+
+
+def _count_by_day(rows: pa.Table) -> dict[date, int]:
+    counts = rows.group_by("dt").aggregate([("dt", "count")])
+    return dict(zip(counts["dt"].to_pylist(), counts["dt_count"].to_pylist(), strict=True))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from databank.business_days import days_between
 from databank.cli.render import console, day_summary, days_progress, parse_day
 from databank.config import Settings, load_settings
 from databank.night_runner import DayRun
@@ -38,7 +39,7 @@ def run_command(
     first, last = (parse_day(day), parse_day(day)) if day else (parse_day(start), parse_day(end))
     if last < first:
         raise typer.BadParameter(f"--end {last} is before --start {first}")
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    days = days_between(first, last)
     settings = load_settings()
     run_with_progress(days, settings, wait_minutes)
     console.print(

@@ -40,9 +40,10 @@ def linkable(sightings: DataFrame) -> DataFrame:
 
 
 def record_edges(sightings: DataFrame) -> DataFrame:
-    """Pairs of identifiers seen on one record, with the evidence: one row per pair and record."""
+    """Pairs of identifiers seen on one record, with the evidence: one row per pair, record and
+    delivery day (`dt`, the day the record's night found the pair)."""
     ends = linkable(sightings).select(
-        "feed", "record_id", "seen_date", NODE, "identifier_type", "identifier_namespace"
+        "feed", "record_id", "seen_date", "dt", NODE, "identifier_type", "identifier_namespace"
     )
     left = ends.select(
         *(
@@ -56,7 +57,8 @@ def record_edges(sightings: DataFrame) -> DataFrame:
             for c in ends.columns
         )
     )
-    pairs = left.join(right, ["feed", "record_id", "seen_date"]).where(F.col("node_a") < F.col("node_b"))
+    pairs = left.join(right, ["feed", "record_id", "seen_date", "dt"])
+    pairs = pairs.where(F.col("node_a") < F.col("node_b"))
     return pairs.select(
         F.col("node_a").alias("src"),
         F.col("identifier_type_a").alias("src_type"),
@@ -67,7 +69,8 @@ def record_edges(sightings: DataFrame) -> DataFrame:
         "feed",
         "record_id",
         "seen_date",
-    ).dropDuplicates(["src", "dst", "feed", "record_id"])
+        "dt",
+    ).dropDuplicates(["src", "dst", "feed", "record_id", "dt"])
 
 
 def overlinked(edges: DataFrame, max_partners: dict[str, dict[str, int]]) -> DataFrame:

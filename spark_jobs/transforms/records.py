@@ -2,7 +2,9 @@
 
 A pure DataFrame function: `sorted_records` decides every record's fate in one projection (bronze,
 quarantine or suppressed, with what the vault and the file register need of it), so a day's
-delivery is computed by one Spark action whatever it is split into.
+delivery, or a range of days' deliveries, is computed by one Spark action whatever it is split into.
+Each record carries the day of the folder its file was delivered in (`DELIVERY_DAY`): bronze and
+quarantine are partitioned by it, and its ingestion batch is that day's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from spark_jobs.transforms.validate import REASON, REASON_COLUMN, RECORD_TEXT
 
 SOURCE_FILE = "_source_file"
 SOURCE_CHECKSUM = "_source_checksum"
+DELIVERY_DAY = "_delivery_day"
 # The columns of `sorted_records`: a record's fate, and what it carries to each destination.
 FATE, BRONZE, QUARANTINE, SUPPRESSED = "fate", "bronze", "quarantine", "suppressed"
 VAULT, UNREAD = "vault", "unread_keys"
@@ -46,6 +49,7 @@ def sorted_records(
         F.struct(*_quarantine_columns(contract, meta)).alias(QUARANTINE),
         unread.alias(UNREAD),
         F.col(SOURCE_FILE),
+        F.col(DELIVERY_DAY),
     ]
     if vault is not None:
         columns.append(F.when(fate == BRONZE, vault).alias(VAULT))
@@ -81,10 +85,15 @@ def _quarantine_columns(contract: Contract, meta: dict) -> list[Column]:
 
 
 def _ingestion_columns(meta: dict) -> list[Column]:
+    """`meta`: the feed, the run's token, when it ran, and the first day (every record has its own
+    delivery day; the coalesce only tells Spark the column is never null, as bronze declares it)."""
+    day = F.coalesce(F.col(DELIVERY_DAY), F.lit(meta["dt"]))
     return [
-        F.lit(meta["batch"]).alias("ingest_batch_id"),
+        F.concat_ws("-", F.lit(meta["feed"]), day.cast(StringType()), F.lit(meta["token"])).alias(
+            "ingest_batch_id"
+        ),
         F.lit(meta["at"]).alias("ingested_at"),
-        F.lit(meta["dt"]).alias("dt"),
+        day.alias("dt"),
     ]
 
 

@@ -3,7 +3,7 @@ linked to what they refund, and every identifier sighting in one long table for 
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from databank.contracts import Contract, local_date_column
@@ -25,50 +25,85 @@ def canonical(bronze: DataFrame, contract: Contract, tz: str) -> DataFrame:
     return frame
 
 
-def first_delivery(today: DataFrame, record_id: str, earlier_ids: DataFrame | None) -> DataFrame:
-    """One row per record id: the first delivered today, and none already in silver on an earlier day."""
-    order = Window.partitionBy(record_id).orderBy("ingest_source_file")
-    once = today.withColumn("_n", F.row_number().over(order)).where(F.col("_n") == 1).drop("_n")
-    if earlier_ids is None:
+def first_delivery(
+    rows: DataFrame, record_id: str, earlier: DataFrame | None, lookback_days: int
+) -> DataFrame:
+    """One row per record id and delivery day (`dt`), the first delivered that day, and none whose
+    record was kept on one of the `lookback_days` days before: a range of days gives what its nights
+    would have, night after night. `earlier`: silver's (record id, dt) of the days before the rows."""
+    order = Window.partitionBy(record_id, "dt").orderBy("ingest_source_file")
+    once = rows.withColumn("_n", F.row_number().over(order)).where(F.col("_n") == 1).drop("_n")
+    if lookback_days == 0:
         return once
-    return once.join(earlier_ids.select(F.col(record_id)).distinct(), record_id, "left_anti")
+    candidates = once.select(record_id, "dt", F.lit(False).alias("in_silver"))
+    if earlier is not None:
+        candidates = candidates.unionByName(earlier.select(record_id, "dt", F.lit(True).alias("in_silver")))
+    # In day order, a delivery is kept when silver holds it already or when no kept delivery of the
+    # record lies within the lookback before it (a drop does not extend the window, as at night).
+    start = F.struct(F.lit(None).cast("date").alias("last"), F.array().cast("array<date>").alias("kept"))
 
+    def step(state: Column, delivery: Column) -> Column:
+        keep = delivery["in_silver"] | state["last"].isNull()
+        keep = keep | (F.datediff(delivery["dt"], state["last"]) > lookback_days)
+        kept = F.array_append(state["kept"], delivery["dt"])
+        return F.when(keep, F.struct(delivery["dt"].alias("last"), kept.alias("kept"))).otherwise(state)
 
-def link_online_refunds(orders: DataFrame, earlier_sales: DataFrame | None) -> DataFrame:
-    """Refund lines get the order of the sale they refund and whether that sale is known."""
-    sales = orders.where(F.col("order_type") == "sale").select("order_line_id", "order_id")
-    if earlier_sales is not None:
-        sales = sales.unionByName(earlier_sales.select("order_line_id", "order_id"))
-    sales = sales.dropDuplicates(["order_line_id"]).select(
-        F.col("order_line_id").alias("refund_of_line_id"), F.col("order_id").alias("refunded_order_id")
+    kept_days = candidates.groupBy(record_id).agg(
+        F.aggregate(F.array_sort(F.collect_list(F.struct("dt", "in_silver"))), start, step)["kept"].alias("k")
     )
-    linked = orders.join(sales, "refund_of_line_id", "left")
+    kept = kept_days.select(record_id, F.explode("k").alias("dt"))
+    return once.join(kept, [record_id, "dt"], "left_semi").select(*rows.columns)
+
+
+def link_online_refunds(orders: DataFrame, earlier_sales: DataFrame | None, lookback_days: int) -> DataFrame:
+    """Refund lines get the order of the sale they refund and whether that sale is known: a sale of
+    the refund's day or of the `lookback_days` before it (`earlier_sales`: silver's, before `orders`)."""
+    sales = orders.where(F.col("order_type") == "sale").select("order_line_id", "order_id", "dt")
+    if earlier_sales is not None:
+        sales = sales.unionByName(earlier_sales.select("order_line_id", "order_id", "dt"))
+    sold = sales.select(
+        F.col("order_line_id").alias("refund_of_line_id"), "order_id", F.col("dt").alias("sold_dt")
+    )
+    refunds = orders.where(F.col("refund_of_line_id").isNotNull()).select("refund_of_line_id", "dt")
+    refunds = refunds.distinct()
+    matched = refunds.join(sold, "refund_of_line_id").where(_sold_within(lookback_days))
+    refunded = matched.groupBy("refund_of_line_id", "dt").agg(F.min("order_id").alias("refunded_order_id"))
+    linked = orders.join(refunded, ["refund_of_line_id", "dt"], "left").select(
+        "refund_of_line_id", *(c for c in orders.columns if c != "refund_of_line_id"), "refunded_order_id"
+    )  # silver's column order, as a join on the sale's line alone gave it
     return linked.withColumn(
         "is_refund_linked",
         F.when(F.col("order_type") == "refund", F.col("refunded_order_id").isNotNull()),
     )
 
 
-def link_pos_returns(lines: DataFrame, earlier_sales: DataFrame | None) -> DataFrame:
-    """Return lines get the sale line (same receipt and product) they take back, if it is known."""
-    sales = lines.where(F.col("line_type") == "sale").select("receipt_line_id", "receipt_id", "sku")
+def link_pos_returns(lines: DataFrame, earlier_sales: DataFrame | None, lookback_days: int) -> DataFrame:
+    """Return lines get the first sale line (same receipt and product) they take back, if it is known:
+    a sale of the return's day or of the `lookback_days` before it (`earlier_sales`: silver's)."""
+    sales = lines.where(F.col("line_type") == "sale").select("receipt_line_id", "receipt_id", "sku", "dt")
     if earlier_sales is not None:
-        sales = sales.unionByName(earlier_sales.select("receipt_line_id", "receipt_id", "sku"))
-    first_line = Window.partitionBy("receipt_id", "sku").orderBy("receipt_line_id")
-    sales = (
-        sales.dropDuplicates(["receipt_line_id"])
-        .withColumn("_n", F.row_number().over(first_line))
-        .where(F.col("_n") == 1)
-        .select(
-            F.col("receipt_id").alias("original_receipt_id"),
-            "sku",
-            F.col("receipt_line_id").alias("returned_line_id"),
-        )
+        sales = sales.unionByName(earlier_sales.select("receipt_line_id", "receipt_id", "sku", "dt"))
+    sold = sales.select(
+        F.col("receipt_id").alias("original_receipt_id"),
+        "sku",
+        "receipt_line_id",
+        F.col("dt").alias("sold_dt"),
     )
-    linked = lines.join(sales, ["original_receipt_id", "sku"], "left")
+    keys = ["original_receipt_id", "sku"]
+    returns = lines.where(F.col("original_receipt_id").isNotNull()).select(*keys, "dt").distinct()
+    matched = returns.join(sold, keys).where(_sold_within(lookback_days))
+    returned = matched.groupBy(*keys, "dt").agg(F.min("receipt_line_id").alias("returned_line_id"))
+    linked = lines.join(returned, [*keys, "dt"], "left").select(
+        *keys, *(c for c in lines.columns if c not in keys), "returned_line_id"
+    )  # silver's column order, as a join on the receipt and product alone gave it
     return linked.withColumn(
         "is_return_linked", F.when(F.col("line_type") == "return", F.col("returned_line_id").isNotNull())
     )
+
+
+def _sold_within(lookback_days: int) -> Column:
+    """A sale an undoing line can undo: sold on the line's delivery day or the `lookback_days` before."""
+    return (F.col("sold_dt") <= F.col("dt")) & (F.col("sold_dt") >= F.date_sub(F.col("dt"), lookback_days))
 
 
 def identifier_sightings(silver: DataFrame, contract: Contract) -> DataFrame:

@@ -31,7 +31,9 @@ time in a `local` feed, and unparseable in an `offset` feed, which promises an o
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -52,10 +54,29 @@ TIME_SPELLING = r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)\s*(Z
 WALL_CLOCK = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSSSSS]"
 
 
+@dataclass(frozen=True)
+class WindowOfEachDay:
+    """The delivery window of each record's own delivery day (a range of days read in one pass)."""
+
+    earliest: Column
+    latest: Column
+
+    @classmethod
+    def of(cls, windows: Mapping[date, DeliveryWindow], day: Column) -> WindowOfEachDay:
+        earliest = latest = None
+        for delivered, window in sorted(windows.items()):
+            on_day = day == F.lit(delivered)
+            earliest = (earliest if earliest is not None else F).when(on_day, F.lit(window.earliest))
+            latest = (latest if latest is not None else F).when(on_day, F.lit(window.latest))
+        if earliest is None or latest is None:
+            raise ValueError("a window of each day needs at least one day")
+        return cls(earliest, latest)
+
+
 def type_and_check(
     raw: DataFrame,
     contract: Contract,
-    window: DeliveryWindow | None,
+    window: DeliveryWindow | WindowOfEachDay | None,
     tz: str,
     earliest_plausible: datetime | None,
 ) -> DataFrame:
@@ -102,7 +123,10 @@ def _typed_name(name: str) -> str:
 
 
 def _checks(
-    contract: Contract, window: DeliveryWindow | None, earliest_plausible: datetime | None, mapped: bool
+    contract: Contract,
+    window: DeliveryWindow | WindowOfEachDay | None,
+    earliest_plausible: datetime | None,
+    mapped: bool,
 ) -> list[tuple[Column, str, str | None]]:
     """(condition, reason, column) of every rule, in the order of the module docstring."""
     text = {name: F.col(name) for name in contract.column_names}

@@ -354,7 +354,7 @@ def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(c
         Path(jar).name for jar in ingest.conf["spark.jars"].split(",")
     }
     assert ingest.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
-    assert vars(parse_args(arguments)) == {"feed": "online_orders", "date": date(2026, 5, 1)}
+    assert vars(parse_args(arguments)) == {"feed": "online_orders", "date": date(2026, 5, 1), "until": None}
     identity = cluster_dag.get_task("resolve_identity")
     assert identity.upstream_task_ids == {"apply_erasure_requests"}
     assert identity.trigger_rule == "none_failed"

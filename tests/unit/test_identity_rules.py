@@ -14,12 +14,12 @@ from spark_jobs.transforms.identity import connected_components, guarded, overli
 DAY = date(2026, 5, 3)
 SIGHTINGS = (
     "feed string, record_id string, identifier_type string, identifier_namespace string,"
-    " identifier_hmac string, identifier_status string, seen_date date"
+    " identifier_hmac string, identifier_status string, seen_date date, dt date"
 )
 
 
 def _sightings(spark, rows):
-    return spark.createDataFrame([(*r, DAY) for r in rows], SIGHTINGS)
+    return spark.createDataFrame([(*r, DAY, DAY) for r in rows], SIGHTINGS)
 
 
 def test_identifiers_on_one_record_are_linked_and_junk_never_is(spark):

@@ -9,7 +9,8 @@ from databank.contracts import load_contract
 from spark_jobs.transforms.privacy import vault_entries
 from spark_jobs.transforms.records import sorted_records
 
-META = {"batch": "b1", "at": datetime(2026, 5, 2, 1, 0), "dt": date(2026, 5, 1)}
+META = {"feed": "members", "token": "t1", "at": datetime(2026, 5, 2, 1, 0), "dt": date(2026, 5, 1)}
+DELIVERED_ON = date(2026, 5, 2)  # the day of the folder the record's file is in
 # What type_and_check adds to a record; null for one that breaks no rule.
 CHECK_COLUMNS = ("_reason", "_reason_column", "_record_text", "_raw")
 
@@ -33,6 +34,7 @@ def test_a_valid_member_record_goes_to_bronze_with_its_identifiers_named_as_hash
             "phone_status": F.lit("ok"),
             "_source_file": F.lit("f"),
             "_source_checksum": F.lit("c"),
+            "_delivery_day": F.lit(DELIVERED_ON),
             **{name: F.lit(None).cast("string") for name in CHECK_COLUMNS},
         }
     )
@@ -44,8 +46,9 @@ def test_a_valid_member_record_goes_to_bronze_with_its_identifiers_named_as_hash
     assert (row["member_id_hmac"], row["ingest_source_file"], row["dt"]) == (
         "h-member",
         "f",
-        date(2026, 5, 1),
+        date(2026, 5, 2),
     )
+    assert row["ingest_batch_id"] == "members-2026-05-02-t1"
 
 
 def test_a_rejected_record_keeps_its_hashed_text_and_a_line_that_did_not_parse_is_masked(spark):
@@ -66,7 +69,9 @@ def test_a_rejected_record_keeps_its_hashed_text_and_a_line_that_did_not_parse_i
         ],
         "request_id string, requested_at timestamp, identifier_type string, identifier_value string, "
         "_reason string, _reason_column string, _record_text string, _raw string",
-    ).withColumns({"_source_file": F.lit("f"), "_source_checksum": F.lit("c")})
+    ).withColumns(
+        {"_source_file": F.lit("f"), "_source_checksum": F.lit("c"), "_delivery_day": F.lit(DELIVERED_ON)}
+    )
 
     quarantine = _destined(checked, contract, "quarantine").select("record_id", "reason", "raw_text")
 
@@ -111,6 +116,7 @@ def test_each_record_is_sorted_once_with_what_its_fate_needs_and_the_suppressed_
             "_reason_column": F.lit(None).cast("string"),
             "_record_text": F.lit(None).cast("string"),
             "_source_checksum": F.lit("c"),
+            "_delivery_day": F.lit(DELIVERED_ON),
         }
     )
     suppressed = F.col("member_record_id") == "R3"

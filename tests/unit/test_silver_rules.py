@@ -22,42 +22,86 @@ def test_local_date_is_the_shanghai_day_of_the_utc_time(spark):
     }
 
 
+D1, D2 = date(2026, 5, 1), date(2026, 5, 2)
+
+
 def test_a_record_delivered_twice_today_or_already_on_an_earlier_day_is_kept_once(spark):
     today = spark.createDataFrame(
-        [("E1", "b.jsonl"), ("E1", "a.jsonl"), ("E2", "a.jsonl"), ("E3", "a.jsonl")],
-        "event_id string, ingest_source_file string",
+        [("E1", "b.jsonl", D2), ("E1", "a.jsonl", D2), ("E2", "a.jsonl", D2), ("E3", "a.jsonl", D2)],
+        "event_id string, ingest_source_file string, dt date",
     )
-    earlier = spark.createDataFrame([("E3",)], "event_id string")
+    earlier = spark.createDataFrame([("E3", D1)], "event_id string, dt date")
 
-    out = first_delivery(today, "event_id", earlier)
+    out = first_delivery(today, "event_id", earlier, lookback_days=7)
 
-    assertDataFrameEqual(out, [("E1", "a.jsonl"), ("E2", "a.jsonl")])
+    assertDataFrameEqual(out, [("E1", "a.jsonl", D2), ("E2", "a.jsonl", D2)])
+
+
+def test_over_a_range_a_record_is_kept_as_its_nights_would_keep_it(spark):
+    """Delivered on days 1, 5 and 9 with a 7-day lookback: night 5 drops it (kept on day 1), night 9
+    keeps it again (day 1 is out of reach, and day 5's copy never reached silver)."""
+    days = [date(2026, 5, d) for d in (1, 5, 9)]
+    rows = spark.createDataFrame(
+        [("E1", "a.jsonl", d) for d in days] + [("E2", "a.jsonl", days[1]), ("E3", "a.jsonl", days[0])],
+        "event_id string, ingest_source_file string, dt date",
+    )
+    earlier = spark.createDataFrame([("E3", date(2026, 4, 28))], "event_id string, dt date")
+
+    out = first_delivery(rows, "event_id", earlier, lookback_days=7)
+
+    assert sorted((r["event_id"], r["dt"].day) for r in out.collect()) == [("E1", 1), ("E1", 9), ("E2", 5)]
+    without_lookback = first_delivery(rows, "event_id", None, lookback_days=0)
+    assert without_lookback.count() == 5
 
 
 def test_refunds_point_to_their_order_when_the_sale_is_known(spark):
     today = spark.createDataFrame(
-        [("R1-1", "R1", "refund", "O1-1"), ("R2-1", "R2", "refund", "O9-1"), ("O2-1", "O2", "sale", None)],
-        "order_line_id string, order_id string, order_type string, refund_of_line_id string",
+        [
+            ("R1-1", "R1", "refund", "O1-1", D2),
+            ("R2-1", "R2", "refund", "O9-1", D2),
+            ("O2-1", "O2", "sale", None, D2),
+        ],
+        "order_line_id string, order_id string, order_type string, refund_of_line_id string, dt date",
     )
-    earlier = spark.createDataFrame([("O1-1", "O1")], "order_line_id string, order_id string")
+    earlier = spark.createDataFrame([("O1-1", "O1", D1)], "order_line_id string, order_id string, dt date")
 
-    out = {r["order_line_id"]: r for r in link_online_refunds(today, earlier).collect()}
+    out = {r["order_line_id"]: r for r in link_online_refunds(today, earlier, 30).collect()}
 
     assert (out["R1-1"]["refunded_order_id"], out["R1-1"]["is_refund_linked"]) == ("O1", True)
     assert (out["R2-1"]["refunded_order_id"], out["R2-1"]["is_refund_linked"]) == (None, False)
     assert out["O2-1"]["is_refund_linked"] is None
 
 
-def test_pos_returns_point_to_the_sold_line_of_the_same_product(spark):
-    today = spark.createDataFrame(
-        [("T1-1", "T1", "return", "S1", "SKU2")],
-        "receipt_line_id string, receipt_id string, line_type string, original_receipt_id string, sku string",
-    )
-    earlier = spark.createDataFrame(
-        [("S1-1", "S1", "SKU1"), ("S1-2", "S1", "SKU2")],
-        "receipt_line_id string, receipt_id string, sku string",
+def test_over_a_range_a_refund_finds_only_sales_of_its_own_lookback(spark):
+    """A refund delivered on day 3 cannot undo a sale delivered on day 4, nor one older than the
+    lookback: as night 3 would have found, with silver holding days 1 and 2 only."""
+    rows = spark.createDataFrame(
+        [
+            ("O1-1", "O1", "sale", None, date(2026, 5, 1)),
+            ("R1-1", "R1", "refund", "O1-1", date(2026, 5, 3)),
+            ("R2-1", "R2", "refund", "O2-1", date(2026, 5, 3)),
+            ("O2-1", "O2", "sale", None, date(2026, 5, 4)),
+            ("R3-1", "R3", "refund", "O1-1", date(2026, 5, 9)),
+        ],
+        "order_line_id string, order_id string, order_type string, refund_of_line_id string, dt date",
     )
 
-    out = link_pos_returns(today, earlier).first()
+    out = {r["order_line_id"]: r["is_refund_linked"] for r in link_online_refunds(rows, None, 5).collect()}
+
+    assert out == {"O1-1": None, "R1-1": True, "R2-1": False, "O2-1": None, "R3-1": False}
+
+
+def test_pos_returns_point_to_the_sold_line_of_the_same_product(spark):
+    today = spark.createDataFrame(
+        [("T1-1", "T1", "return", "S1", "SKU2", D2)],
+        "receipt_line_id string, receipt_id string, line_type string, original_receipt_id string, sku string,"
+        " dt date",
+    )
+    earlier = spark.createDataFrame(
+        [("S1-1", "S1", "SKU1", D1), ("S1-3", "S1", "SKU2", D1), ("S1-2", "S1", "SKU2", D1)],
+        "receipt_line_id string, receipt_id string, sku string, dt date",
+    )
+
+    out = link_pos_returns(today, earlier, 30).first()
 
     assert (out["returned_line_id"], out["is_return_linked"]) == ("S1-2", True)
