@@ -2,14 +2,15 @@
 asked for cannot run without.
 
 `check_night_can_run` names, once and before any task, a day outside the DAG's dates, the
-pseudonymisation key, the landing root and the reference data the marts read. `databank run`,
-`databank erase` and `databank housekeeping` hold the data folder while they work.
+pseudonymisation key, the landing root and the reference data the marts read; `check_history_can_run`
+the same before a history load. `databank run`, `databank load-history`, `databank erase` and
+`databank housekeeping` hold the data folder while they work.
 """
 
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 
@@ -51,15 +52,36 @@ def one_run_per_data_folder(config: Settings) -> Iterator[None]:
 
 def check_night_can_run(days: list[date], config: Settings) -> None:
     """Raise NightCannotRunError naming everything that would stop the nights of `days` (in order)."""
+    _check(days, config, reference_by=days[0])
+
+
+def check_history_can_run(days: list[date], config: Settings) -> None:
+    """As `check_night_can_run`, for a history load of `days`: its marts are built once, on the last
+    day, so reference data delivered by then is enough (a brand's catalogue export is today's). A
+    history ending before the night the warehouse was published for would take the marts back."""
+    from databank.status import warehouse_run_date
+
+    published = warehouse_run_date(config.warehouse)
+    later = []
+    if published is not None and published > days[-1]:
+        later = [
+            f"the warehouse is published for {published}, after {days[-1]}: a history ending earlier "
+            f"would publish the marts of {days[-1]} over it. End the history on or after {published}."
+        ]
+    _check(days, config, reference_by=days[-1], found=later)
+
+
+def _check(days: list[date], config: Settings, reference_by: date, found: Sequence[str] = ()) -> None:
+    problems = list(found)
     if not config.landing.is_dir():
-        problems = [
+        problems += [
             f"no landing folder {config.landing}: feeds land in <landing>/<feed>/dt=YYYY-MM-DD/. Point "
             "landing_dir (DATABANK_LANDING_DIR) or data_dir (DATABANK_DATA_DIR) at where they are "
             "delivered, or write a synthetic brand's feeds there with `databank generate`."
         ]
     else:
         # Reference data is judged only for days the DAG runs: before its first day nothing has landed.
-        problems = _outside_the_dags_dates(days, config) or _missing_reference(days[0], config)
+        problems += _outside_the_dags_dates(days, config) or _missing_reference(reference_by, config)
     problems += _missing_key(config)
     if problems:
         raise NightCannotRunError("\n".join(problems))

@@ -16,6 +16,7 @@ from databank.cli import (
     demo,
     erase,
     evaluation,
+    history,
     housekeeping,
     marts,
     run,
@@ -29,7 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-single_commands = (demo, config, services, marts, run, status, erase, housekeeping)
+single_commands = (demo, config, services, marts, run, history, status, erase, housekeeping)
 for commands in (module.app for module in single_commands):
     app.add_typer(commands)
 app.add_typer(evaluation.app, name="eval")

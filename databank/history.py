@@ -1,0 +1,118 @@
+"""A brand's history loaded in one go: `databank load-history --start D1 --end D2`.
+
+Years of orders replayed night by night cost a night's fixed cost per day (hours for a few years).
+A history load does the nights' work in few large Spark jobs and leaves the lakehouse as the nights
+would, so the next nightly run carries on from it:
+
+- each feed is ingested and standardised a batch of days at a time (`batch_days`, a month by
+  default), each day of a batch decided, checked, accounted and registered as its own night would
+  (`spark_jobs.ingest_feed.ingest_days`, `spark_jobs.standardise.standardise_days`); a feed is read
+  on the days it landed, so a feed the brand did not have yet in the early years is simply absent;
+- erasure requests delivered in a batch are applied after it, as the nights apply them;
+- identity is resolved once over the whole range (`spark_jobs.resolve_identity.resolve`, `since`):
+  each day's identifier pairs are recorded under that day, and the map after the last day is the
+  range's one snapshot;
+- the marts are built once, restated under that map (`databank.marts`, "restatement").
+
+What differs from nights, by design (docs/history.md):
+- earlier days are evaluated with hindsight: a consumer whose identifiers were linked later in the
+  range counts as one consumer on every day, as `databank marts --restate` counts them;
+- ids are minted once for the range, dated from each consumer's first sighting, and merges within
+  the range leave no `one_id_history` rows;
+- the per-feed quality gates of bronze and silver are a night's; the gold gate judges the build;
+- a record of a person whose erasure request arrived earlier in the same batch is stored, then
+  purged with the batch's requests, where a night would have counted it suppressed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from databank.business_days import days_between
+from databank.config import Settings
+from databank.pipeline import has_landed
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class FeedLoad:
+    """One feed's days and rows over the range: delivered = bronze + quarantined + suppressed."""
+
+    days: int = 0
+    rows_delivered: int = 0
+    rows_bronze: int = 0
+    rows_quarantined: int = 0
+    rows_suppressed: int = 0
+    rows_silver: int = 0
+
+
+@dataclass
+class HistoryLoad:
+    """What a history load did, step by step, and how long it took."""
+
+    first: date
+    last: date
+    feeds: dict[str, FeedLoad] = field(default_factory=dict)
+    erasures_applied: int = 0
+    consumers: int = 0
+    marts: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def load_history(
+    settings: Settings, first: date, last: date, batch_days: int = 31, on_progress: Progress | None = None
+) -> HistoryLoad:
+    """Load every feed's deliveries from `first` to `last`, resolve identity once and publish once."""
+    from databank.lakehouse import lakehouse_for
+    from databank.marts import build_marts
+    from databank.privacy.erasure import apply_erasure, pending_feed_requests
+    from databank.spark_session import build_session
+    from spark_jobs.ingest_feed import ingest_days
+    from spark_jobs.resolve_identity import resolve
+    from spark_jobs.standardise import standardise_days
+
+    if batch_days < 1:
+        raise ValueError(f"batch_days must be at least 1, not {batch_days}")
+    say = on_progress or (lambda _: None)
+    load = HistoryLoad(first, last)
+    lake = lakehouse_for(settings)
+    session = build_session(settings, f"databank load-history {first} to {last}")
+    started = time.monotonic()
+    for batch in _batches(days_between(first, last), batch_days):
+        for feed in settings.pipeline.feeds:
+            landed = [day for day in batch if has_landed(feed, day, settings)]
+            if not landed:
+                continue
+            say(f"{feed}: {landed[0]} to {landed[-1]} ({len(landed)} days)")
+            loaded = load.feeds.setdefault(feed, FeedLoad())
+            for ingested in ingest_days(session, lake, settings, feed, landed):
+                loaded.days += 1
+                loaded.rows_delivered += ingested.rows_delivered
+                loaded.rows_bronze += ingested.rows_bronze
+                loaded.rows_quarantined += ingested.rows_quarantined
+                loaded.rows_suppressed += ingested.rows_suppressed
+            standardised = standardise_days(session, lake, settings, feed, landed)
+            loaded.rows_silver += sum(result.rows_silver for result in standardised)
+        load.erasures_applied += apply_erasure(settings, pending_feed_requests(settings, batch[-1])).applied
+    load.seconds["feeds"] = time.monotonic() - started
+
+    say(f"identity: resolving {first} to {last} at once")
+    started = time.monotonic()
+    load.consumers = resolve(session, lake, settings, last, since=first).consumers
+    load.seconds["identity"] = time.monotonic() - started
+
+    say(f"marts: one build restated under the ids of {last}")
+    built = build_marts(settings, last, restate=True)
+    load.marts = {"tables": len(built.tables), "gold_warnings": list(built.gold_warnings)}
+    load.seconds["marts"] = built.seconds
+    return load
+
+
+def _batches(days: list[date], size: int) -> Iterator[list[date]]:
+    for start in range(0, len(days), size):
+        yield days[start : start + size]
