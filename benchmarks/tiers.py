@@ -36,7 +36,9 @@ def tier_parser(description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def bench_settings(root: Path, landing: Path) -> Settings:
-    """The settings of a benchmark's data directory over a tier's landing."""
+def bench_settings(root: Path, landing: Path, **overrides) -> Settings:
+    """The settings of a benchmark's data directory over a tier's landing (and `overrides`)."""
     vault = {"vault_key": BENCHMARK_VAULT_KEY}
-    return load_settings(data_dir=root, landing_dir=landing, hmac_key=BENCHMARK_KEY, privacy=vault)
+    return load_settings(
+        data_dir=root, landing_dir=landing, hmac_key=BENCHMARK_KEY, privacy=vault, **overrides
+    )

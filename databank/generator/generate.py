@@ -89,7 +89,7 @@ def generate(
         shutil.rmtree(out)
     (out / TRUTH_DIR).mkdir(parents=True)
 
-    rng_for = _rng_factory(args.seed)
+    rng_for = rng_factory(args.seed)
     world = build_world(rng_for("world"), args.consumers, args.start, args.days)
     people = build_population(rng_for("population"), args.consumers, world, rates)
     simulation = Simulation(world, people, rates, tz, rng_for)
@@ -103,7 +103,7 @@ def generate(
             delivery = Delivery(out, utc_offset_ms(day, tz), args.bad_rate)
             tables = simulation.day(index)
             if index == 0:
-                tables |= _reference_tables(world, day)
+                tables |= reference_tables(world, day)
             rows_today = 0
             for feed in sorted(tables):
                 table = tables[feed]
@@ -147,7 +147,7 @@ def generate(
     return summary
 
 
-def _rng_factory(seed: int) -> Callable[..., np.random.Generator]:
+def rng_factory(seed: int) -> Callable[..., np.random.Generator]:
     """Independent, reproducible streams per component and day, so one change stays local."""
 
     def rng_for(component: str, index: int = -1) -> np.random.Generator:
@@ -158,7 +158,7 @@ def _rng_factory(seed: int) -> Callable[..., np.random.Generator]:
     return rng_for
 
 
-def _reference_tables(world: World, day: date) -> dict[str, pa.Table]:
+def reference_tables(world: World, day: date) -> dict[str, pa.Table]:
     tables = {}
     for name in REFERENCE_TABLES:
         table: pa.Table = getattr(world, name)
