@@ -3,11 +3,11 @@ itself: tests/integration/test_history_load.py)."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import duckdb
 import pytest
+from landed_bank import REQUIRED, keyed_data_dir, land
 from typer.testing import CliRunner
 
 from databank import history, night_checks
@@ -15,30 +15,17 @@ from databank.cli import app
 from databank.config import load_settings
 
 runner = CliRunner()
-EVENT_FEEDS = ("online_orders", "online_events", "pos_transactions", "media_exposures", "lbs_pings")
 FIRST, LAST = date(2026, 3, 1), date(2026, 3, 3)
-
-
-def _land(landing, feeds, day: date) -> None:
-    for feed in feeds:
-        folder = landing / feed / f"dt={day}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{feed}.csv").write_text("")
 
 
 @pytest.fixture
 def bank(monkeypatch, tmp_path):
     """Three days of every event feed landed, and a catalogue (brands, products) delivered on the last
     day only, as a brand's export of today; a load that starts fails the test."""
-    for name in [n for n in os.environ if n.startswith("DATABANK_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABANK_HMAC_KEY", "test-key")
-    monkeypatch.setenv("DATABANK_PRIVACY__VAULT_KEY", "44" * 32)
-    monkeypatch.setenv("COLUMNS", "250")
+    keyed_data_dir(monkeypatch, tmp_path)
     for day in (FIRST, date(2026, 3, 2), LAST):
-        _land(tmp_path / "landing", (*EVENT_FEEDS, "members"), day)
-    _land(tmp_path / "landing", ("brands", "products"), LAST)
+        land(tmp_path / "landing", REQUIRED, day)
+    land(tmp_path / "landing", ("brands", "products"), LAST)
 
     def started(*args, **kwargs):
         raise AssertionError("the load started: nothing refused it")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import fcntl
-import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
 import yaml
+from landed_bank import REFERENCE, REQUIRED, keyed_data_dir, land
 from typer.testing import CliRunner
 
 from databank import night_checks, night_runner, pipeline
@@ -154,29 +154,13 @@ def test_the_day_summary_names_the_warnings_of_the_marts_gate():
 
 # ---- What a night cannot run without, checked once before the first task --------------------------
 
-REQUIRED = ("online_orders", "online_events", "pos_transactions", "media_exposures", "lbs_pings", "members")
-REFERENCE = ("brands", "stores", "products", "campaigns", "keywords")  # all a generated brand delivers
-
-
-def _land(landing, feeds, day: date) -> None:
-    """A delivery of each feed for the day (an empty file is a delivery, of nothing)."""
-    for feed in feeds:
-        folder = landing / feed / f"dt={day}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{feed}.csv").write_text("")
-
 
 @pytest.fixture
 def bank(monkeypatch, tmp_path):
     """A data dir with a key and the feeds of 2026-03-01 landed; a night that starts fails the test:
     every case here must be refused before Airflow is set up."""
-    for name in [n for n in os.environ if n.startswith("DATABANK_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABANK_HMAC_KEY", "test-key")
-    monkeypatch.setenv("DATABANK_PRIVACY__VAULT_KEY", "44" * 32)
-    monkeypatch.setenv("COLUMNS", "250")
-    _land(tmp_path / "landing", REQUIRED + REFERENCE, date(2026, 3, 1))
+    keyed_data_dir(monkeypatch, tmp_path)
+    land(tmp_path / "landing", REQUIRED + REFERENCE, date(2026, 3, 1))
 
     def started(*args, **kwargs):
         raise AssertionError("the night started: nothing refused it")
