@@ -1,9 +1,10 @@
 """The reading half of `spark_jobs.ingest_feed`: which of a day's delivered files are read, and their
 records as one raw DataFrame (every contract column as text, with its source and raw line).
 
-Each file is read on its own, so one file's shape (its header, its column order, a Parquet column
-whose type drifted) never decides how another is read, and its records carry their source from the
-start, and a file a source mapping reads is translated into the contract's spelling on its own.
+One file's shape (its header, its column order, a Parquet column whose type drifted) never decides
+how another is read: text files share a reader only when everything that decides how they are read
+is the same (format, header, field names, source mapping), and any other file is read on its own.
+Every record carries its file, its file's checksum and its delivery day.
 Spark reads a path as a glob: names are escaped. A file Spark cannot read as delivered (GBK,
 a CSV record spanning lines, a JSON document, a name Hadoop cannot parse) is read from a staged
 UTF-8 copy holding one record a line; staged copies hold raw identifiers, and the job removes them.
@@ -11,8 +12,10 @@ UTF-8 copy holding one record a line; staged copies hold raw identifiers, and th
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
@@ -47,6 +50,8 @@ INGESTED, DUPLICATE, EMPTY, UNREADABLE, REFUSED, IGNORED = (
 # A file that cannot be opened counts as one record, quarantined with this reason.
 UNOPENED_REASONS = {UNREADABLE: "unreadable_file", REFUSED: UNSUPPORTED_FORMAT}
 GLOB_CHARACTERS = re.compile(r"([\\\[\]{}*?])")
+# A path Spark reports back as it is (no character a URL would escape): its file is read with others.
+PLAIN_PATH = re.compile(r"[A-Za-z0-9_./=+-]+")
 BOM = "\ufeff"
 
 
@@ -95,12 +100,25 @@ def rows_delivered(decisions: list[FileDecision]) -> int:
 def read_raw(
     spark: SparkSession, contract: Contract, decisions: list[FileDecision], staging: Path
 ) -> DataFrame:
-    """Every record of the ingested files, and one per unopened file, as contract columns of text."""
-    frames = [
-        _read_file(spark, contract, decision, staging, n)
-        for n, decision in enumerate(decisions)
-        if decision.status == INGESTED
-    ]
+    """Every record of the ingested files, and one per unopened file, as contract columns of text.
+
+    Text files read alike (same format, header, field names and mapping, nothing wrong with them)
+    are read by one reader, each line knowing its file: a month of a feed is hundreds of files, and
+    one query per file costs more to plan than to run. Any other file is read on its own."""
+    alike: dict[tuple, list[tuple[int, FileDecision]]] = defaultdict(list)
+    frames = []
+    for n, decision in enumerate(decisions):
+        if decision.status != INGESTED:
+            continue
+        file = decision.file
+        read_alone = file.file_format == "parquet" or file.problem or file.cut_last_line is not None
+        plain = PLAIN_PATH.fullmatch(str(staging if file.restaged else file.path))
+        if read_alone or not plain:
+            frames.append(_read_file(spark, contract, decision, staging, n))
+        else:
+            source = file.mapping.source if file.mapping else None
+            alike[(file.file_format, file.header, file.columns, source)].append((n, decision))
+    frames += [_read_alike(spark, contract, group, staging) for group in alike.values()]
     unopened = [d for d in decisions if d.status in UNOPENED_REASONS]
     if unopened:
         frames.append(_unopened_files(spark, contract, unopened))
@@ -132,11 +150,38 @@ def _read_file(
     )
 
 
-def _read_text(spark: SparkSession, contract: Contract, file: DeliveredFile, path: str) -> DataFrame:
-    lines = (
-        spark.read.text(path)
-        .select(F.regexp_replace("value", f"^{BOM}", "").alias("value"))
-        .where(F.col("value").rlike(r"\S"))
+def _read_alike(
+    spark: SparkSession, contract: Contract, group: list[tuple[int, FileDecision]], staging: Path
+) -> DataFrame:
+    """The records of text files read alike, by one reader; each line gets its file's register entry."""
+    # Plain paths (no glob escapes), made absolute: Spark reports each line's file as an absolute URL.
+    paths = {os.path.abspath(_readable_path(d.file, staging, n)): d for n, d in group}
+    origins = spark.createDataFrame(
+        [(path, d.relative, d.file.checksum, d.day) for path, d in paths.items()],
+        StructType(
+            [
+                StructField("_read_path", StringType()),
+                StructField(SOURCE_FILE, StringType()),
+                StructField(SOURCE_CHECKSUM, StringType()),
+                StructField(DELIVERY_DAY, DateType()),
+            ]
+        ),
+    )
+    lines = spark.read.text(list(paths)).withColumn("_read_path", F.input_file_name())
+    lines = lines.withColumn("_read_path", F.expr("parse_url(_read_path, 'PATH')"))
+    first = group[0][1].file
+    frame = _read_text(spark, contract, first, lines).withColumn(LAST_LINE_CUT, F.lit(False))
+    if first.mapping:
+        frame = translate(frame, first.mapping)
+    return frame.join(F.broadcast(origins), "_read_path").drop("_read_path")
+
+
+def _read_text(
+    spark: SparkSession, contract: Contract, file: DeliveredFile, source: str | DataFrame
+) -> DataFrame:
+    read = spark.read.text(source) if isinstance(source, str) else source
+    lines = read.withColumn("value", F.regexp_replace("value", f"^{BOM}", "")).where(
+        F.col("value").rlike(r"\S")
     )
     if file.file_format == "jsonl":
         parsed = parse_json_lines(lines, contract, file.mapping.source_names() if file.mapping else None)
