@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
 
@@ -15,3 +15,9 @@ def distinct_days(days: Iterable[date]) -> list[date]:
     """`days` in order, each once, as plain dates (Airflow hands over pendulum's, which Spark's
     DataFrame constructor refuses)."""
     return sorted({date(day.year, day.month, day.day) for day in days})
+
+
+def batched(days: list[date], size: int) -> Iterator[list[date]]:
+    """`days` in consecutive runs of at most `size` days."""
+    for start in range(0, len(days), size):
+        yield days[start : start + size]

@@ -27,12 +27,12 @@ What differs from nights, by design (docs/history.md):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from databank.business_days import days_between
+from databank.business_days import batched, days_between
 from databank.config import Settings
 from databank.pipeline import has_landed
 
@@ -83,7 +83,7 @@ def load_history(
     lake = lakehouse_for(settings)
     session = build_session(settings, f"databank load-history {first} to {last}")
     started = time.monotonic()
-    for batch in _batches(days_between(first, last), batch_days):
+    for batch in batched(days_between(first, last), batch_days):
         for feed in settings.pipeline.feeds:
             landed = [day for day in batch if has_landed(feed, day, settings)]
             if not landed:
@@ -111,8 +111,3 @@ def load_history(
     load.marts = {"tables": len(built.tables), "gold_warnings": list(built.gold_warnings)}
     load.seconds["marts"] = built.seconds
     return load
-
-
-def _batches(days: list[date], size: int) -> Iterator[list[date]]:
-    for start in range(0, len(days), size):
-        yield days[start : start + size]

@@ -27,7 +27,7 @@ from typing import Literal
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from databank.business_days import days_between
+from databank.business_days import batched, days_between
 from databank.config import Settings, load_settings
 from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.spark_session import build_session
@@ -46,6 +46,7 @@ from spark_jobs.transforms.identity import (
 )
 
 EDGES, GUARDS, MAP, HISTORY = "identity_edges", "identity_guards", "identity_map", "one_id_history"
+EDGE_BATCH_DAYS = 31
 Components = Callable[[DataFrame, DataFrame], DataFrame]
 Update = Literal["incremental", "full"]
 
@@ -103,9 +104,7 @@ def resolve(
             "silver.identifiers does not exist: standardise the feeds before resolving identity"
         )
     where = {"dt": days if len(days) > 1 else day}
-    # Every sighting has its day; the coalesce keeps `dt` non-nullable, as the table declares it.
-    tonight = record_edges(sightings).withColumn("dt", F.coalesce("dt", F.lit(day))).toArrow()
-    lake.replace(tonight, "silver", EDGES, where, ["dt"])
+    edges_recorded = sum(_record_edges(spark, lake, batch, day) for batch in batched(days, EDGE_BATCH_DAYS))
     edges = lake.read(spark, "silver", EDGES).where(F.col("dt") <= F.lit(day)).localCheckpoint()
     shared = overlinked(edges, settings.identity.max_partners).localCheckpoint()
     lake.replace(shared.withColumn("dt", F.lit(day)).toArrow(), "silver", GUARDS, where, ["dt"])
@@ -138,13 +137,23 @@ def resolve(
     return IdentityResult(
         dt=day,
         mode=mode,
-        edges_tonight=tonight.num_rows,
+        edges_tonight=edges_recorded,
         shared_identifiers=shared.select(NODE).distinct().count(),
         identifiers=snapshot.num_rows,
         consumers=len(set(snapshot.column("one_id").to_pylist())),
         merges=causes.count("merge"),
         splits=causes.count("split"),
     )
+
+
+def _record_edges(spark: SparkSession, lake: Lakehouse, days: list[date], last: date) -> int:
+    """Record the identifier pairs of `days`' sightings under their own days; how many were recorded.
+    A range is recorded a month at a time: its pairs pass through the driver on their way to Delta."""
+    sightings = lake.read(spark, "silver", IDENTIFIERS_TABLE, {"dt": days})
+    # Every sighting has its day; the coalesce keeps `dt` non-nullable, as the table declares it.
+    pairs = record_edges(sightings).withColumn("dt", F.coalesce("dt", F.lit(last))).toArrow()
+    lake.replace(pairs, "silver", EDGES, {"dt": days if len(days) > 1 else days[0]}, ["dt"])
+    return pairs.num_rows
 
 
 def _dated_from_first_sighting(snapshot: DataFrame, day: date) -> DataFrame:
