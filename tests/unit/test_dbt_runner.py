@@ -6,8 +6,24 @@ import dataclasses
 import json
 from datetime import date
 
+import jinja2
+import yaml
+from dbt.adapters.duckdb.credentials import DuckDBCredentials
+from dbt.adapters.duckdb.environments.local import LocalEnvironment
+
 from databank.dbt_project import find_dbt_project
-from databank.dbt_runner import BuildResources, DbtRun, declared_meta, failures, run_dbt, statuses
+from databank.dbt_runner import (
+    MEMORY_LIMIT_ENV,
+    TEMP_DIRECTORY_ENV,
+    THREADS_ENV,
+    WAREHOUSE_PATH_ENV,
+    BuildResources,
+    DbtRun,
+    declared_meta,
+    failures,
+    run_dbt,
+    statuses,
+)
 
 
 def test_dbt_does_not_import_python_files_from_the_working_directory(tmp_path, monkeypatch):
@@ -133,3 +149,39 @@ def test_the_brands_vars_reach_every_dbt_command(tmp_path):
     shown = _shown(tmp_path, query, resources=resources)
 
     assert shown == [{"purchase": 365, "loyalty": 365}]  # the loyalty window keeps its default
+
+
+def test_a_data_test_opened_after_the_build_spilled_keeps_the_spill_folder(tmp_path):
+    # dbt-duckdb opens a cursor per model and per data test, on one database. DuckDB refuses to be
+    # given its spill folder again once it has spilled there, so a night that spilled in one model
+    # failed every data test after it.
+    environment = LocalEnvironment(_local_credentials(tmp_path, memory_limit="20MB"))
+    build = environment.handle().cursor()
+
+    # GIVEN a model whose sort spilled to disk
+    build.execute("select count(*) from (select r, random() as x from range(4000000) t(r) order by x)")
+    assert any((tmp_path / "spill").iterdir())
+
+    # WHEN a data test opens its own cursor
+    data_test = environment.handle().cursor()
+
+    # THEN it runs, with the spill folder of the settings
+    shown = data_test.execute("select current_setting('temp_directory')").fetchall()
+    assert shown == [(str(tmp_path / "spill"),)]
+
+
+def _local_credentials(tmp_path, memory_limit: str) -> DuckDBCredentials:
+    """The `local` output of the project's profiles.yml as dbt renders it for a build in `tmp_path`."""
+    environment = {
+        WAREHOUSE_PATH_ENV: str(tmp_path / "build.duckdb"),
+        MEMORY_LIMIT_ENV: memory_limit,
+        TEMP_DIRECTORY_ENV: str(tmp_path / "spill"),
+        THREADS_ENV: "1",
+    }
+    template = jinja2.Environment().from_string((find_dbt_project() / "profiles.yml").read_text())
+    profiles = yaml.safe_load(
+        template.render(env_var=lambda name, default=None: environment.get(name, default))
+    )
+    output = profiles["databank"]["outputs"]["local"]
+    fields = {name: value for name, value in output.items() if name not in ("type", "threads")}
+    return DuckDBCredentials(database="build", schema="main", **fields)
