@@ -1,7 +1,7 @@
-{#- The pairs of days (d0, d1) a flow compares: d0 = d1 - lag for every lag of var
-    aipl_flow_lags_days, for each d1 of the relation `end_days`. -#}
-{% macro aipl_flow_day_pairs(end_days) -%}
-    {%- for lag in var('aipl_flow_lags_days') %}
+{#- The pairs of days (d0, d1) a flow compares: d0 = d1 - lag for every lag of `lags` (by default
+    var aipl_flow_lags_days), for each d1 of the relation `end_days`. -#}
+{% macro aipl_flow_day_pairs(end_days, lags=none) -%}
+    {%- for lag in lags or var('aipl_flow_lags_days') %}
     select
         {{ add_days('d1', -lag) }} as d0,
         d1,
@@ -14,8 +14,9 @@
 {#- Each consumer's state at d0 and at d1 for every pair of the relation `day_pairs` (d0, d1,
     lag_days), one row per consumer of d1 with a state on either day. A flow follows the consumer,
     not the id (docs/aipl.md): the d0 spells of the ids that became a consumer of d1 count under that
-    consumer, whose d0 state is the deepest of them. `changed_after`: see one_id_successors. -#}
-{% macro aipl_flow_transitions(day_pairs, changed_after=none) -%}
+    consumer, whose d0 state is the deepest of them. `changed_after`: see one_id_successors. `spells`:
+    a relation of state spells, by default aipl_state_history. -#}
+{% macro aipl_flow_transitions(day_pairs, changed_after=none, spells=none) -%}
     with ranks_held as (
         {%- for side in ['d0', 'd1'] %}
         select
@@ -27,7 +28,7 @@
             day_pairs.lag_days,
             {{ aipl_state_rank('spells.state') }} as state_rank
         from {{ day_pairs }} as day_pairs
-        inner join {{ ref('aipl_state_history') }} as spells
+        inner join {{ spells or ref('aipl_state_history') }} as spells
             on {{ spell_holds_on('spells', 'day_pairs.' ~ side) }}
         {{ "union all" if not loop.last }}
         {%- endfor %}

@@ -12,14 +12,13 @@ with end_days as (
     {{ aipl_report_days('d1') | indent(4) }}
 ),
 
-day_pairs as (
-    {{ aipl_flow_day_pairs('end_days') | indent(4) }}
-),
-
 -- A night reads only the identity changes since its earliest d0.
-transitions as (
-    {{ aipl_flow_transitions(
-        'day_pairs', changed_after=earliest_d0 if is_incremental() else none
+cells as (
+    {{ aipl_flow_cells(
+        'end_days',
+        var('aipl_flow_lags_days'),
+        ref('aipl_state_history'),
+        changed_after=earliest_d0 if is_incremental() else none,
     ) | indent(4) }}
 )
 
@@ -34,7 +33,12 @@ select
     lag_days,
     state_d0,
     state_d1,
-    {{ aipl_state_rank('state_d1') }} - {{ aipl_state_rank('state_d0') }} as rank_change,
-    count(*) as consumers
-from transitions
-group by brand_id, d0, d1, lag_days, state_d0, state_d1
+    rank_d1 - rank_d0 as rank_change,
+    consumers
+from (
+    select
+        *,
+        {{ aipl_state_of_rank('rank_d0') }} as state_d0,
+        {{ aipl_state_of_rank('rank_d1') }} as state_d1
+    from cells
+) as named_cells

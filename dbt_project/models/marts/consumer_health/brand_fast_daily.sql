@@ -24,89 +24,43 @@ with days as (
     {%- endif %}
 ),
 
+days_as_d1 as (
+    select fast_date as d1 from days
+),
+
 -- O (opportunity) is no asset and ranks as none here.
 asset_spells as (
     select
         one_id,
         brand_id,
-        {{ aipl_state_rank('state') }} as state_rank,
+        state,
         cast(valid_from as date) as valid_from,
         cast(valid_to as date) as valid_to
     from {{ ref('aipl_state_history') }}
     where state in ('A', 'I', 'P', 'L')
 ),
 
-states_on_day as (
-    select
-        days.fast_date,
-        spells.one_id,
-        spells.brand_id,
-        spells.state_rank
-    from days
-    inner join asset_spells as spells
-        on {{ spell_holds_on('spells', 'days.fast_date') }}
-),
-
-lagged_spells as (
-    select
-        {{ add_days('days.fast_date', -lag_days) }} as d0,
-        days.fast_date as d1,
-        spells.one_id,
-        spells.brand_id,
-        spells.state_rank
-    from days
-    inner join asset_spells as spells
-        on {{ spell_holds_on('spells', add_days('days.fast_date', -lag_days)) }}
-),
-
-lagged_ids as (
-    select distinct
-        d0,
-        d1,
-        one_id
-    from lagged_spells
-),
-
--- A night reads only the identity changes of its own lag.
-lagged_successors as (
-    {{ one_id_successors(
-        'lagged_ids',
+-- Consumers by their asset state on the day and fast_advancing_lag_days before, followed through
+-- OneID's changes as aipl_flow follows them. A night reads only the identity changes of its lag.
+asset_cells as (
+    {{ aipl_flow_cells(
+        'days_as_d1',
+        [lag_days],
+        'asset_spells',
         changed_after=add_days(run_date(), -lag_days) if is_incremental() else none,
     ) | indent(4) }}
 ),
 
--- The state of fast_advancing_lag_days before, on the row of the day it is compared on, under the
--- consumer the ids of that day became (the deepest where several ids became one consumer).
-states_on_lagged_day as (
-    select
-        lagged.d1 as fast_date,
-        successors.one_id,
-        lagged.brand_id,
-        max(lagged.state_rank) as state_rank
-    from lagged_spells as lagged
-    inner join lagged_successors as successors
-        on lagged.d0 = successors.d0
-        and lagged.d1 = successors.d1
-        and lagged.one_id = successors.old_one_id
-    group by lagged.d1, successors.one_id, lagged.brand_id
-),
-
 fertility_advancing as (
     select
-        coalesce(on_day.brand_id, lagged.brand_id) as brand_id,
-        coalesce(on_day.fast_date, lagged.fast_date) as fast_date,
-        count(on_day.one_id) as asset_consumers,
-        count(lagged.one_id) as lagged_asset_consumers,
-        count(case when on_day.state_rank > lagged.state_rank then 1 end) as deepened_consumers,
-        count(case when lagged.one_id is null then on_day.one_id end) as entered_consumers
-    from states_on_day as on_day
-    full outer join states_on_lagged_day as lagged
-        on on_day.one_id = lagged.one_id
-        and on_day.brand_id = lagged.brand_id
-        and on_day.fast_date = lagged.fast_date
-    group by
-        coalesce(on_day.brand_id, lagged.brand_id),
-        coalesce(on_day.fast_date, lagged.fast_date)
+        brand_id,
+        d1 as fast_date,
+        {{ count_sum('case when rank_d1 > 0 then consumers else 0 end') }} as asset_consumers,
+        {{ count_sum('case when rank_d0 > 0 then consumers else 0 end') }} as lagged_asset_consumers,
+        {{ count_sum('case when rank_d0 > 0 and rank_d1 > rank_d0 then consumers else 0 end') }} as deepened_consumers,
+        {{ count_sum('case when rank_d0 = 0 and rank_d1 > 0 then consumers else 0 end') }} as entered_consumers
+    from asset_cells
+    group by brand_id, d1
 ),
 
 -- A consumer holding two member ids of a brand is one member.
