@@ -116,27 +116,13 @@ def load_seconds(tier: Tier, landing: Path, root: Path) -> tuple[float, dict]:
 
 def night_seconds(tier: Tier, landing: Path, root: Path) -> list[float]:
     """Wall time of each of the first nights run as nights (every landed feed, identity, the marts)."""
-    from databank.lakehouse import lakehouse_for
-    from databank.marts import build_marts
-    from databank.pipeline import has_landed
-    from databank.spark_session import build_session
-    from spark_jobs.ingest_feed import ingest
-    from spark_jobs.resolve_identity import resolve
-    from spark_jobs.standardise import standardise
+    from databank.history import run_night_jobs
 
     settings = history_settings(root, landing)
-    spark = build_session(settings, "benchmark history: nights")
-    lake = lakehouse_for(settings)
     seconds = []
     for offset in range(SAMPLE_NIGHTS):
-        day = tier.start + timedelta(days=offset)
         started = time.perf_counter()
-        for feed in settings.pipeline.feeds:
-            if has_landed(feed, day, settings):
-                ingest(spark, lake, settings, feed, day)
-                standardise(spark, lake, settings, feed, day)
-        resolve(spark, lake, settings, day)
-        build_marts(settings, day)
+        run_night_jobs(settings, tier.start + timedelta(days=offset))
         seconds.append(time.perf_counter() - started)
     return seconds
 

@@ -111,3 +111,24 @@ def load_history(
     load.marts = {"tables": len(built.tables), "gold_warnings": list(built.gold_warnings)}
     load.seconds["marts"] = built.seconds
     return load
+
+
+def run_night_jobs(settings: Settings, day: date) -> None:
+    """A night's Spark jobs and marts for `day` in this process, without Airflow and its quality gates:
+    every landed feed ingested and standardised, identity resolved, the marts built. What a history
+    load is held against, in its benchmark and its equivalence test."""
+    from databank.lakehouse import lakehouse_for
+    from databank.marts import build_marts
+    from databank.spark_session import build_session
+    from spark_jobs.ingest_feed import ingest
+    from spark_jobs.resolve_identity import resolve
+    from spark_jobs.standardise import standardise
+
+    lake = lakehouse_for(settings)
+    session = build_session(settings, f"databank night of {day}")
+    for feed in settings.pipeline.feeds:
+        if has_landed(feed, day, settings):
+            ingest(session, lake, settings, feed, day)
+            standardise(session, lake, settings, feed, day)
+    resolve(session, lake, settings, day)
+    build_marts(settings, day)

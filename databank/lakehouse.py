@@ -74,12 +74,15 @@ def lakehouse_for(settings: Settings) -> Lakehouse:
 
 
 def _predicate(where: Mapping[str, PartitionValue | list[PartitionValue]]) -> str:
-    """The SQL predicate of the partitions `where` names: a value, or a list of them (days of a range)."""
+    """The SQL predicate of the partitions `where` names: a value, or a list of them (days of a range);
+    a list of one is the night's `=`, the predicate nights have always written."""
 
     def literal(value: PartitionValue) -> str:
         return "'" + str(value).replace("'", "''") + "'"
 
     def condition(column: str, value: PartitionValue | list[PartitionValue]) -> str:
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
         if isinstance(value, list):
             return f"{column} IN ({', '.join(literal(v) for v in value)})"
         return f"{column} = {literal(value)}"

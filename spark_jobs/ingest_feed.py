@@ -156,7 +156,7 @@ def ingest_days(
     if lost:  # checked before anything is written: the days stay as they were
         _record(lake, register, results, days, ingested_at)
         raise RowsLostError("; ".join(_rows_lost(result) for result in lost) + ": nothing written")
-    where = {"dt": days if len(days) > 1 else days[0]}
+    where = {"dt": days}
     lake.replace(outcome.bronze, "bronze", feed, where, ["dt"])
     lake.replace(outcome.quarantine, "quarantine", feed, where, ["dt"])
     if outcome.vault_entries is not None:
@@ -223,7 +223,7 @@ def _outcome(
     ingest_settings = settings.ingest
     late, tolerance = ingest_settings.late_days, ingest_settings.future_tolerance_minutes
     windows = {day: DeliveryWindow.for_day(day, settings.tz, late, tolerance) for day in days}
-    window = WindowOfEachDay.of(windows, F.col(DELIVERY_DAY)) if len(days) > 1 else windows[days[0]]
+    window = WindowOfEachDay.of(windows, F.col(DELIVERY_DAY))
     junk = {"phone": ingest_settings.placeholder_phones, "device_id": ingest_settings.junk_device_ids}
     vaulted = settings.privacy.vault_identifier_types
     pseudonymised = pseudonymise(raw, contract, settings.pseudonymisation_key(), junk, vaulted)
@@ -283,7 +283,7 @@ def _record(
     lake: Lakehouse, register: pa.Table, results: list[IngestResult], days: list[date], at: datetime
 ) -> None:
     """Register the days' files and log a run of each day."""
-    where = {"feed": results[0].feed, "dt": days if len(days) > 1 else days[0]}
+    where = {"feed": results[0].feed, "dt": days}
     lake.replace(register, "ops", FILES_TABLE, where, ["feed"])
     runs = pa.Table.from_pylist([asdict(result) | {"finished_at": at} for result in results])
     lake.append(runs, "ops", RUNS_TABLE, ["feed"])

@@ -103,7 +103,7 @@ def resolve(
         raise RuntimeError(
             "silver.identifiers does not exist: standardise the feeds before resolving identity"
         )
-    where = {"dt": days if len(days) > 1 else day}
+    where = {"dt": days}
     edges_recorded = sum(_record_edges(spark, lake, batch, day) for batch in batched(days, EDGE_BATCH_DAYS))
     edges = lake.read(spark, "silver", EDGES).where(F.col("dt") <= F.lit(day)).localCheckpoint()
     shared = overlinked(edges, settings.identity.max_partners).localCheckpoint()
@@ -152,7 +152,7 @@ def _record_edges(spark: SparkSession, lake: Lakehouse, days: list[date], last: 
     sightings = lake.read(spark, "silver", IDENTIFIERS_TABLE, {"dt": days})
     # Every sighting has its day; the coalesce keeps `dt` non-nullable, as the table declares it.
     pairs = record_edges(sightings).withColumn("dt", F.coalesce("dt", F.lit(last))).toArrow()
-    lake.replace(pairs, "silver", EDGES, {"dt": days if len(days) > 1 else days[0]}, ["dt"])
+    lake.replace(pairs, "silver", EDGES, {"dt": days}, ["dt"])
     return pairs.num_rows
 
 

@@ -84,7 +84,7 @@ def standardise_days(
     if bronze is None:
         raise NotIngestedError(f"bronze.{feed} does not exist: ingest {feed} before standardising it")
     silver = silver_rows(spark, lake, settings, feed, days, bronze)
-    where = {"dt": days if len(days) > 1 else days[0]}
+    where = {"dt": days}
     lake.replace(silver, "silver", feed, where, ["dt"])
 
     rows = spark.createDataFrame(silver) if silver.num_rows else None

@@ -63,6 +63,9 @@ class WindowOfEachDay:
 
     @classmethod
     def of(cls, windows: Mapping[date, DeliveryWindow], day: Column) -> WindowOfEachDay:
+        if len(windows) == 1:  # a night: every record has the one day's window
+            (window,) = windows.values()
+            return cls(F.lit(window.earliest), F.lit(window.latest))
         earliest = latest = None
         for delivered, window in sorted(windows.items()):
             on_day = day == F.lit(delivered)

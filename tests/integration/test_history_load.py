@@ -14,13 +14,8 @@ from delta_reading import DAYS, FEEDS, START
 from lakehouse_content import consumer_names, differences, rows, tables
 
 from databank.config import Settings, load_settings
-from databank.history import load_history
-from databank.lakehouse import EmbeddedLakehouse
+from databank.history import load_history, run_night_jobs
 from databank.marts import build_marts
-from databank.pipeline import has_landed
-from spark_jobs.ingest_feed import ingest
-from spark_jobs.resolve_identity import resolve
-from spark_jobs.standardise import standardise
 
 pytestmark = pytest.mark.slow
 TONIGHT = START + timedelta(days=DAYS - 1)
@@ -39,13 +34,7 @@ def lakehouses(spark, resolved, tmp_path_factory) -> tuple[Settings, Settings]:
     assert all(loaded.days == DAYS - 1 for feed, loaded in load.feeds.items() if feed in FEEDS)
     assert load.consumers > 0
 
-    lake = EmbeddedLakehouse(str(history.lakehouse))  # tonight, as the nightly DAG's tasks run it
-    for feed in history.pipeline.feeds:
-        if has_landed(feed, TONIGHT, history):
-            ingest(spark, lake, history, feed, TONIGHT)
-            standardise(spark, lake, history, feed, TONIGHT)
-    resolve(spark, lake, history, TONIGHT)
-    build_marts(history, TONIGHT)
+    run_night_jobs(history, TONIGHT)  # tonight, as the nightly DAG's tasks run it
     assert build_marts(history, TONIGHT, restate=True).restated
 
     restated = load_settings(data_dir=tmp_path_factory.mktemp("nights"), hmac_key="integration-key")
