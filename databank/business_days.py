@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 
 
@@ -21,3 +21,21 @@ def batched(days: list[date], size: int) -> Iterator[list[date]]:
     """`days` in consecutive runs of at most `size` days."""
     for start in range(0, len(days), size):
         yield days[start : start + size]
+
+
+def batched_by_weight(
+    days: list[date], weight: Callable[[date], int], most_days: int, most_weight: int
+) -> Iterator[list[date]]:
+    """`days` in consecutive runs of at most `most_days` days whose weights add up to at most
+    `most_weight`; a day heavier than that alone is a run of its own."""
+    run: list[date] = []
+    held = 0
+    for day in days:
+        heavy = weight(day)
+        if run and (len(run) == most_days or held + heavy > most_weight):
+            yield run
+            run, held = [], 0
+        run.append(day)
+        held += heavy
+    if run:
+        yield run

@@ -30,11 +30,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
-from databank.business_days import batched, days_between
+from databank.business_days import batched_by_weight, days_between
 from databank.config import Settings
-from databank.pipeline import has_landed
+from databank.pipeline import has_landed, landing_folder
 
 Progress = Callable[[str], None]
 
@@ -65,9 +66,19 @@ class HistoryLoad:
 
 
 def load_history(
-    settings: Settings, first: date, last: date, batch_days: int = 31, on_progress: Progress | None = None
+    settings: Settings,
+    first: date,
+    last: date,
+    batch_days: int = 92,
+    batch_megabytes: int = 128,
+    on_progress: Progress | None = None,
 ) -> HistoryLoad:
-    """Load every feed's deliveries from `first` to `last`, resolve identity once and publish once."""
+    """Load every feed's deliveries from `first` to `last`, resolve identity once and publish once.
+
+    The feeds go a batch of days at a time: at most `batch_days` days and `batch_megabytes` of
+    delivered files. A batch's records meet in the driver before they are written, so the bytes
+    bound its memory; the days bound how long one failed batch takes to run again. Each batch costs
+    about ten seconds of Spark's own work per feed, so few large batches beat many small ones."""
     from databank.lakehouse import lakehouse_for
     from databank.marts import build_marts
     from databank.privacy.erasure import apply_erasure, pending_feed_requests
@@ -76,14 +87,18 @@ def load_history(
     from spark_jobs.resolve_identity import resolve
     from spark_jobs.standardise import standardise_days
 
-    if batch_days < 1:
-        raise ValueError(f"batch_days must be at least 1, not {batch_days}")
+    if batch_days < 1 or batch_megabytes < 1:
+        raise ValueError(
+            f"a batch holds at least a day and a megabyte, not {batch_days} and {batch_megabytes}"
+        )
     say = on_progress or (lambda _: None)
     load = HistoryLoad(first, last)
     lake = lakehouse_for(settings)
     session = build_session(settings, f"databank load-history {first} to {last}")
     started = time.monotonic()
-    for batch in batched(days_between(first, last), batch_days):
+    days = days_between(first, last)
+    delivered = partial(delivered_bytes, settings)
+    for batch in batched_by_weight(days, delivered, batch_days, batch_megabytes * 2**20):
         for feed in settings.pipeline.feeds:
             landed = [day for day in batch if has_landed(feed, day, settings)]
             if not landed:
@@ -132,3 +147,9 @@ def run_night_jobs(settings: Settings, day: date) -> None:
             standardise(session, lake, settings, feed, day)
     resolve(session, lake, settings, day)
     build_marts(settings, day)
+
+
+def delivered_bytes(settings: Settings, day: date) -> int:
+    """The size of every file delivered for `day`, over the feeds the brand has."""
+    folders = (landing_folder(feed, day, settings) for feed in settings.pipeline.feeds)
+    return sum(path.stat().st_size for folder in folders for path in folder.rglob("*") if path.is_file())

@@ -21,8 +21,14 @@ def load_history_command(
     start: Annotated[str, typer.Option(help="First day of the history, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option(help="Last day of the history (inclusive), YYYY-MM-DD.")],
     batch_days: Annotated[
-        int, typer.Option(min=1, help="Days ingested and standardised per Spark job, per feed.")
-    ] = 31,
+        int, typer.Option(min=1, help="At most this many days ingested and standardised per Spark job.")
+    ] = 92,
+    batch_mb: Annotated[
+        int,
+        typer.Option(
+            min=1, help="At most this many megabytes of delivered files per Spark job (a day over it alone)."
+        ),
+    ] = 128,
 ) -> None:
     """Load every feed's deliveries from --start to --end in few large Spark jobs, resolve identity
     once and publish the marts once, restated: the lakehouse is left as the nights would leave it,
@@ -46,7 +52,7 @@ def load_history_command(
         with one_run_per_data_folder(settings):
             check_history_can_run(days_between(first, last), settings)
             with console.status(f"Loading the history {first} to {last}") as status:
-                load = load_history(settings, first, last, batch_days, on_progress=status.update)
+                load = load_history(settings, first, last, batch_days, batch_mb, on_progress=status.update)
     except (RunInProgressError, NightCannotRunError, RowsLostError, MartsBuildError) as error:
         problems = "".join(f"\n  - {escape(line)}" for line in str(error).splitlines())
         console.print(f"[bold red]History {first} to {last} not loaded:[/]{problems}")

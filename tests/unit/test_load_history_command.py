@@ -80,10 +80,30 @@ def test_a_history_ending_before_the_published_night_is_refused(bank):
 
 @pytest.mark.parametrize(
     "arguments",
-    [["--start", "2026-03-03", "--end", "2026-03-01"], ["--start", "2026-03-01"], ["--batch-days", "0"]],
+    [
+        ["--start", "2026-03-03", "--end", "2026-03-01"],
+        ["--start", "2026-03-01"],
+        ["--batch-days", "0"],
+        ["--batch-mb", "0"],
+    ],
 )
-def test_a_range_must_be_given_in_order_and_batches_hold_a_day(bank, arguments):
+def test_a_range_must_be_given_in_order_and_batches_hold_a_day_and_a_megabyte(bank, arguments):
     result = runner.invoke(app, ["load-history", *arguments])
 
     assert result.exit_code == 2
     assert not (bank / "lakehouse").exists()
+
+
+def test_a_days_weight_in_a_batch_is_what_was_delivered_for_it_over_the_brands_feeds(bank):
+    settings = load_settings()
+    landing = bank / "landing"
+    sub_folder = landing / REQUIRED[0] / "dt=2026-03-03" / "part-0"
+    sub_folder.mkdir()
+    (sub_folder / "late.csv").write_bytes(b"x" * 1000)
+    (landing / "brands" / "dt=2026-03-03" / "brands.csv").write_bytes(b"x" * 20)
+    stray = landing / "not_a_feed" / "dt=2026-03-03"
+    stray.mkdir(parents=True)
+    (stray / "stray.csv").write_bytes(b"x" * 300)
+
+    assert history.delivered_bytes(settings, LAST) == 1020  # the stray folder is no feed of the brand's
+    assert history.delivered_bytes(settings, date(2026, 3, 4)) == 0  # nothing landed: no folder
