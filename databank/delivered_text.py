@@ -10,6 +10,9 @@ against each other.
   otherwise): a quoted field may hold separators, doubled quotes and line breaks, so one record may
   span lines. A quote left open at the end of the file (a transfer cut inside a quoted
   field) does not swallow the lines after it: they stay records of their own.
+- Whitespace-separated fields (a mapping's `separator: whitespace`, as old report exports and
+  fixed-width dumps spell them) are split at runs of spaces and tabs, blanks at either end ignored;
+  nothing is quoted, so every line is one record.
 - A `.json` file may hold one JSON document (an array of records, or one record) instead of JSON
   Lines: each element is then a record, written back as one compact line.
 """
@@ -27,6 +30,9 @@ BOM = "\ufeff"
 # Line breaks and blank lines as Spark's text reader sees them, so both count the same records.
 LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
 NOT_BLANK = re.compile(r"[^ \t\n\x0b\f\r]")
+# Blanks that separate whitespace-separated fields; Spark splits at the same pattern.
+FIELD_BLANKS = "[ \t]+"
+WHITESPACE = "whitespace"
 # Spark reads one record per line: a line break inside a quoted field travels as a private-use
 # character and is put back once the record is parsed.
 BREAK_SENTINELS = {"\n": "\ue000", "\r": "\ue001"}
@@ -35,10 +41,18 @@ SENTINEL_BREAKS = {sentinel: character for character, sentinel in BREAK_SENTINEL
 
 @dataclass(frozen=True)
 class CsvDialect:
-    """How a CSV source spells its records: one separator and one quote character."""
+    """How a CSV source spells its records: one separator character and one quote character, or
+    `WHITESPACE` as the separator and no quote."""
 
     separator: str = ","
-    quote: str = '"'
+    quote: str | None = '"'
+
+    @property
+    def splits_on_blanks(self) -> bool:
+        return self.separator == WHITESPACE
+
+
+WHITESPACE_SEPARATED = CsvDialect(WHITESPACE, None)
 
 
 RFC_4180 = CsvDialect()
@@ -80,7 +94,8 @@ def text_records(
         if elements is not None:
             return TextRecords(elements, spans_lines=False, from_document=True)
     lines = _physical_lines(text)
-    records = _csv_records(lines, dialect) if file_format == "csv" else [line for line, _ in lines]
+    quoted = file_format == "csv" and dialect.quote is not None
+    records = _csv_records(lines, dialect) if quoted else [line for line, _ in lines]
     records = [record.removeprefix(BOM) for record in records]
     return TextRecords(
         [r for r in records if NOT_BLANK.search(r)],
@@ -91,8 +106,15 @@ def text_records(
 
 def header_fields(record: str, dialect: CsvDialect = RFC_4180) -> list[str]:
     """The names of a CSV header record, trimmed."""
+    if dialect.splits_on_blanks:
+        return blank_separated_fields(record)
     reader = csv.reader([record], delimiter=dialect.separator, quotechar=dialect.quote)
     return [name.strip() for name in next(reader, [])]
+
+
+def blank_separated_fields(record: str) -> list[str]:
+    """The fields of a whitespace-separated record."""
+    return re.split(FIELD_BLANKS, record.strip(" \t")) if record.strip(" \t") else []
 
 
 def is_header(fields: list[str], known: Iterable[str], required: Iterable[str]) -> bool:

@@ -207,8 +207,9 @@ def _named(
 
 
 def _required_delivered(contract: Contract, mapping: SourceMapping | None) -> list[str]:
-    """The required columns a file must carry itself: a mapping's constants fill the others."""
-    filled = set(mapping.constants) if mapping else set()
+    """The required columns a file must carry itself: a mapping's constants and derived columns fill
+    the others."""
+    filled = {*mapping.constants, *mapping.derived} if mapping else set()
     return [name for name in contract.required_columns if name not in filled]
 
 

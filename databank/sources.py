@@ -2,7 +2,8 @@
 
 A brand's systems export what they export: their column names, a semicolon or a tab between
 fields, no header, GBK, gzip without `.gz`, Chinese platform names, amounts in cents, times as
-`2024/03/01 14:05:00` or epoch milliseconds, no `platform` column at all. A mapping
+`2024/03/01 14:05:00` or epoch milliseconds, no `platform` column at all, no line id, only a line's
+amount and not its unit price. A mapping
 (`sources/<name>.yaml`, one per source) says how its files become the contract's shape; the contract
 in `schemas/` stays the only canonical shape, and everything after the translation (validation,
 pseudonymisation, quarantine, row accounting) is the same as for a file delivered in it.
@@ -25,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from databank.contracts import Contract, load_contract
-from databank.delivered_text import CsvDialect
+from databank.delivered_text import WHITESPACE, WHITESPACE_SEPARATED, CsvDialect
 
 MappedFormat = Literal["csv", "jsonl", "parquet"]
 
@@ -39,9 +40,11 @@ class _Strict(BaseModel):
 
 
 class CsvSettings(_Strict):
-    """The CSV dialect of a source; `columns` names the fields of a file without a header."""
+    """The CSV dialect of a source; `columns` names the fields of a file without a header.
 
-    separator: str = Field(",", min_length=1, max_length=1)
+    `separator: whitespace` splits fields at runs of spaces and tabs and quotes nothing."""
+
+    separator: str = Field(",", description="One character, or `whitespace`.")
     quote: str = Field('"', min_length=1, max_length=1)
     header: bool = True
     columns: tuple[str, ...] = ()
@@ -50,12 +53,19 @@ class CsvSettings(_Strict):
     def _headerless_files_are_named(self) -> CsvSettings:
         if not self.header and not self.columns:
             raise ValueError("csv: a source without a header names its fields in `columns`")
-        if self.separator == self.quote:
+        if self.separator == WHITESPACE:
+            if "quote" in self.model_fields_set:
+                raise ValueError("csv: whitespace-separated fields are never quoted: drop `quote`")
+        elif len(self.separator) != 1:
+            raise ValueError(f"csv: the separator is one character or `{WHITESPACE}`, not {self.separator!r}")
+        elif self.separator == self.quote:
             raise ValueError("csv: the separator and the quote must differ")
         return self
 
     @property
     def dialect(self) -> CsvDialect:
+        if self.separator == WHITESPACE:
+            return WHITESPACE_SEPARATED
         return CsvDialect(self.separator, self.quote)
 
 
@@ -102,6 +112,26 @@ class TimeFormat(_Strict):
         return self
 
 
+class DerivedColumn(_Strict):
+    """A contract column the source lacks, computed from the record: exactly one rule.
+
+    `hash_of: record`: a keyed hash (the pseudonymisation key) of the record as delivered and its
+    occurrence among identical records of its file: the same record delivered again gets the same
+    id, identical records of one file get distinct ids, and no id can be reversed into the record.
+    `divide: [a, b]`: a / b of two amount or count columns, after their scale; a zero, missing or
+    unreadable divisor leaves a value that is no number, which the contract quarantines.
+    """
+
+    hash_of: Literal["record"] | None = None
+    divide: tuple[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> DerivedColumn:
+        if (self.hash_of is None) == (self.divide is None):
+            raise ValueError("a derived column names exactly one of `hash_of` and `divide`")
+        return self
+
+
 class SourceMapping(_Strict):
     source: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     feed: str
@@ -123,6 +153,9 @@ class SourceMapping(_Strict):
         default_factory=dict, description="Multiply the amount, e.g. 0.01 for cents."
     )
     constants: dict[str, str] = Field(default_factory=dict, description="Columns the source lacks, filled.")
+    derived: dict[str, DerivedColumn] = Field(
+        default_factory=dict, description="Columns the source lacks, computed from each record."
+    )
 
     @field_validator("encoding")
     @classmethod
@@ -150,7 +183,7 @@ class SourceMapping(_Strict):
         return {
             name: renamed.get(name, cased[name])
             for name in self.contract.column_names
-            if name not in self.constants
+            if name not in self.constants and name not in self.derived
         }
 
     def contract_name(self, source_name: str) -> str:
@@ -168,12 +201,15 @@ class SourceMapping(_Strict):
             "times": set(self.times),
             "scale": set(self.scale),
             "constants": set(self.constants),
+            "derived": set(self.derived) | {n for rule in self.derived.values() for n in rule.divide or ()},
         }
         for rule, names in rules.items():
             if unknown := names - known:
                 raise ValueError(f"{rule}: {sorted(unknown)} are no columns of the {self.feed} contract")
         if filled_twice := set(self.columns.values()) & set(self.constants):
             raise ValueError(f"constants: {sorted(filled_twice)} are also read from the source's columns")
+        if filled_twice := set(self.derived) & (set(self.columns.values()) | set(self.constants)):
+            raise ValueError(f"derived: {sorted(filled_twice)} are also read from the source or constants")
         targets = list(self.columns.values())
         if len(set(targets)) != len(targets):
             raise ValueError("columns: two source columns fill the same contract column")
@@ -183,6 +219,8 @@ class SourceMapping(_Strict):
         for name in self.scale:
             if contract.column(name).type != "float":
                 raise ValueError(f"scale: {name} is a {contract.column(name).type} column, not an amount")
+        for name, rule in self.derived.items():
+            _check_derived(contract, name, rule, set(self.derived))
         for name, value_map in self.values.items():
             _check_values(contract, name, value_map)
         for name, value in self.constants.items():
@@ -195,6 +233,20 @@ def _contract_of(feed: str) -> Contract:
         return load_contract(feed)
     except KeyError as error:
         raise ValueError(str(error)) from None
+
+
+def _check_derived(contract: Contract, name: str, rule: DerivedColumn, derived: set[str]) -> None:
+    column_type = contract.column(name).type
+    if rule.hash_of and column_type != "string":
+        raise ValueError(f"derived: {name} is a {column_type} column; a hash fills an id (a string)")
+    if rule.divide:
+        if column_type != "float":
+            raise ValueError(f"derived: {name} is a {column_type} column; a quotient fills an amount")
+        for operand in rule.divide:
+            if contract.column(operand).type not in ("float", "int"):
+                raise ValueError(f"derived: {name} divides {operand}, which is no number column")
+            if operand in derived:
+                raise ValueError(f"derived: {name} divides {operand}, itself derived")
 
 
 def _check_values(contract: Contract, name: str, value_map: ValueMap) -> None:

@@ -10,6 +10,7 @@ never a value, so the summary holds no identifier.
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -20,6 +21,7 @@ from pyspark.sql import functions as F
 
 from databank.config import Settings
 from databank.contracts import Column, Contract, DeliveryWindow, load_contract
+from databank.delivered_text import CsvDialect
 from databank.landing import (
     MARKER,
     UNDECODABLE,
@@ -54,6 +56,7 @@ class FileReport:
     file_format: str | None = None
     encoding: str | None = None
     compression: str | None = None
+    fields: str | None = None  # CSV: how its fields are separated
     records: int = 0
     valid: int = 0
     rejected_whole: str | None = None  # why no record of the file would be read
@@ -116,6 +119,7 @@ def _check(spark, settings, path, within, mapping, feed, day, staging) -> FileRe
         delivered.file_format,
         delivered.encoding,
         delivered.compression,
+        _fields(delivered.dialect) if delivered.file_format == "csv" else None,
         delivered.rows or 0,
         extra_columns=delivered.extra_columns,
     )
@@ -131,7 +135,8 @@ def _check(spark, settings, path, within, mapping, feed, day, staging) -> FileRe
         if day
         else None
     )
-    raw = read_raw(spark, contract, decisions, staging)
+    # A dry run keeps no record id: a throwaway key tells its records apart, without the brand's key.
+    raw = read_raw(spark, contract, decisions, staging, secrets.token_bytes(32))
     checked = type_and_check(
         raw, contract, window, settings.business_timezone, settings.ingest.earliest_plausible_time
     )
@@ -177,9 +182,17 @@ def _identifier(column: Column) -> str | None:
     return column.identifier.type or f"named by {column.identifier.type_column}"
 
 
+def _fields(dialect: CsvDialect) -> str:
+    if dialect.splits_on_blanks:
+        return "separated by blanks, unquoted"
+    return f"separated by {dialect.separator!r}, quoted by {dialect.quote!r}"
+
+
 def _filled_by(name: str, mapping: SourceMapping | None) -> str:
     if mapping and name in mapping.constants:
         return f"constant {mapping.constants[name]!r}"
+    if mapping and name in mapping.derived:
+        return "derived"
     return mapping.source_names()[name] if mapping else name
 
 
@@ -196,4 +209,10 @@ def _rules(name: str, mapping: SourceMapping | None) -> tuple[str, ...]:
         rules.append(f"time {spelled}" + (f" in {time.zone}" if time.zone else ""))
     if name in mapping.scale:
         rules.append(f"scale x{mapping.scale[name]:g}")
+    if name in mapping.derived:
+        derived = mapping.derived[name]
+        if derived.hash_of:
+            rules.append("keyed hash of the record and its occurrence in its file")
+        else:
+            rules.append(f"{derived.divide[0]} / {derived.divide[1]}")
     return tuple(rules)

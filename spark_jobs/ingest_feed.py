@@ -145,7 +145,7 @@ def ingest_days(
     staging = feed_staging / f"{days[0].isoformat()}-{token}"
     meta = {"feed": feed, "token": token, "at": ingested_at, "dt": days[0]}
     try:
-        raw = read_raw(spark, contract, decisions, staging)
+        raw = read_raw(spark, contract, decisions, staging, settings.pseudonymisation_key())
         outcome = _outcome(raw, contract, settings, days, meta)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

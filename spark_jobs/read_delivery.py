@@ -27,7 +27,7 @@ from pyspark.sql.types import BooleanType, DateType, StringType, StructField, St
 
 from databank.contracts import Contract
 from databank.landing import MARKER, UNSUPPORTED_FORMAT, DeliveredFile, text_for_spark
-from spark_jobs.transforms.mapping import translate
+from spark_jobs.transforms.mapping import translate, with_record_ids
 from spark_jobs.transforms.parse import (
     PARSE_ERROR,
     RAW,
@@ -98,13 +98,18 @@ def rows_delivered(decisions: list[FileDecision]) -> int:
 
 
 def read_raw(
-    spark: SparkSession, contract: Contract, decisions: list[FileDecision], staging: Path
+    spark: SparkSession,
+    contract: Contract,
+    decisions: list[FileDecision],
+    staging: Path,
+    record_key: bytes | None = None,
 ) -> DataFrame:
     """Every record of the ingested files, and one per unopened file, as contract columns of text.
 
     Text files read alike (same format, header, field names and mapping, nothing wrong with them)
     are read by one reader, each line knowing its file: a month of a feed is hundreds of files, and
-    one query per file costs more to plan than to run. Any other file is read on its own."""
+    one query per file costs more to plan than to run. Any other file is read on its own.
+    `record_key` keys the record ids a source mapping derives (the pseudonymisation key)."""
     alike: dict[tuple, list[tuple[int, FileDecision]]] = defaultdict(list)
     frames = []
     for n, decision in enumerate(decisions):
@@ -114,11 +119,11 @@ def read_raw(
         read_alone = file.file_format == "parquet" or file.problem or file.cut_last_line is not None
         plain = PLAIN_PATH.fullmatch(str(staging if file.restaged else file.path))
         if read_alone or not plain:
-            frames.append(_read_file(spark, contract, decision, staging, n))
+            frames.append(_read_file(spark, contract, decision, staging, n, record_key))
         else:
             source = file.mapping.source if file.mapping else None
             alike[(file.file_format, file.header, file.columns, source)].append((n, decision))
-    frames += [_read_alike(spark, contract, group, staging) for group in alike.values()]
+    frames += [_read_alike(spark, contract, group, staging, record_key) for group in alike.values()]
     unopened = [d for d in decisions if d.status in UNOPENED_REASONS]
     if unopened:
         frames.append(_unopened_files(spark, contract, unopened))
@@ -128,7 +133,12 @@ def read_raw(
 
 
 def _read_file(
-    spark: SparkSession, contract: Contract, decision: FileDecision, staging: Path, n: int
+    spark: SparkSession,
+    contract: Contract,
+    decision: FileDecision,
+    staging: Path,
+    n: int,
+    record_key: bytes | None,
 ) -> DataFrame:
     file = decision.file
     path = _readable_path(file, staging, n)
@@ -141,17 +151,22 @@ def _read_file(
         frame = _read_text(spark, contract, file, path)
     if file.mapping:
         frame = translate(frame, file.mapping)
-    return frame.withColumns(
+    frame = frame.withColumns(
         {
             SOURCE_FILE: F.lit(decision.relative),
             SOURCE_CHECKSUM: F.lit(file.checksum),
             DELIVERY_DAY: F.lit(decision.day).cast(DateType()),
         }
     )
+    return with_record_ids(frame, file.mapping, record_key, SOURCE_FILE) if file.mapping else frame
 
 
 def _read_alike(
-    spark: SparkSession, contract: Contract, group: list[tuple[int, FileDecision]], staging: Path
+    spark: SparkSession,
+    contract: Contract,
+    group: list[tuple[int, FileDecision]],
+    staging: Path,
+    record_key: bytes | None,
 ) -> DataFrame:
     """The records of text files read alike, by one reader; each line gets its file's register entry."""
     # Plain paths (no glob escapes), made absolute: Spark reports each line's file as an absolute URL.
@@ -173,7 +188,8 @@ def _read_alike(
     frame = _read_text(spark, contract, first, lines).withColumn(LAST_LINE_CUT, F.lit(False))
     if first.mapping:
         frame = translate(frame, first.mapping)
-    return frame.join(F.broadcast(origins), "_read_path").drop("_read_path")
+    frame = frame.join(F.broadcast(origins), "_read_path").drop("_read_path")
+    return with_record_ids(frame, first.mapping, record_key, SOURCE_FILE) if first.mapping else frame
 
 
 def _read_text(

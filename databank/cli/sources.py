@@ -98,7 +98,8 @@ def _print_report(report) -> None:
     read_as = report.source or "the contract's own shape"
     title = (
         f"{report.file} -> {report.feed} (read by {read_as}; {report.file_format}, "
-        f"{report.encoding or 'binary'}{', ' + report.compression if report.compression else ''}): "
+        f"{report.encoding or 'binary'}{', ' + report.compression if report.compression else ''}"
+        f"{', fields ' + report.fields if report.fields else ''}): "
         f"{report.records:,} records, {report.valid:,} valid, {report.quarantined:,} quarantined"
     )
     table = Table("column", "filled by", "rules", "identifier", "values", "quarantined", title=escape(title))

@@ -4,7 +4,8 @@ Parsing never drops a line: a line that is not a JSON object, or a CSV row with 
 fields, keeps its raw text and gets a `_parse_error`. Fields are read by name: a CSV file's own
 header names its columns (in any order), JSON keys are matched exactly (a source mapping may name
 the key that fills a column), and the keys a JSON line holds that no column reads are listed in
-`_unread_keys`. CSV is read in the file's dialect (RFC 4180 unless its mapping says otherwise).
+`_unread_keys`. CSV is read in the file's dialect (RFC 4180 unless its mapping says otherwise, fields
+split at blanks when it says `whitespace`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from databank.contracts import Contract
-from databank.delivered_text import RFC_4180, SENTINEL_BREAKS, CsvDialect
+from databank.delivered_text import FIELD_BLANKS, RFC_4180, SENTINEL_BREAKS, CsvDialect
 
 RAW = "_raw"
 PARSE_ERROR = "_parse_error"
@@ -66,15 +67,19 @@ def parse_csv_lines(
     """
     columns = columns or contract.column_names
     rows = lines if header is None else lines.where(F.col("value") != F.lit(header))
-    ddl = ", ".join(f"`{name.replace('`', '``')}` STRING" for name in columns)
-    # RFC 4180: a quote inside a quoted field is doubled (Spark's default escape is a backslash).
-    options = {
-        "mode": "PERMISSIVE",
-        "sep": dialect.separator,
-        "quote": dialect.quote,
-        "escape": dialect.quote,
-    }
-    parsed = F.from_csv(F.col("value"), F.lit(ddl), options)
+    if dialect.splits_on_blanks:
+        fields = _blank_separated(F.col("value"))
+        parsed = F.struct(*(F.try_element_at(fields, F.lit(n + 1)).alias(c) for n, c in enumerate(columns)))
+    else:
+        ddl = ", ".join(f"`{name.replace('`', '``')}` STRING" for name in columns)
+        # RFC 4180: a quote inside a quoted field is doubled (Spark's default escape is a backslash).
+        options = {
+            "mode": "PERMISSIVE",
+            "sep": dialect.separator,
+            "quote": dialect.quote,
+            "escape": dialect.quote,
+        }
+        parsed = F.from_csv(F.col("value"), F.lit(ddl), options)
     read = {name: name for name in contract.column_names if name in columns}
 
     def error(_, line: Column) -> Column:
@@ -88,7 +93,14 @@ def parse_csv_lines(
     )
 
 
+def _blank_separated(line: Column) -> Column:
+    """The fields of a whitespace-separated line, as `databank.delivered_text` splits them."""
+    return F.split(F.regexp_replace(line, f"^{FIELD_BLANKS}|{FIELD_BLANKS}$", ""), FIELD_BLANKS, -1)
+
+
 def _field_count(line: Column, dialect: CsvDialect) -> Column:
+    if dialect.splits_on_blanks:
+        return F.size(_blank_separated(line))
     # Quoted fields, doubled quotes included, first become one letter: separators inside them do not count.
     quote, separator = re.escape(dialect.quote), re.escape(dialect.separator)
     quoted_field = f"{quote}(?:[^{quote}]|{quote}{quote})*{quote}"

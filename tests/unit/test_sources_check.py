@@ -101,3 +101,50 @@ def test_a_mapping_that_does_not_fit_its_contract_stops_the_check_with_its_file(
     assert result.exit_code == 2
     assert "shop_export.yaml" in result.output
     assert "exchange" in result.output
+
+
+def test_whitespace_fields_and_derived_columns_show_in_the_files_verdict(project):
+    report = {
+        "source": "cd_report",
+        "feed": "online_orders",
+        "files": "cd_*.txt",
+        "format": "csv",
+        "csv": {"separator": "whitespace"},
+        "columns": {
+            "customer": "account_id",
+            "day": "transacted_at",
+            "cds": "quantity",
+            "usd": "line_amount",
+        },
+        "times": {"transacted_at": {"format": "yyyyMMdd", "zone": "America/New_York"}},
+        "constants": {"platform": "website", "order_type": "sale", "line_no": "1", "sku": "cd"},
+        "derived": {
+            "order_line_id": {"hash_of": "record"},
+            "order_id": {"hash_of": "record"},
+            "unit_price": {"divide": ["line_amount", "quantity"]},
+        },
+    }
+    (project / "sources" / "cd_report.yaml").write_text(yaml.safe_dump(report), encoding="utf-8")
+    lines = [
+        " customer day cds usd",
+        " 00001 20260503 2 15.54",
+        " 00001 20260503 2 15.54",
+        " 00002 20260503 0 9",
+    ]
+    (project / "samples" / "cd_1.txt").write_bytes("\r\n".join([*lines, ""]).encode())
+
+    printed = runner.invoke(app, ["sources", "check", "samples/cd_1.txt"])
+    as_json = runner.invoke(app, ["sources", "check", "samples/cd_1.txt", "--json"])
+
+    assert printed.exit_code == 0, printed.output
+    assert "fields separated by blanks, unquoted" in " ".join(printed.output.split())  # wrapped
+    (verdict,) = json.loads(as_json.output)["files"]
+    assert verdict["fields"] == "separated by blanks, unquoted"
+    assert (verdict["source"], verdict["records"], verdict["valid"]) == ("cd_report", 3, 2)
+    columns = {c["name"]: c for c in verdict["columns"]}
+    assert columns["order_line_id"]["filled_by"] == "derived"
+    assert columns["order_line_id"]["rules"] == ["keyed hash of the record and its occurrence in its file"]
+    assert columns["order_line_id"]["values"] == 3
+    assert columns["unit_price"]["rules"] == ["line_amount / quantity"]
+    assert columns["unit_price"]["quarantined"] == {"bad_type": 1}  # no price for zero CDs
+    assert "00001" not in as_json.output
