@@ -106,10 +106,14 @@ def text_records(
 
 def header_fields(record: str, dialect: CsvDialect = RFC_4180) -> list[str]:
     """The names of a CSV header record, trimmed."""
+    return [name.strip() for name in record_fields(record, dialect)]
+
+
+def record_fields(record: str, dialect: CsvDialect = RFC_4180) -> list[str]:
+    """The fields of a CSV record, as delivered."""
     if dialect.splits_on_blanks:
         return blank_separated_fields(record)
-    reader = csv.reader([record], delimiter=dialect.separator, quotechar=dialect.quote)
-    return [name.strip() for name in next(reader, [])]
+    return next(csv.reader([record], delimiter=dialect.separator, quotechar=dialect.quote), [])
 
 
 def blank_separated_fields(record: str) -> list[str]:

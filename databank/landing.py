@@ -33,7 +33,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from databank.contracts import Contract
-from databank.delivered_text import RFC_4180, CsvDialect, header_fields, is_header, one_line, text_records
+from databank.delivered_text import (
+    LINE_BREAK,
+    RFC_4180,
+    CsvDialect,
+    header_fields,
+    is_header,
+    one_line,
+    text_records,
+)
 from databank.sources import SourceMapping, source_of_file
 
 CHUNK = 1 << 20
@@ -92,6 +100,15 @@ def list_delivered(
 def decoded(content: bytes, encoding: str | None) -> str:
     """Text of a delivered file; undecodable bytes become U+FFFD so every line still counts."""
     return content.decode(encoding or "utf-8", errors="replace")
+
+
+def delivered_records(file: DeliveredFile) -> tuple[list[str], str]:
+    """A text file's records as delivered and counted, its header aside, and the line break it ends
+    its lines with (its first one; LF when it holds none)."""
+    text = decoded(_content(file.path, file.compression) or b"", file.encoding)
+    found = text_records(text, file.file_format, _may_be_document(file.path), file.dialect)
+    line_break = LINE_BREAK.search(text)
+    return [r for r in found.records if r != file.header], line_break.group(0) if line_break else "\n"
 
 
 def text_for_spark(file: DeliveredFile) -> str:

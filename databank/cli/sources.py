@@ -73,6 +73,45 @@ def check_command(
         raise typer.Exit(1)
 
 
+@app.command("land")
+def land_command(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A history delivered as one file.")
+    ],
+    source: Annotated[str, typer.Option(help="The source mapping that reads the file.")],
+) -> None:
+    """Split a history file into the day folders `databank load-history` reads: each record, as
+    delivered, into <landing>/<feed>/dt=<the local day of its event time>/<the file's name>. A record
+    whose time does not read goes to the last day, where ingestion quarantines it with its reason.
+    Writes nothing when a day folder already holds a file of that name."""
+    from databank.source_landing import LandingRefusedError, land_file
+
+    settings = load_settings()
+    try:
+        mappings = load_sources(settings.ingest.sources)
+    except SourceError as error:
+        console.print(f"[bold red]{escape(str(error))}[/]")
+        raise typer.Exit(2) from error
+    if source not in mappings:
+        known = ", ".join(sorted(mappings)) or f"none in {settings.ingest.sources}"
+        raise typer.BadParameter(f"no source mapping {source!r} (known: {known})", param_hint="--source")
+    try:
+        landed = land_file(path, mappings[source], settings.landing, settings.tz)
+    except LandingRefusedError as error:
+        console.print(f"[bold red]{escape(path.name)} not landed:[/] {escape(str(error))}")
+        raise typer.Exit(1) from error
+    days = list(landed.days)
+    console.print(
+        f"[green]Landed[/] {landed.records:,} records of {escape(path.name)} into {len(days):,} day "
+        f"folders of {escape(str(landed.feed_folder))}, {days[0]} to {days[-1]}."
+    )
+    if landed.without_time:
+        console.print(
+            f"[yellow]{landed.without_time:,} records without a readable time[/] went to {days[-1]}, "
+            "where ingestion quarantines them with their reason."
+        )
+
+
 def _sample_files(path: Path) -> list[tuple[Path, Path]]:
     """(file, its path within the sample folder) of every file to check."""
     path = path.absolute()  # Spark's JVM may have started in another working directory
