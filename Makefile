@@ -12,7 +12,7 @@ export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo test lint bench check-python check-java browser airflow dashboard cluster
+.PHONY: setup demo example test lint bench check-python check-java browser airflow dashboard cluster
 
 setup: check-python check-java $(VENV)/.synced $(JARS)/.copied
 
@@ -61,6 +61,37 @@ $(JARS)/.copied: jars/pom.xml
 
 demo: setup
 	$(BIN)/databank demo
+
+# The worked example (docs/examples/cdnow.md): CDNOW's purchase log, 69,659 lines, as the PyPI wheel
+# of lifetimes 0.11.3 (MIT) packages it, landed with its source mapping and loaded as an 18-month
+# history in $(EXAMPLE)/. Starts from an empty data folder each time; the wheel is fetched once.
+CDNOW_WHEEL := Lifetimes-0.11.3-py3-none-any.whl
+CDNOW_WHEEL_URL := https://files.pythonhosted.org/packages/c5/1f/ee6a471dcb5cb2f4dbc219023e07991f3b917875f9c8a5f5d77c00ddabca/$(CDNOW_WHEEL)
+CDNOW_WHEEL_SHA256 := 261e3dc89977c2b60767ca6728aaa29d429de0c814635070a749c36555895da8
+EXAMPLE := data/examples/cdnow
+DATABANK := $(CURDIR)/$(BIN)/databank
+
+example: setup
+	@mkdir -p $(EXAMPLE)/download $(EXAMPLE)/sources $(EXAMPLE)/keys
+	@test -f $(EXAMPLE)/download/$(CDNOW_WHEEL) || $(BIN)/python -c 'import sys, urllib.request; \
+	  urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' $(CDNOW_WHEEL_URL) $(EXAMPLE)/download/$(CDNOW_WHEEL)
+	@echo "$(CDNOW_WHEEL_SHA256)  $(EXAMPLE)/download/$(CDNOW_WHEEL)" | sha256sum --check --quiet || { \
+	  echo "$(CDNOW_WHEEL) is not the file PyPI published: remove $(EXAMPLE)/download and try again."; exit 1; }
+	$(BIN)/python -m zipfile -e $(EXAMPLE)/download/$(CDNOW_WHEEL) $(EXAMPLE)/download/wheel
+	cp $(EXAMPLE)/download/wheel/lifetimes/datasets/CDNOW_master.txt $(EXAMPLE)/
+	cp docs/examples/cdnow/databank.toml $(EXAMPLE)/
+	cp docs/examples/sources/cdnow.yaml $(EXAMPLE)/sources/
+	@cd $(EXAMPLE)/keys && for key in hmac vault; do test -s $$key.key || \
+	  (umask 077 && $(CURDIR)/$(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $$key.key); done
+	rm -rf $(EXAMPLE)/data
+	for feed in brands products; do mkdir -p $(EXAMPLE)/data/landing/$$feed/dt=1997-01-01 && \
+	  cp docs/examples/cdnow/reference/$${feed}_19970101.csv $(EXAMPLE)/data/landing/$$feed/dt=1997-01-01/; done
+	cd $(EXAMPLE) && $(DATABANK) sources check CDNOW_master.txt
+	cd $(EXAMPLE) && $(DATABANK) sources land CDNOW_master.txt --source cdnow
+	cd $(EXAMPLE) && $(DATABANK) load-history --start 1997-01-01 --end 1998-06-30
+	$(BIN)/python -c 'import duckdb, sys; warehouse = duckdb.connect(sys.argv[1], read_only=True); \
+	  [warehouse.sql(query).show() for query in open(sys.argv[2]).read().split(";") if query.strip()]' \
+	  $(EXAMPLE)/data/warehouse/databank.duckdb docs/examples/cdnow/look.sql
 
 # The AIPL dashboard over the published warehouse, read-only, on http://127.0.0.1:8501; Ctrl-C stops it.
 dashboard: setup

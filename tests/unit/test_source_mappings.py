@@ -152,10 +152,11 @@ def test_a_headerless_source_takes_its_names_from_its_mapping_and_is_refused_wit
     assert unmapped.problem == "unsupported_format"  # the contract alone takes orders as JSON Lines
 
 
-def test_the_documented_example_mapping_loads():
+def test_the_documented_example_mappings_load():
     examples = Path(__file__).parents[2] / "docs" / "examples" / "sources"
 
     mappings = load_sources(examples)
 
-    assert set(mappings) == {"shop_export"}
+    assert set(mappings) == {"shop_export", "cdnow"}
     assert mappings["shop_export"].source_names()["order_line_id"] == "单号"
+    assert mappings["cdnow"].source_names()["account_id"] == "customer_id"
