@@ -118,8 +118,9 @@ class DerivedColumn(_Strict):
     `hash_of: record`: a keyed hash (the pseudonymisation key) of the record as delivered and its
     occurrence among identical records of its file: the same record delivered again gets the same
     id, identical records of one file get distinct ids, and no id can be reversed into the record.
-    `divide: [a, b]`: a / b of two amount or count columns, after their scale; a zero, missing or
-    unreadable divisor leaves a value that is no number, which the contract quarantines.
+    `divide: [a, b]`: a / b of two amount or count columns, after their scale; a divisor of zero or
+    no number leaves a value that is no number, and a missing operand none: the contract quarantines
+    either, never reads 0.
     """
 
     hash_of: Literal["record"] | None = None
