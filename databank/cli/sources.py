@@ -13,9 +13,9 @@ from rich.table import Table
 
 from databank.cli.json_output import print_json
 from databank.cli.render import console
-from databank.config import load_settings
+from databank.config import Settings, load_settings
 from databank.contracts import all_contracts
-from databank.sources import SourceError, load_sources
+from databank.sources import SourceError, SourceMapping, load_sources
 
 app = typer.Typer(
     no_args_is_help=True, help="Source mappings: a brand's own files into the feeds' contracts."
@@ -45,14 +45,7 @@ def check_command(
     """Per file and column: which mapping rule applies, what would parse, what would be quarantined
     and why. Writes nothing; exits 1 when a file would be rejected whole, 2 when a mapping is wrong."""
     settings = load_settings()
-    try:
-        mappings = load_sources(settings.ingest.sources)
-    except SourceError as error:
-        console.print(f"[bold red]{escape(str(error))}[/]")
-        raise typer.Exit(2) from error
-    if source is not None and source not in mappings:
-        known = ", ".join(sorted(mappings)) or f"none in {settings.ingest.sources}"
-        raise typer.BadParameter(f"no source mapping {source!r} (known: {known})", param_hint="--source")
+    mappings = _mappings(settings, source)
     if feed is not None and feed not in all_contracts():
         raise typer.BadParameter(f"no contract for feed {feed!r}", param_hint="--feed")
     candidates = (mappings[source],) if source else tuple(m for _, m in sorted(mappings.items()))
@@ -87,14 +80,7 @@ def land_command(
     from databank.source_landing import LandingRefusedError, land_file
 
     settings = load_settings()
-    try:
-        mappings = load_sources(settings.ingest.sources)
-    except SourceError as error:
-        console.print(f"[bold red]{escape(str(error))}[/]")
-        raise typer.Exit(2) from error
-    if source not in mappings:
-        known = ", ".join(sorted(mappings)) or f"none in {settings.ingest.sources}"
-        raise typer.BadParameter(f"no source mapping {source!r} (known: {known})", param_hint="--source")
+    mappings = _mappings(settings, source)
     try:
         landed = land_file(path, mappings[source], settings.landing, settings.tz)
     except LandingRefusedError as error:
@@ -158,3 +144,16 @@ def _print_report(report) -> None:
     console.print(table)
     if report.extra_columns:
         console.print(f"  kept aside (recorded, not read): {escape(', '.join(report.extra_columns))}")
+
+
+def _mappings(settings: Settings, source: str | None) -> dict[str, SourceMapping]:
+    """The brand's source mappings, `source` among them when named; exit 2 when one is wrong."""
+    try:
+        mappings = load_sources(settings.ingest.sources)
+    except SourceError as error:
+        console.print(f"[bold red]{escape(str(error))}[/]")
+        raise typer.Exit(2) from error
+    if source is not None and source not in mappings:
+        known = ", ".join(sorted(mappings)) or f"none in {settings.ingest.sources}"
+        raise typer.BadParameter(f"no source mapping {source!r} (known: {known})", param_hint="--source")
+    return mappings
