@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from cd_report import CD_REPORT
 from pydantic import ValidationError
 
 from databank.contracts import DeliveryWindow, load_contract
@@ -19,26 +20,12 @@ from spark_jobs.transforms.validate import REASON, REASON_COLUMN, type_and_check
 ORDERS = load_contract("online_orders")
 DAY = date(1997, 1, 12)
 TZ = "America/New_York"
+# The report's amounts in cents: a quotient is taken after the scale.
 REPORT = {
-    "source": "cd_report",
-    "feed": "online_orders",
+    **CD_REPORT,
     "files": "cd_report*.txt",
-    "format": "csv",
-    "csv": {"separator": "whitespace"},
-    "columns": {
-        "customer": "account_id",
-        "day": "transacted_at",
-        "cds": "quantity",
-        "cents": "line_amount",
-    },
-    "times": {"transacted_at": {"format": "yyyyMMdd", "zone": TZ}},
+    "columns": {"customer": "account_id", "day": "transacted_at", "cds": "quantity", "cents": "line_amount"},
     "scale": {"line_amount": 0.01},
-    "constants": {"platform": "website", "order_type": "sale", "line_no": "1", "sku": "cd"},
-    "derived": {
-        "order_line_id": {"hash_of": "record"},
-        "order_id": {"hash_of": "record"},
-        "unit_price": {"divide": ["line_amount", "quantity"]},
-    },
 }
 HEADER = " customer  day \tcds   cents"
 LINES = [

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from cd_report import CD_REPORT
 from pyspark.sql import functions as F
 from typer.testing import CliRunner
 
@@ -18,21 +19,6 @@ from databank.spark_datetime import UnsupportedPatternError, parser
 
 runner = CliRunner()
 TZ = ZoneInfo("America/New_York")
-REPORT = {
-    "source": "cd_report",
-    "feed": "online_orders",
-    "files": "cd_*.txt",
-    "format": "csv",
-    "csv": {"separator": "whitespace"},
-    "columns": {"customer": "account_id", "day": "transacted_at", "cds": "quantity", "usd": "line_amount"},
-    "times": {"transacted_at": {"format": "yyyyMMdd", "zone": "America/New_York"}},
-    "constants": {"platform": "website", "order_type": "sale", "line_no": "1", "sku": "cd"},
-    "derived": {
-        "order_line_id": {"hash_of": "record"},
-        "order_id": {"hash_of": "record"},
-        "unit_price": {"divide": ["line_amount", "quantity"]},
-    },
-}
 HEADER = " customer  day cds  usd"
 LINES = [
     " 00007 19970102  1  9.99",
@@ -57,7 +43,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 def test_each_record_lands_unchanged_on_its_day_and_a_time_that_does_not_read_on_the_last(tmp_path):
     landing = tmp_path / "landing"
 
-    landed = land_file(_history(tmp_path / "in"), SourceMapping.model_validate(REPORT), landing, TZ)
+    landed = land_file(_history(tmp_path / "in"), SourceMapping.model_validate(CD_REPORT), landing, TZ)
 
     files = _tree(landing)
     assert sorted(files) == [
@@ -79,7 +65,7 @@ def test_it_refuses_to_land_over_day_files_of_the_same_name_or_for_a_mapping_tha
     tmp_path,
 ):
     landing = tmp_path / "landing"
-    mapping = SourceMapping.model_validate(REPORT)
+    mapping = SourceMapping.model_validate(CD_REPORT)
     land_file(_history(tmp_path / "in"), mapping, landing, TZ)
     before = _tree(landing)
 
@@ -88,7 +74,7 @@ def test_it_refuses_to_land_over_day_files_of_the_same_name_or_for_a_mapping_tha
     with pytest.raises(LandingRefusedError, match=r"reads files named 'cd_\*\.txt', not 'orders\.txt'"):
         land_file(_history(tmp_path / "in", "orders.txt"), mapping, landing, TZ)
     months_named = {"transacted_at": {"format": "MMM d, yyyy"}}
-    unreadable = SourceMapping.model_validate(REPORT | {"times": months_named})
+    unreadable = SourceMapping.model_validate(CD_REPORT | {"times": months_named})
     with pytest.raises(LandingRefusedError, match="'MMM' is not read here"):
         land_file(_history(tmp_path / "in", "cd_2.txt"), unreadable, landing, TZ)
     assert _tree(landing) == before
@@ -112,7 +98,7 @@ def test_epoch_times_land_on_the_business_day_they_fall_on(tmp_path):
 
 def test_the_command_prints_counts_only(tmp_path, monkeypatch):
     (tmp_path / "sources").mkdir()
-    (tmp_path / "sources" / "cd_report.yaml").write_text(yaml.safe_dump(REPORT), encoding="utf-8")
+    (tmp_path / "sources" / "cd_report.yaml").write_text(yaml.safe_dump(CD_REPORT), encoding="utf-8")
     history = _history(tmp_path / "in")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path / "data"))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cd_report import CD_REPORT
 from typer.testing import CliRunner
 
 from databank.cli import app
@@ -104,27 +105,7 @@ def test_a_mapping_that_does_not_fit_its_contract_stops_the_check_with_its_file(
 
 
 def test_whitespace_fields_and_derived_columns_show_in_the_files_verdict(project):
-    report = {
-        "source": "cd_report",
-        "feed": "online_orders",
-        "files": "cd_*.txt",
-        "format": "csv",
-        "csv": {"separator": "whitespace"},
-        "columns": {
-            "customer": "account_id",
-            "day": "transacted_at",
-            "cds": "quantity",
-            "usd": "line_amount",
-        },
-        "times": {"transacted_at": {"format": "yyyyMMdd", "zone": "America/New_York"}},
-        "constants": {"platform": "website", "order_type": "sale", "line_no": "1", "sku": "cd"},
-        "derived": {
-            "order_line_id": {"hash_of": "record"},
-            "order_id": {"hash_of": "record"},
-            "unit_price": {"divide": ["line_amount", "quantity"]},
-        },
-    }
-    (project / "sources" / "cd_report.yaml").write_text(yaml.safe_dump(report), encoding="utf-8")
+    (project / "sources" / "cd_report.yaml").write_text(yaml.safe_dump(CD_REPORT), encoding="utf-8")
     lines = [
         " customer day cds usd",
         " 00001 20260503 2 15.54",
