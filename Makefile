@@ -121,6 +121,7 @@ test: setup lint browser
 bench: setup
 	@status=0; \
 	  $(BIN)/python -m benchmarks.generator --tier medium || status=1; \
+	  $(BIN)/python -m benchmarks.night || status=1; \
 	  $(BIN)/python -m benchmarks.ingest --tier medium || status=1; \
 	  $(BIN)/python -m benchmarks.identity --tier medium || status=1; \
 	  $(BIN)/python -m benchmarks.marts --tier medium || status=1; \
