@@ -40,8 +40,8 @@ DEFAULT_CONFIG_FILE = "databank.toml"
 class DemoSettings(BaseModel):
     """Size of the synthetic brand that `make demo` generates and runs."""
 
-    consumers: int = Field(1000, gt=0)  # two weeks through the DAG in minutes on 2 cores
-    days: int = Field(14, gt=0)
+    consumers: int = Field(1000, gt=0)  # two weeks loaded and a night run in minutes on 2 cores
+    days: int = Field(14, ge=2)  # all but the last loaded as history, the last run as a night
     start: date = date(2026, 5, 1)
     seed: int = 20260501
     bad_rate: float = Field(0.005, ge=0, le=0.5)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
+from databank.cli.history import load_with_status
 from databank.cli.render import (
     console,
     days_progress,
@@ -18,7 +20,7 @@ from databank.cli.render import (
     print_where_next,
 )
 from databank.cli.run import run_with_progress
-from databank.config import load_settings
+from databank.config import Settings, load_settings
 from databank.generator import GenerateArgs, GenerationSummary, generate
 from databank.keys import ensure_demo_key
 from databank.night_report import night_report
@@ -61,8 +63,9 @@ def demo_command(
     consumers: Annotated[int | None, typer.Option(min=1, help="People in the demo brand group.")] = None,
     days: Annotated[int | None, typer.Option(min=2, help="Local days to generate and run.")] = None,
 ) -> None:
-    """The whole system on a demo brand group: generate its feeds, run the nightly DAG for every day,
-    then print the last day's AIPL funnel, the week's flow and the identification rate."""
+    """The whole system on a demo brand group: generate its feeds, load every day but the last as the
+    brand's history, as a brand starts (`databank load-history`), run the nightly DAG for the last day,
+    then print that day's AIPL funnel, the week's flow and the identification rate."""
     settings = load_settings()
     demo = settings.demo
     args = GenerateArgs(
@@ -83,10 +86,25 @@ def demo_command(
             "A brand's installation sets its own in DATABANK_HMAC_KEY (or that file) and keeps it secret: "
             "every stored identifier is an HMAC under it."
         )
-    run_with_progress([args.start + timedelta(days=n) for n in range(args.days)], settings)
+    days = [args.start + timedelta(days=n) for n in range(args.days)]
+    _load_history(settings, days[0], days[-2])
+    run_with_progress(days[-1:], settings)
     print_night_report(night_report(settings.warehouse))
     console.print(f"\n[green]Demo done in {(time.perf_counter() - started) / 60:.1f} min.[/]")
     print_where_next(settings)
+
+
+def _load_history(settings: Settings, first: date, last: date) -> None:
+    """The days before the last loaded in one go, with Spark's output in a log file as a night keeps it."""
+    from databank.night_runner import output_to
+    from databank.pipeline import airflow_home
+
+    log_file = airflow_home(settings) / "logs" / f"history-{first}-{last}-{datetime.now():%Y%m%dT%H%M%S}.log"
+    console.print(
+        f"Loading {first} to {last} as the brand's history (databank load-history); log: [bold]{log_file}[/]"
+    )
+    with output_to(log_file) as terminal:
+        load_with_status(settings, first, last, Console(file=terminal))
 
 
 def _generate_with_progress(args: GenerateArgs) -> GenerationSummary:

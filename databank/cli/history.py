@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from databank.business_days import days_between
 from databank.cli.render import console, parse_day
-from databank.config import load_settings
+from databank.config import Settings, load_settings
 from databank.history import HistoryLoad
 
 app = typer.Typer()
@@ -34,6 +36,22 @@ def load_history_command(
     once and publish the marts once, restated: the lakehouse is left as the nights would leave it,
     with earlier days seen with hindsight (docs/history.md). The nightly runs carry on from --end + 1.
     """
+    first, last = parse_day(start), parse_day(end)
+    if last < first:
+        raise typer.BadParameter(f"--end {last} is before --start {first}")
+    settings = load_settings()
+    load_with_status(settings, first, last, console, batch_days, batch_mb)
+    console.print(
+        f"[green]History loaded.[/] Warehouse [bold]{settings.warehouse}[/]; the nightly runs carry on "
+        f"from the day after {last} (`databank run --date ...`)."
+    )
+
+
+def load_with_status(
+    settings: Settings, first: date, last: date, shown: Console, batch_days: int = 92, batch_mb: int = 128
+) -> HistoryLoad:
+    """Load the history from `first` to `last`, its progress and then what it loaded shown on `shown`;
+    exit 1, naming the problem, when it cannot run or fails."""
     from databank.history import load_history
     from databank.marts import MartsBuildError
     from databank.night_checks import (
@@ -44,27 +62,20 @@ def load_history_command(
     )
     from spark_jobs.ingest_feed import RowsLostError
 
-    first, last = parse_day(start), parse_day(end)
-    if last < first:
-        raise typer.BadParameter(f"--end {last} is before --start {first}")
-    settings = load_settings()
     try:
         with one_run_per_data_folder(settings):
             check_history_can_run(days_between(first, last), settings)
-            with console.status(f"Loading the history {first} to {last}") as status:
+            with shown.status(f"Loading the history {first} to {last}") as status:
                 load = load_history(settings, first, last, batch_days, batch_mb, on_progress=status.update)
     except (RunInProgressError, NightCannotRunError, RowsLostError, MartsBuildError) as error:
         problems = "".join(f"\n  - {escape(line)}" for line in str(error).splitlines())
-        console.print(f"[bold red]History {first} to {last} not loaded:[/]{problems}")
+        shown.print(f"[bold red]History {first} to {last} not loaded:[/]{problems}")
         raise typer.Exit(1) from error
-    _print_load(load)
-    console.print(
-        f"[green]History loaded.[/] Warehouse [bold]{settings.warehouse}[/]; the nightly runs carry on "
-        f"from the day after {last} (`databank run --date ...`)."
-    )
+    _print_load(load, shown)
+    return load
 
 
-def _print_load(load: HistoryLoad) -> None:
+def _print_load(load: HistoryLoad, shown: Console) -> None:
     table = Table(
         "feed",
         "days",
@@ -92,8 +103,8 @@ def _print_load(load: HistoryLoad) -> None:
                 )
             ),
         )
-    console.print(table)
+    shown.print(table)
     if load.erasures_applied:
-        console.print(f"{load.erasures_applied} erasure request(s) applied.")
+        shown.print(f"{load.erasures_applied} erasure request(s) applied.")
     for warning in load.marts["gold_warnings"]:
-        console.print(f"[yellow]gold warning[/]: {escape(warning)}")
+        shown.print(f"[yellow]gold warning[/]: {escape(warning)}")

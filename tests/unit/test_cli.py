@@ -57,24 +57,34 @@ def test_generate_rejects_a_malformed_start_day(tmp_path):
 
 @pytest.fixture
 def nights_run(monkeypatch) -> list[date]:
-    """The days the demo hands to the nightly run (which the end-to-end DAG tests run for real)."""
+    """The days the demo hands to the history load, then to the nightly run (both run for real by the
+    wheel's demo test, tests/integration/test_wheel.py), in order."""
     ran: list[date] = []
+
+    def load_with_status(settings, first: date, last: date, shown) -> None:
+        ran.extend([first, last])
+
+    monkeypatch.setattr(demo, "load_with_status", load_with_status)
     monkeypatch.setattr(demo, "run_with_progress", lambda days, settings: ran.extend(days))
     monkeypatch.setattr(demo, "night_report", lambda warehouse: NightReport(ran[-1], [], [], []))
     return ran
 
 
-def test_demo_uses_the_configured_size_and_landing_and_runs_every_day(tmp_path, monkeypatch, nights_run):
+def test_demo_loads_the_days_before_the_last_as_history_then_runs_the_last_night(
+    tmp_path, monkeypatch, nights_run
+):
     monkeypatch.setenv("DATABANK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("DATABANK_DEMO__CONSUMERS", "50")
-    monkeypatch.setenv("DATABANK_DEMO__DAYS", "2")
+    monkeypatch.setenv("DATABANK_DEMO__DAYS", "4")
 
     result = runner.invoke(app, ["demo"])
 
     assert result.exit_code == 0, result.output
-    assert nights_run == [date(2026, 5, 1), date(2026, 5, 2)]
-    assert "AIPL funnel on 2026-05-02" in result.output
+    # the history 2026-05-01 to 2026-05-03, then the night of 2026-05-04
+    assert nights_run == [date(2026, 5, 1), date(2026, 5, 3), date(2026, 5, 4)]
+    assert "Loading 2026-05-01 to 2026-05-03 as the brand's history" in " ".join(result.output.split())
+    assert "AIPL funnel on 2026-05-04" in result.output
     assert "Where to look next" in result.output
     summary = json.loads((tmp_path / "landing" / "_truth" / "summary.json").read_text())
     assert summary["args"]["consumers"] == "50"

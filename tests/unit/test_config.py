@@ -101,6 +101,7 @@ def test_missing_config_file_named_by_environment_is_an_error(monkeypatch, tmp_p
         ("DATABANK_CURRENCY", "usd"),
         ("DATABANK_PROFILE", "laptop"),
         ("DATABANK_DEMO__CONSUMERS", "0"),
+        ("DATABANK_DEMO__DAYS", "1"),  # the demo loads a history and runs a night after it
         ("DATABANK_PRIVACY__VAULT_IDENTIFIER_TYPES", '["email"]'),
     ],
 )
