@@ -1,7 +1,7 @@
 """A demo night beside its floor. Target: the night within 5x the floor.
 
-The night: the nightly DAG run in this process (`databank run`, as `make demo` runs it) over a
-generated demo brand (1,000 consumers), night after night; the last night is the one measured, so
+The night: the nightly DAG run in this process, as `databank run` runs it, over the generated demo
+brand (`[demo]`: 1,000 consumers), night after night; the last night is the one measured, so
 Spark, dbt and Great Expectations are warm and the lakehouse holds earlier nights, as on a brand's
 machine. The floor: DuckDB alone, in one process, doing each night's essential work on the same
 files: read every delivered file, keep its rows as Parquet, hash every identifier, link identifiers
@@ -13,7 +13,6 @@ keeps no quarantine, history or audit and publishes nothing: it is what no night
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -32,14 +31,22 @@ from scipy.sparse.csgraph import connected_components
 
 from benchmarks.ingest import duckdb_relation, utf8_copy
 from benchmarks.tiers import BENCHMARK_KEY, BENCHMARK_VAULT_KEY
+from databank.config import DemoSettings
 from databank.contracts import all_contracts
 from databank.generator import GenerateArgs, generate
 from databank.landing import list_delivered
 
 TARGET_RATIO = 5.0
-DEMO = GenerateArgs(out=Path(), consumers=1000, days=3, start=date(2026, 5, 1), seed=20260501, bad_rate=0.005)
+DEMO = DemoSettings()
 PURCHASES = ("online_orders", "pos_transactions")
 INTEREST = ("online_events",)
+
+
+def demo_landing(out: Path, nights: int) -> list[date]:
+    """The demo brand's feeds of `nights` days generated into `out`; returns the days."""
+    demo = {"consumers": DEMO.consumers, "start": DEMO.start, "seed": DEMO.seed, "bad_rate": DEMO.bad_rate}
+    generate(GenerateArgs(out=out, days=nights, **demo))
+    return [DEMO.start + timedelta(days=n) for n in range(nights)]
 
 
 def databank_nights(
@@ -174,13 +181,12 @@ def _listed(seconds) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path(".bench"))
-    parser.add_argument("--nights", type=int, default=DEMO.days, help="nights run; the last is measured")
+    parser.add_argument("--nights", type=int, default=3, help="nights run; the last is measured")
     args = parser.parse_args(argv)
-    days = [DEMO.start + timedelta(days=n) for n in range(args.nights)]
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.out) as work:
         landing = Path(work) / "landing"
-        generate(dataclasses.replace(DEMO, out=landing, days=args.nights))
+        days = demo_landing(landing, args.nights)
         floor = floor_nights(landing, Path(work) / "floor", days)
         nights = databank_nights(landing, Path(work) / "data", days, args.out / "night-demo.log")
     met = report(nights, floor, days)

@@ -3,22 +3,18 @@ hashed, identifiers met in one record made one consumer, every consumer in one f
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from benchmarks.night import DEMO, floor_nights, funnel_states
-from databank.generator import generate
+from benchmarks.night import demo_landing, floor_nights, funnel_states
 
 
 @pytest.fixture(scope="module")
 def floor(tmp_path_factory) -> tuple[Path, list[float]]:
     root = tmp_path_factory.mktemp("night-floor")
-    generate(dataclasses.replace(DEMO, out=root / "landing", days=2))
-    days = [DEMO.start + timedelta(days=n) for n in range(2)]
+    days = demo_landing(root / "landing", nights=2)
     return root / "work", floor_nights(root / "landing", root / "work", days)
 
 
