@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from benchmarks.ingest import duckdb_relation, utf8_copy
 from benchmarks.tiers import BENCHMARK_KEY, BENCHMARK_VAULT_KEY
 from databank.config import DemoSettings
-from databank.contracts import all_contracts
+from databank.contracts import Column, Contract, all_contracts
 from databank.generator import GenerateArgs, generate
 from databank.landing import list_delivered
 
@@ -93,33 +93,46 @@ def floor_nights(landing: Path, work: Path, days: list[date]) -> list[float]:
 
 
 def _read_and_hash(connection: duckdb.DuckDBPyConnection, landing: Path, work: Path, day: date) -> None:
-    """Every delivered file of the day kept as Parquet, and its identifier sightings as another."""
+    """Every delivered file of the day kept as Parquet, its identifiers hashed as bronze keeps them
+    (no raw identifier is written), and its identifier sightings as another Parquet file."""
     for feed, contract in all_contracts().items():
         for n, file in enumerate(list_delivered(landing, contract, day)):
             if file.problem or not file.file_format or file.size == 0:
                 continue
+            relation = duckdb_relation(file.file_format, utf8_copy(file, work / "decoded.csv"))
+            columns = {name for name, *_ in connection.execute(f"DESCRIBE FROM {relation}").fetchall()}
+            identifiers = [c for c in contract.identifier_columns if c.name in columns]
             rows = work / "rows" / f"{feed}-{day}-{n}.parquet"
             rows.parent.mkdir(parents=True, exist_ok=True)
-            relation = duckdb_relation(file.file_format, utf8_copy(file, work / "decoded.csv"))
-            connection.execute(f"COPY (SELECT * FROM {relation}) TO '{rows}' (FORMAT parquet)")
-            present = {name for name, *_ in connection.execute(f"DESCRIBE SELECT * FROM '{rows}'").fetchall()}
-            hashed = [
-                f"SELECT '{feed}' AS feed, CAST({contract.record_id} AS VARCHAR) AS record_id,"
-                f" DATE '{day}' AS dt, {_node(c.name, c.identifier.type, c.identifier.type_column)} AS node"
-                f" FROM '{rows}' WHERE {c.name} IS NOT NULL"
-                for c in contract.identifier_columns
-                if c.name in present
-            ]
-            if hashed:
+            hashed = ", ".join(f"{_keyed_hash(c.name)} AS {c.name}" for c in identifiers)
+            kept = f"* REPLACE ({hashed})" if identifiers else "*"
+            connection.execute(f"COPY (SELECT {kept} FROM {relation}) TO '{rows}' (FORMAT parquet)")
+            if identifiers:
                 sightings = work / "sightings" / f"{feed}-{day}-{n}.parquet"
                 sightings.parent.mkdir(exist_ok=True)
-                connection.execute(f"COPY ({' UNION ALL '.join(hashed)}) TO '{sightings}' (FORMAT parquet)")
+                seen = _sightings(contract, identifiers, rows, day)
+                connection.execute(f"COPY ({seen}) TO '{sightings}' (FORMAT parquet)")
 
 
-def _node(column: str, kind: str | None, kind_column: str | None) -> str:
-    """The SQL of an identifier's node: its type and the keyed hash of its normalised value."""
-    prefix = f"'{kind}:'" if kind else f"{kind_column} || ':'"
-    return f"{prefix} || sha256('{BENCHMARK_KEY}' || lower(trim(CAST({column} AS VARCHAR))))"
+def _sightings(contract: Contract, identifiers: list[Column], rows: Path, day: date) -> str:
+    """The SQL of a kept file's identifier sightings: record, day and node (the identifier's type and
+    its hash), one row per identifier a record holds."""
+
+    def of(column: Column) -> str:
+        spec = column.identifier
+        kind = f"'{spec.type}:'" if spec.type else f"{spec.type_column} || ':'"
+        return (
+            f"SELECT '{contract.feed}' AS feed, CAST({contract.record_id} AS VARCHAR) AS record_id,"
+            f" DATE '{day}' AS dt, {kind} || {column.name} AS node FROM '{rows}'"
+            f" WHERE {column.name} IS NOT NULL"
+        )
+
+    return " UNION ALL ".join(of(column) for column in identifiers)
+
+
+def _keyed_hash(column: str) -> str:
+    """The SQL of the keyed hash of an identifier's normalised value."""
+    return f"sha256('{BENCHMARK_KEY}' || lower(trim(CAST({column} AS VARCHAR))))"
 
 
 def _consumers(connection: duckdb.DuckDBPyConnection, work: Path) -> Path:
