@@ -61,7 +61,10 @@ def generate_command(
 @app.command("demo")
 def demo_command(
     consumers: Annotated[int | None, typer.Option(min=1, help="People in the demo brand group.")] = None,
-    days: Annotated[int | None, typer.Option(min=2, help="Local days to generate and run.")] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(min=2, help="Local days to generate: all but the last loaded as history, the last run."),
+    ] = None,
 ) -> None:
     """The whole system on a demo brand group: generate its feeds, load every day but the last as the
     brand's history, as a brand starts (`databank load-history`), run the nightly DAG for the last day,
