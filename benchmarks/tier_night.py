@@ -1,0 +1,168 @@
+"""A night at a tier's size, ingest to published marts, through the nightly DAG as `databank run`
+runs it: the night of day 2 after one day of history, and the night of the tier's last day after
+every day before it. Each history is loaded with `databank load-history` (docs/history.md), which
+leaves the lakehouse as the nights would, and is kept under <out>/night-<tier>-<seed>/ so a later
+run only copies it. Each night runs in a fresh process; its peak memory is that of the whole process
+tree (Python, Spark's JVM, dbt), sampled while it runs.
+
+Targets (issue: scale): the last night under 2 minutes and 6 GB, and at most 1.2x the night of day 2.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import psutil
+
+from benchmarks.ingest import landing_for
+from benchmarks.tiers import TIERS, Tier, bench_settings, tier_parser
+from databank.dbt_project import dbt_work_dir
+
+TARGET_SECONDS = 120.0
+TARGET_PEAK_GB = 6.0
+TARGET_GROWTH = 1.2
+
+
+def loaded_history(tier: Tier, landing: Path, out: Path, last: date) -> Path:
+    """The data directory of the tier's history from its first day to `last`: kept, or loaded now
+    (in a fresh process, so its memory is not the night's)."""
+    root = out / f"night-{tier.name}-{tier.seed}" / f"history-to-{last}"
+    marker = root / "history.json"
+    if not marker.is_file():
+        shutil.rmtree(root, ignore_errors=True)  # a load that did not finish
+        seconds = _in_fresh_process(_load_history, str(root), str(landing), tier.start, last)
+        marker.write_text(json.dumps({"first": str(tier.start), "last": str(last), "seconds": seconds}))
+    return root
+
+
+def _load_history(root: str, landing: str, first: date, last: date) -> float:
+    from databank.history import load_history
+
+    load = load_history(bench_settings(Path(root), Path(landing)), first, last)
+    return round(sum(load.seconds.values()), 1)
+
+
+def measured_night(history: Path, landing: Path, day: date) -> dict:
+    """The night of `day` run on a copy of `history`: its seconds, seconds by task and peak memory."""
+    data = history.parent / f"night-of-{day}"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(history, data)
+    log = history.parent / f"night-of-{day}.log"
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    night = context.Process(target=_run_night, args=(str(landing), str(data), day, str(log), results))
+    night.start()
+    peak_gb = peak_tree_gb(night)
+    night.join()
+    if night.exitcode != 0:
+        raise RuntimeError(f"the night of {day} failed; its log: {log}")
+    seconds, tasks = results.get()
+    dbt_results = history.parent / f"night-of-{day}.dbt-run-results.json"
+    shutil.copyfile(
+        dbt_work_dir(bench_settings(data, landing).reports) / "target" / "run_results.json", dbt_results
+    )
+    shutil.rmtree(data)
+    return {
+        "date": str(day),
+        "seconds": round(seconds, 1),
+        "peak_gb": peak_gb,
+        "tasks": tasks,
+        "slowest_dbt_nodes": slowest_nodes(dbt_results, 6),
+        "log": str(log),
+    }
+
+
+def slowest_nodes(run_results: Path, count: int) -> dict[str, float]:
+    """The seconds of the `count` slowest models and data tests of a dbt invocation."""
+    nodes = json.loads(run_results.read_text())["results"]
+    slowest = sorted(nodes, key=lambda node: -node["execution_time"])[:count]
+    return {node["unique_id"].split(".")[2]: round(node["execution_time"], 1) for node in slowest}
+
+
+def _run_night(landing: str, data: str, day: date, log: str, results) -> None:
+    from benchmarks.night import databank_nights
+
+    [(seconds, tasks)] = databank_nights(Path(landing), Path(data), [day], Path(log))
+    results.put((seconds, {task: round(task_seconds, 1) for task, task_seconds in tasks.items()}))
+
+
+def peak_tree_gb(night: multiprocessing.process.BaseProcess) -> float:
+    """The largest resident memory of the night's process and all its descendants (Spark's JVM,
+    dbt), summed, sampled every 0.2 s while it runs."""
+    root = psutil.Process(night.pid)
+    peak = 0
+    while night.is_alive():
+        peak = max(peak, _tree_rss(root))
+        time.sleep(0.2)
+    return round(peak / 1024**3, 2)
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    try:
+        tree = [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for member in tree:
+        try:
+            total += member.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue  # ended between the listing and the reading
+    return total
+
+
+def _in_fresh_process(function, *args):
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+def report(tier: Tier, early: dict, late: dict) -> bool:
+    print(f"\n== a night through the DAG, {tier.name} tier: {tier.consumers:,} consumers, {tier.days} days")
+    print(f"  {'night':<24}{'seconds':>9}{'peak GB':>9}   by task")
+    for label, night in ((f"day 2, {early['date']}", early), (f"day {tier.days}, {late['date']}", late)):
+        tasks = ", ".join(
+            f"{task} {s:.0f}" for task, s in sorted(night["tasks"].items(), key=lambda kv: -kv[1])
+        )
+        print(f"  {label:<24}{night['seconds']:>9.1f}{night['peak_gb']:>9.2f}   {tasks}")
+        slowest = ", ".join(f"{node} {s:.1f}" for node, s in night["slowest_dbt_nodes"].items())
+        print(f"  {'':<42}slowest dbt nodes: {slowest}")
+    growth = late["seconds"] / early["seconds"]
+    checks = {
+        f"day {tier.days} under {TARGET_SECONDS:.0f} s": late["seconds"] < TARGET_SECONDS,
+        f"peak under {TARGET_PEAK_GB:.0f} GB": max(early["peak_gb"], late["peak_gb"]) < TARGET_PEAK_GB,
+        f"day {tier.days} at most {TARGET_GROWTH}x day 2 ({growth:.2f}x)": growth <= TARGET_GROWTH,
+    }
+    for check, met in checks.items():
+        print(f"  target: {check}: {'met' if met else 'MISSED'}")
+    return all(checks.values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = tier_parser(__doc__).parse_args(argv)
+    tier = TIERS[args.tier]
+    args.out.mkdir(parents=True, exist_ok=True)
+    landing = landing_for(tier, args.out)
+    second = tier.start + timedelta(days=1)
+    last = tier.start + timedelta(days=tier.days - 1)
+    early = measured_night(loaded_history(tier, landing, args.out, tier.start), landing, second)
+    late = measured_night(loaded_history(tier, landing, args.out, last - timedelta(days=1)), landing, last)
+    met = report(tier, early, late)
+    figures = {
+        "tier": tier.name,
+        "consumers": tier.consumers,
+        "days": tier.days,
+        "early": early,
+        "late": late,
+    }
+    (args.out / f"night-{tier.name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
