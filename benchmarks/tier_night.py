@@ -44,7 +44,12 @@ def loaded_history(tier: Tier, landing: Path, out: Path, last: date) -> Path:
 def _load_history(root: str, landing: str, first: date, last: date) -> float:
     from databank.history import load_history
 
-    load = load_history(bench_settings(Path(root), Path(landing)), first, last)
+    try:
+        load = load_history(bench_settings(Path(root), Path(landing)), first, last)
+    except Exception as error:  # Spark's errors hold what cannot be pickled back to the benchmark
+        raise RuntimeError(
+            f"the history {first} to {last} did not load: {type(error).__name__}: {error}"
+        ) from None
     return round(sum(load.seconds.values()), 1)
 
 
