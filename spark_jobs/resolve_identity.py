@@ -27,7 +27,7 @@ from typing import Literal
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from databank.business_days import batched, days_between
+from databank.business_days import batched_by_weight, days_between
 from databank.config import Settings, load_settings
 from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.spark_session import build_session
@@ -46,7 +46,13 @@ from spark_jobs.transforms.identity import (
 )
 
 EDGES, GUARDS, MAP, HISTORY = "identity_edges", "identity_guards", "identity_map", "one_id_history"
+# A range's pairs are recorded a batch at a time: with their evidence they pass through the driver on
+# their way to Delta, and Spark lets at most 1 GB of results reach it (spark.driver.maxResultSize). A
+# month of a 100,000-consumer brand's web, media and LBS pairs is more (4.4 million, 1.03 GB). A
+# record has at most about as many pairs as identifiers (most hold one to three), some 240 bytes
+# each, so half a million sightings make at most about an eighth of that bound.
 EDGE_BATCH_DAYS = 31
+EDGE_BATCH_SIGHTINGS = 500_000
 Components = Callable[[DataFrame, DataFrame], DataFrame]
 Update = Literal["incremental", "full"]
 
@@ -104,7 +110,7 @@ def resolve(
             "silver.identifiers does not exist: standardise the feeds before resolving identity"
         )
     where = {"dt": days}
-    edges_recorded = sum(_record_edges(spark, lake, batch, day) for batch in batched(days, EDGE_BATCH_DAYS))
+    edges_recorded = sum(_record_edges(spark, lake, batch, day) for batch in edge_batches(sightings, days))
     edges = lake.read(spark, "silver", EDGES).where(F.col("dt") <= F.lit(day)).localCheckpoint()
     shared = overlinked(edges, settings.identity.max_partners).localCheckpoint()
     lake.replace(shared.withColumn("dt", F.lit(day)).toArrow(), "silver", GUARDS, where, ["dt"])
@@ -146,9 +152,19 @@ def resolve(
     )
 
 
+def edge_batches(sightings: DataFrame, days: list[date]) -> list[list[date]]:
+    """`days` in runs whose pairs can pass through the driver: at most `EDGE_BATCH_DAYS` days and
+    `EDGE_BATCH_SIGHTINGS` sightings (a day with more is a run of its own)."""
+    if len(days) == 1:  # a night: nothing to count
+        return [days]
+    per_day = dict(sightings.groupBy("dt").count().collect())
+    return list(
+        batched_by_weight(days, lambda day: per_day.get(day, 0), EDGE_BATCH_DAYS, EDGE_BATCH_SIGHTINGS)
+    )
+
+
 def _record_edges(spark: SparkSession, lake: Lakehouse, days: list[date], last: date) -> int:
-    """Record the identifier pairs of `days`' sightings under their own days; how many were recorded.
-    A range is recorded a month at a time: its pairs pass through the driver on their way to Delta."""
+    """Record the identifier pairs of `days`' sightings under their own days; how many were recorded."""
     sightings = lake.read(spark, "silver", IDENTIFIERS_TABLE, {"dt": days})
     # Every sighting has its day; the coalesce keeps `dt` non-nullable, as the table declares it.
     pairs = record_edges(sightings).withColumn("dt", F.coalesce("dt", F.lit(last))).toArrow()

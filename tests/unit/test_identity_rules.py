@@ -7,6 +7,7 @@ import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from databank.config import load_settings
+from spark_jobs import resolve_identity
 from spark_jobs.resolve_identity import update_mode
 from spark_jobs.transforms.components_in_memory import connected_components_in_memory
 from spark_jobs.transforms.identity import connected_components, guarded, overlinked, record_edges, stable_ids
@@ -142,3 +143,20 @@ def test_a_night_is_full_where_clusters_are_found_in_memory_unless_the_settings_
     settings = load_settings(profile=profile, identity={"components": components, "update": update})
 
     assert update_mode(settings) == expected
+
+
+def test_a_range_records_its_pairs_in_batches_bounded_by_its_sightings(spark, monkeypatch):
+    days = [date(2026, 5, d) for d in (1, 2, 3, 4)]
+    per_day = {days[0]: 3, days[1]: 2, days[2]: 0, days[3]: 4}  # day 3 delivered nothing
+    rows = [
+        ("online_orders", f"O{day.day}-{n}", "phone", None, f"p{day.day}-{n}", "ok", day, day)
+        for day, count in per_day.items()
+        for n in range(count)
+    ]
+    sightings = spark.createDataFrame(rows, SIGHTINGS)
+    monkeypatch.setattr(resolve_identity, "EDGE_BATCH_SIGHTINGS", 5)
+
+    assert resolve_identity.edge_batches(sightings, days) == [days[:3], days[3:]]
+    monkeypatch.setattr(resolve_identity, "EDGE_BATCH_DAYS", 1)
+    assert resolve_identity.edge_batches(sightings, days) == [[day] for day in days]
+    assert resolve_identity.edge_batches(sightings, days[:1]) == [days[:1]]  # a night is one batch
