@@ -65,6 +65,35 @@ def test_the_nights_after_the_first_start_from_the_parsed_project(published):
     assert "saved manifest not found" in full_parses[0]  # the build file's first night
 
 
+def test_a_night_tests_the_records_it_resolves_and_only_full_builds_test_views_only_they_read(published):
+    # int_records_resolved resolves every record of history, and only a full build reads it: a night
+    # testing it paid for all of history (300 s of a medium-tier night at day 30). A night tests the
+    # records it resolves instead; the first build of `published` is full and the others are nights.
+    settings, result = published
+    manifest = json.loads((settings.reports / "dbt" / "target" / "manifest.json").read_text())
+    tests = {node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "test"}
+    full_build_only = {name for name, node in tests.items() if "full_build" in node["tags"]}
+    night_resolved = {
+        name
+        for name, node in tests.items()
+        if node.get("attached_node") == "model.databank.int_night_records_resolved"
+    }
+    log = (settings.reports / "dbt" / "logs" / "dbt.log").read_text()
+    builds = [run for run in log.split("Running with dbt=") if "'invocation_command': 'dbt build" in run]
+    full_build, last_night = builds[0], builds[-1]
+
+    assert len(result.nights) == len(builds) > 1
+    assert {tests[name]["attached_node"] for name in full_build_only} == {
+        "model.databank.int_records_resolved",
+        "model.databank.int_aipl_evaluation_days",
+    }
+    assert len(full_build_only) == 7
+    assert all(f" PASS {name} " in full_build for name in full_build_only)
+    assert not any(f"test {name} " in last_night for name in full_build_only)
+    assert len(night_resolved) == 3
+    assert all(f" PASS {name} " in last_night for name in night_resolved)
+
+
 def test_every_mart_is_a_contract_the_build_enforces(published):
     # The marts' names, columns and types are an API: each build refuses a mart whose SQL no longer
     # gives the columns and types its YAML declares, and the types are ones Spark has too.

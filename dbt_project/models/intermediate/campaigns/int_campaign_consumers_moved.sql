@@ -6,6 +6,9 @@
 -- moved when any day from the anchor day through anchor + campaign_attribution_days - 1, capped at
 -- the run date, has state I or higher (I, P or L). Both read the consumer of the run date, not the
 -- id: the spells of ids OneID has merged or split since count under the ids they became.
+-- A table: its data tests and campaign_performance each read it, and as a view each would
+-- compute every campaign's audiences again.
+{{ config(materialized='table') }}
 {%- set interest_rank = aipl_state_ranks()['I'] %}
 {%- set audience_columns = [
     'campaign_id', 'brand_id', 'one_id', 'audience', 'anchor_date', 'window_end_date',

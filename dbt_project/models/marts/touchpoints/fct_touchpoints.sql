@@ -6,6 +6,7 @@
 -- depends_on: {{ ref('stg_identity__identifiers') }}
 -- depends_on: {{ ref('stg_identity__identity_map') }}
 -- depends_on: {{ ref('stg_identity__one_id_changes') }}
+-- depends_on: {{ ref('int_night_records_resolved') }}
 -- Incremental: the behaviour feeds add millions of rows a night, so a night adds its own touches and
 -- re-resolves only the touches of consumers whose ids that night's merges and splits changed.
 {%- set touch_columns = [
@@ -31,11 +32,7 @@ night_touches as (
 ),
 
 night_resolved as (
-    {{ resolve_records(
-        ref('stg_identity__identifiers'),
-        ref('stg_identity__identity_map'),
-        "ids.loaded_date = " ~ run_date(),
-    ) | indent(4) }}
+    select * from {{ ref('int_night_records_resolved') }}
 ),
 
 changed_touches as (
