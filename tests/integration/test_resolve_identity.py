@@ -7,9 +7,12 @@ from datetime import timedelta
 import polars as pl
 import pytest
 from delta_reading import DAYS, START, read_table
+from pyspark.sql import functions as F
 
 from databank.evaluation import evaluate_identity
-from spark_jobs.resolve_identity import HISTORY, MAP, resolve
+from spark_jobs.resolve_identity import HISTORY, MAP, every_linkable_node, resolve
+from spark_jobs.standardise import IDENTIFIERS_TABLE
+from spark_jobs.transforms.identity import NODE, linkable
 
 pytestmark = pytest.mark.slow
 LAST = START + timedelta(days=DAYS - 1)
@@ -64,6 +67,26 @@ def test_incremental_nights_equal_a_full_rebuild_of_the_same_edges(spark, resolv
 
     assert _partition(rebuilt) == _partition(incremental)
     assert rebuilt.select("node", "one_id").equals(incremental.select("node", "one_id"))
+
+
+def test_a_full_night_finds_every_identifier_reading_only_the_sightings_since_the_last_map(spark, resolved):
+    # A full night clusters every identifier ever seen. The previous night's map and guards hold
+    # those seen before it (each is mapped, or shared and guarded), so the night reads its own
+    # sightings instead of all of history's. (The generated nights share no identifier; the medium
+    # tier's night of day 29 does, 1,339 guarded the day before, and finds the same 631,228 either way.)
+    _, lake, _ = resolved
+    before = LAST - timedelta(days=1)
+    previous = lake.read(spark, "silver", MAP).where(F.col("dt") == F.lit(before)).drop("dt")
+    every_sighting = lake.read(spark, "silver", IDENTIFIERS_TABLE).where(F.col("dt") <= F.lit(LAST))
+
+    found = every_linkable_node(spark, lake, LAST, previous, before)
+
+    assert _nodes(found) == _nodes(linkable(every_sighting).select(NODE))
+    assert _nodes(found) > _nodes(linkable(every_sighting.where(F.col("dt") == F.lit(LAST))).select(NODE))
+
+
+def _nodes(frame) -> set[str]:
+    return {row[NODE] for row in frame.distinct().collect()}
 
 
 def test_against_the_truth_clusters_are_pure_and_no_larger_than_twice_a_real_person(resolved):
