@@ -16,6 +16,8 @@ import hashlib
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from databank.dbt_runner import DbtRun, MartsBuildError, run_dbt
@@ -53,7 +55,8 @@ def publish_docs_site(run: DbtRun, reports: Path) -> str:
     if (folder / SITE).is_file() and recorded.is_file() and recorded.read_text() == fingerprint:
         return "up to date"
     try:
-        run_dbt(run, "docs", "generate", "--static")
+        with _build_results_kept(run.work_dir / "target" / "run_results.json"):
+            run_dbt(run, "docs", "generate", "--static")
     except MartsBuildError as error:
         log.warning("the docs site was not rebuilt: %s", error)
         return f"failed: {error}"
@@ -63,3 +66,17 @@ def publish_docs_site(run: DbtRun, reports: Path) -> str:
     os.replace(partial, folder / SITE)
     recorded.write_text(fingerprint)
     return "rebuilt"
+
+
+@contextmanager
+def _build_results_kept(results: Path) -> Iterator[None]:
+    """run_results.json stays the build's: `docs generate` would leave its own, which lists every node
+    compiled and nothing of what the night's models and tests did."""
+    kept = results.with_name(f"build.{results.name}")
+    if results.is_file():
+        os.replace(results, kept)
+    try:
+        yield
+    finally:
+        if kept.is_file():
+            os.replace(kept, results)
