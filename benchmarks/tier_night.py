@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import shutil
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -63,7 +64,7 @@ def measured_night(history: Path, landing: Path, day: date) -> dict:
     results = context.Queue()
     night = context.Process(target=_run_night, args=(str(landing), str(data), day, str(log), results))
     night.start()
-    peak_gb = peak_tree_gb(night)
+    samples = tree_memory(night)
     night.join()
     if night.exitcode != 0:
         raise RuntimeError(f"the night of {day} failed; its log: {log}")
@@ -76,7 +77,8 @@ def measured_night(history: Path, landing: Path, day: date) -> dict:
     return {
         "date": str(day),
         "seconds": round(seconds, 1),
-        "peak_gb": peak_gb,
+        "peak_gb": round(max(rss for _, rss in samples) / 1024**3, 2),
+        "peak_gb_by_task": peak_gb_by_task(samples, log.read_text()),
         "tasks": tasks,
         "slowest_dbt_nodes": slowest_nodes(dbt_results, 6),
         "log": str(log),
@@ -97,15 +99,30 @@ def _run_night(landing: str, data: str, day: date, log: str, results) -> None:
     results.put((seconds, {task: round(task_seconds, 1) for task, task_seconds in tasks.items()}))
 
 
-def peak_tree_gb(night: multiprocessing.process.BaseProcess) -> float:
-    """The largest resident memory of the night's process and all its descendants (Spark's JVM,
-    dbt), summed, sampled every 0.2 s while it runs."""
+def tree_memory(night: multiprocessing.process.BaseProcess) -> list[tuple[float, int]]:
+    """(time, bytes) of the resident memory of the night's process and all its descendants (Spark's
+    JVM, dbt), summed, sampled every 0.2 s while it runs."""
     root = psutil.Process(night.pid)
-    peak = 0
+    samples = []
     while night.is_alive():
-        peak = max(peak, _tree_rss(root))
+        samples.append((time.time(), _tree_rss(root)))
         time.sleep(0.2)
-    return round(peak / 1024**3, 2)
+    return samples
+
+
+def peak_gb_by_task(samples: list[tuple[float, int]], log: str) -> dict[str, float]:
+    """The peak of `samples` while each kind of task ran (ingest, resolve_identity, ...), by the start
+    times the night's log gives; the DAG's test run runs one task at a time."""
+    starts = sorted(
+        (datetime.fromisoformat(stamp).timestamp(), task_id.rsplit(".", 1)[-1])
+        for stamp, task_id in re.findall(r"^(\S+) .*\[DAG TEST\] starting task_id=(\S+)", log, re.MULTILINE)
+    )
+    peaks: dict[str, int] = {}
+    for moment, rss in samples:
+        running = [task for start, task in starts if start <= moment]
+        task = running[-1] if running else "before the first task"
+        peaks[task] = max(peaks.get(task, 0), rss)
+    return {task: round(rss / 1024**3, 2) for task, rss in sorted(peaks.items(), key=lambda kv: -kv[1])}
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -137,6 +154,8 @@ def report(tier: Tier, early: dict, late: dict) -> bool:
         print(f"  {label:<24}{night['seconds']:>9.1f}{night['peak_gb']:>9.2f}   {tasks}")
         slowest = ", ".join(f"{node} {s:.1f}" for node, s in night["slowest_dbt_nodes"].items())
         print(f"  {'':<42}slowest dbt nodes: {slowest}")
+        peaks = ", ".join(f"{task} {gb:.1f}" for task, gb in night["peak_gb_by_task"].items())
+        print(f"  {'':<42}peak GB by task: {peaks}")
     growth = late["seconds"] / early["seconds"]
     checks = {
         f"day {tier.days} under {TARGET_SECONDS:.0f} s": late["seconds"] < TARGET_SECONDS,

@@ -1,5 +1,6 @@
 """The tier-night benchmark's figures mean what they say: the peak memory counts the processes a
-night starts (Spark's JVM, dbt) and not only its own, and the slowest dbt nodes are the slowest."""
+night starts (Spark's JVM, dbt) and not only its own, each task's peak is the memory sampled while it
+ran, and the slowest dbt nodes are the slowest."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import json
 import multiprocessing
 import subprocess
 import sys
+from datetime import UTC, datetime
 
-from benchmarks.tier_night import peak_tree_gb, slowest_nodes
+from benchmarks.tier_night import peak_gb_by_task, slowest_nodes, tree_memory
 
 HELD_MB = 400
 
@@ -21,7 +23,7 @@ def _start_a_process_that_holds_memory() -> None:
 def test_the_peak_counts_the_memory_of_the_nights_child_processes():
     night = multiprocessing.get_context("spawn").Process(target=_start_a_process_that_holds_memory)
     night.start()
-    peak = peak_tree_gb(night)
+    peak = max(rss for _, rss in tree_memory(night)) / 1024**3
     night.join()
     assert night.exitcode == 0
     # The night's own process holds far less; the bytes are its child's.
@@ -37,3 +39,23 @@ def test_the_slowest_nodes_are_the_slowest_by_execution_time(tmp_path):
     ]
     results.write_text(json.dumps({"results": [{"unique_id": uid, "execution_time": s} for uid, s in nodes]}))
     assert slowest_nodes(results, 2) == {"unique_x": 3.0, "y": 1.5}
+
+
+def test_each_tasks_peak_is_the_memory_sampled_while_it_ran():
+    log = "\n".join(
+        [
+            "2026-12-04T20:00:00.000000Z [info ] [DAG TEST] starting task_id=lbs_pings.ingest map_index=-1",
+            "2026-12-04T20:00:10.000000Z [info ] [DAG TEST] end task task_id=lbs_pings.ingest map_index=-1",
+            "2026-12-04T20:00:10.000000Z [info ] [DAG TEST] starting task_id=members.ingest map_index=-1",
+            "2026-12-04T20:00:20.000000Z [info ] [DAG TEST] starting task_id=build_and_publish_marts",
+        ]
+    )
+    start = datetime(2026, 12, 4, 20, tzinfo=UTC).timestamp()
+    gb = 1024**3
+    samples = [(start - 1, 1 * gb), (start + 1, 3 * gb), (start + 12, 2 * gb), (start + 25, 5 * gb)]
+
+    assert peak_gb_by_task(samples, log) == {
+        "build_and_publish_marts": 5.0,
+        "ingest": 3.0,
+        "before the first task": 1.0,
+    }
