@@ -173,10 +173,12 @@ def stable_ids(components: DataFrame, previous: DataFrame | None, day: date) -> 
             [], "node string, one_id string, one_id_created date"
         )
     joined = components.join(previous.select(NODE, "one_id", "one_id_created"), NODE, "left")
+    # The map and the history both read the overlaps and the ids: each is computed once.
     overlap = (
         joined.where(F.col("one_id").isNotNull())
         .groupBy("one_id", "one_id_created", COMPONENT)
         .agg(F.count("*").alias("members"))
+        .localCheckpoint()
     )
     keeper_rank = Window.partitionBy("one_id").orderBy(F.desc("members"), COMPONENT)
     keepers = overlap.withColumn("_r", F.row_number().over(keeper_rank)).where(F.col("_r") == 1).drop("_r")
@@ -200,6 +202,7 @@ def stable_ids(components: DataFrame, previous: DataFrame | None, day: date) -> 
             F.coalesce("survivor", minted).alias("one_id"),
             F.coalesce("survivor_created", F.lit(day)).alias("one_id_created"),
         )
+        .localCheckpoint()
     )
     mapping = components.join(ids, COMPONENT).select(NODE, "one_id", "one_id_created")
 
