@@ -11,6 +11,8 @@ last line of its file it is often what a truncated file loses). Every other rate
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -43,6 +45,27 @@ def _no_key_of_this_machines_user(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CONFIG_HOME", str(config_home))
         yield
+
+
+@pytest.fixture(scope="module")
+def module_tmp(request, tmp_path_factory) -> Iterator[Callable[[str], Path]]:
+    """Makes folders for one module's shared data, removed once its tests are done unless one failed.
+
+    pytest keeps a passed test's tmp_path no longer than the test (tmp_path_retention_policy): this
+    does the same for a module's lakehouses and nights, so the suite's disk holds one module's data at
+    a time and a passing run leaves none behind.
+    """
+    made: list[Path] = []
+    failed_before = request.session.testsfailed
+
+    def mktemp(name: str) -> Path:
+        made.append(tmp_path_factory.mktemp(name))
+        return made[-1]
+
+    yield mktemp
+    if request.session.testsfailed == failed_before:
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

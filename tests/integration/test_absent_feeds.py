@@ -26,8 +26,8 @@ ABSENT = ["pos_transactions", "lbs_pings", "media_exposures", "campaigns", "stor
 
 
 @pytest.fixture(scope="module")
-def night(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("web-only")
+def night(module_tmp):
+    data_dir = module_tmp("web-only")
     settings = load_settings(data_dir=data_dir, hmac_key=KEY)
     generate(GenerateArgs(out=settings.landing, consumers=150, days=1, start=DAY, seed=5, bad_rate=0.0))
     for feed in ABSENT:

@@ -40,10 +40,10 @@ def slice_lines() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def example(spark, tmp_path_factory, slice_lines):
+def example(spark, module_tmp, slice_lines):
     """The slice landed and loaded in a brand folder set up as `make example` sets one up; the
     settings, and what the two commands printed."""
-    folder = tmp_path_factory.mktemp("cdnow")
+    folder = module_tmp("cdnow")
     shutil.copy(EXAMPLE / "cdnow" / "databank.toml", folder)
     (folder / "sources").mkdir()
     shutil.copy(EXAMPLE / "sources" / "cdnow.yaml", folder / "sources")

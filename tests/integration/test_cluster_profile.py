@@ -44,16 +44,16 @@ CONN_ID = "databank_local_cluster"
 
 
 @pytest.fixture(scope="module")
-def landing(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("cluster-landing")
+def landing(module_tmp) -> Path:
+    out = module_tmp("cluster-landing")
     generate(GenerateArgs(out=out, consumers=1000, days=1, start=DAY, seed=19, bad_rate=0.03))
     return out
 
 
 @pytest.fixture(scope="module")
-def on_cluster(spark_cluster, landing, tmp_path_factory):
+def on_cluster(spark_cluster, landing, module_tmp):
     """The day run by the cluster DAG's spark-submit tasks; returns the lakehouse folder."""
-    data = tmp_path_factory.mktemp("cluster-profile")
+    data = module_tmp("cluster-profile")
     driver = {
         # The driver holds identifiers: it listens on the loopback only, like the cluster's daemons.
         "spark.driver.host": "127.0.0.1",
@@ -96,11 +96,9 @@ def on_cluster(spark_cluster, landing, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def embedded(spark, landing, tmp_path_factory) -> Path:
+def embedded(spark, landing, module_tmp) -> Path:
     """The same day run in-process on the embedded profile (delta-rs); returns the lakehouse folder."""
-    settings = load_settings(
-        data_dir=tmp_path_factory.mktemp("embedded-profile"), landing_dir=landing, hmac_key=KEY
-    )
+    settings = load_settings(data_dir=module_tmp("embedded-profile"), landing_dir=landing, hmac_key=KEY)
     lake = EmbeddedLakehouse(str(settings.lakehouse))
     for feed in FEEDS:
         ingest(spark, lake, settings, feed, DAY)

@@ -109,10 +109,10 @@ def _record_ids(path: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def night(tmp_path_factory):
+def night(module_tmp):
     """Two generated days of 300 consumers run through the DAG, one file of day 1 held back to land
     late. Returns the settings and the command's result."""
-    data_dir = tmp_path_factory.mktemp("dag-e2e")
+    data_dir = module_tmp("dag-e2e")
     settings = load_settings(data_dir=data_dir, hmac_key="dag-end-to-end-key")
     generate(GenerateArgs(out=settings.landing, consumers=300, days=2, start=DAYS[0], seed=3, bad_rate=0.02))
     late = _late_file(settings)

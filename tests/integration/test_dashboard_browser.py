@@ -36,12 +36,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def dashboard(published, tmp_path_factory):
+def dashboard(published, module_tmp):
     """The URL of `databank dashboard` serving the published warehouse; the server's whole process
     group is stopped afterwards."""
     settings, _ = published
     port = free_port()
-    log = tmp_path_factory.mktemp("dashboard") / "server.log"
+    log = module_tmp("dashboard") / "server.log"
     with log.open("w") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "databank.cli", "dashboard", "--port", str(port)],

@@ -50,9 +50,9 @@ def _folder(settings, feed: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def night(tmp_path_factory):
+def night(module_tmp):
     """The day generated, every shape planted, the night run once; (settings, planted, result)."""
-    data_dir = tmp_path_factory.mktemp("delivery-shapes")
+    data_dir = module_tmp("delivery-shapes")
     settings = load_settings(data_dir=data_dir, hmac_key=KEY)
     generate(GenerateArgs(out=settings.landing, consumers=150, days=1, start=DAY, seed=11, bad_rate=0.0))
     planted = {

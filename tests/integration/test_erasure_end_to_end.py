@@ -96,10 +96,10 @@ def _node(identifier_type: str, normalised: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def person(tmp_path_factory):
+def person(module_tmp):
     """Night 1 run, its audiences synced; an active member consenting to both purposes chosen; their
     identifiers, one_ids and vault entry as night 1 left them."""
-    data_dir = tmp_path_factory.mktemp("erasure-e2e")
+    data_dir = module_tmp("erasure-e2e")
     settings = load_settings(data_dir=data_dir, hmac_key=KEY)
     generate(GenerateArgs(out=settings.landing, consumers=250, days=3, start=DAYS[0], seed=21, bad_rate=0.02))
     _plant_identifiers(settings)

@@ -24,11 +24,11 @@ PER_NIGHT = {"identity_map", "identity_guards", "one_id_history"}
 
 
 @pytest.fixture(scope="module")
-def lakehouses(spark, resolved, tmp_path_factory) -> tuple[Settings, Settings]:
+def lakehouses(spark, resolved, module_tmp) -> tuple[Settings, Settings]:
     """(the nights' settings, the history load's settings), both with their marts restated tonight."""
     nights, _, _ = resolved
     history = load_settings(
-        data_dir=tmp_path_factory.mktemp("history"), landing_dir=nights.landing, hmac_key="integration-key"
+        data_dir=module_tmp("history"), landing_dir=nights.landing, hmac_key="integration-key"
     )
     load = load_history(history, START, TONIGHT - timedelta(days=1))
     assert all(loaded.days == DAYS - 1 for feed, loaded in load.feeds.items() if feed in FEEDS)
@@ -37,7 +37,7 @@ def lakehouses(spark, resolved, tmp_path_factory) -> tuple[Settings, Settings]:
     run_night_jobs(history, TONIGHT)  # tonight, as the nightly DAG's tasks run it
     assert build_marts(history, TONIGHT, restate=True).restated
 
-    restated = load_settings(data_dir=tmp_path_factory.mktemp("nights"), hmac_key="integration-key")
+    restated = load_settings(data_dir=module_tmp("nights"), hmac_key="integration-key")
     shutil.copytree(nights.lakehouse / "silver", restated.lakehouse / "silver")
     assert build_marts(restated, TONIGHT, restate=True).restated
     return restated, history

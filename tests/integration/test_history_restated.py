@@ -19,13 +19,13 @@ FUNNEL_ON = "SELECT * FROM marts.aipl_daily_funnel WHERE funnel_date = ? ORDER B
 
 
 @pytest.fixture(scope="module")
-def histories(resolved, published, tmp_path_factory):
+def histories(resolved, published, module_tmp):
     """The same silver built three ways: night by night and restated, each into its own lakehouse copy,
     and with a full refresh (the suite's published warehouse). Returns their settings and the first
     day's funnel as its night published it."""
 
     def lakehouse(name: str) -> Settings:
-        settings = load_settings(data_dir=tmp_path_factory.mktemp(name), hmac_key="integration-key")
+        settings = load_settings(data_dir=module_tmp(name), hmac_key="integration-key")
         shutil.copytree(resolved[0].lakehouse / "silver", settings.lakehouse / "silver")
         return settings
 

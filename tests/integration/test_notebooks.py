@@ -20,10 +20,10 @@ KERNEL = "databank-tests"
 
 
 @pytest.fixture(scope="module")
-def kernel_specs(published, tmp_path_factory) -> KernelSpecManager:
+def kernel_specs(published, module_tmp) -> KernelSpecManager:
     """One kernel spec, running this interpreter with the published warehouse configured."""
     settings, _ = published
-    spec_dir = tmp_path_factory.mktemp("kernels") / KERNEL
+    spec_dir = module_tmp("kernels") / KERNEL
     spec_dir.mkdir()
     spec = {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],

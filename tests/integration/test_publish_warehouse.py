@@ -18,11 +18,11 @@ LAST_NIGHT, TONIGHT = START + timedelta(days=DAYS - 2), START + timedelta(days=D
 
 
 @pytest.fixture(scope="module")
-def nights(resolved, tmp_path_factory):
+def nights(resolved, module_tmp):
     """Last night built from scratch, then tonight incrementally; the settings and both results."""
     resolved_settings, _, _ = resolved
     settings = load_settings(
-        data_dir=tmp_path_factory.mktemp("publish"),
+        data_dir=module_tmp("publish"),
         lakehouse_dir=resolved_settings.lakehouse,
         hmac_key="integration-key",
     )

@@ -28,11 +28,11 @@ LAST_DAY = START + timedelta(days=DAYS - 1)
 
 
 @pytest.fixture(scope="module")
-def lake_copy(standardised, tmp_path_factory):
+def lake_copy(standardised, module_tmp):
     """Settings over a copy of the bronze and silver of every feed; the volume rule applies from the
     third day (the fixture holds three)."""
     source, _ = standardised
-    data = tmp_path_factory.mktemp("quality")
+    data = module_tmp("quality")
     for layer in ("bronze", "silver"):
         for feed in FEEDS:
             shutil.copytree(source.lakehouse / layer / feed, data / "lakehouse" / layer / feed)

@@ -39,9 +39,9 @@ def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def installed(module_tmp) -> Path:
     """A new virtual environment holding databank's wheel and nothing of the checkout; its bin/."""
-    root = tmp_path_factory.mktemp("wheel")
+    root = module_tmp("wheel")
     uv = _uv()
     _run([*uv, "build", "--wheel", "--out-dir", str(root / "dist"), str(CHECKOUT)])
     (wheel,) = (root / "dist").glob("databank-*.whl")

@@ -25,6 +25,7 @@ HEAVY_MODULES = ("pyspark", "duckdb", "deltalake", "dbt", "pyarrow", "pandas", "
 def dagbag(tmp_path_factory):
     """The DAG folder as Airflow's DAG processor parses it, with Airflow's home in a scratch folder,
     for an installation that set its first business day."""
+    # Not module_tmp: Airflow keeps the home it was imported with for the rest of the session.
     home = tmp_path_factory.mktemp("airflow-home")
     patch = pytest.MonkeyPatch()
     patch.setenv("AIRFLOW_HOME", str(home))  # no effect if Airflow was imported already: fine for parsing

@@ -55,13 +55,13 @@ def warehouse_path(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def first_day(tmp_path_factory):
-    return write_warehouse(tmp_path_factory.mktemp("first-day") / "databank.duckdb", [FIRST_DAY])
+def first_day(module_tmp):
+    return write_warehouse(module_tmp("first-day") / "databank.duckdb", [FIRST_DAY])
 
 
 @pytest.fixture(scope="module")
-def two_weeks(tmp_path_factory):
-    return write_warehouse(tmp_path_factory.mktemp("two-weeks") / "databank.duckdb", TWO_WEEKS)
+def two_weeks(module_tmp):
+    return write_warehouse(module_tmp("two-weeks") / "databank.duckdb", TWO_WEEKS)
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from benchmarks.night import demo_landing, floor_nights, funnel_states
 
 
 @pytest.fixture(scope="module")
-def floor(tmp_path_factory) -> tuple[Path, list[float]]:
-    root = tmp_path_factory.mktemp("night-floor")
+def floor(module_tmp) -> tuple[Path, list[float]]:
+    root = module_tmp("night-floor")
     days = demo_landing(root / "landing", nights=2)
     return root / "work", floor_nights(root / "landing", root / "work", days)
 
