@@ -13,13 +13,19 @@
     group by ids.source_feed, ids.source_record_id
 {%- endmacro %}
 
-{#- The LBS pings resolved to their consumers. On a night, only the night's sightings: resolving
-    every ping of the history would cost the history, and the earlier nights resolved theirs. -#}
+{#- The LBS pings resolved to their consumers. On a night, only the night's sightings, which
+    int_night_records_resolved has resolved already: resolving every ping of the history would cost
+    the history, and the earlier nights resolved theirs. A model calling this declares
+    `-- depends_on: {{ ref('int_night_records_resolved') }}`. -#}
 {% macro resolve_lbs_pings() -%}
+    {%- if is_incremental() -%}
+    select * from {{ ref('int_night_records_resolved') }}
+    where source_feed = 'lbs_pings'
+    {%- else -%}
     {{ resolve_records(
         ref('stg_identity__identifiers'),
         ref('stg_identity__identity_map'),
-        "ids.source_feed = 'lbs_pings'"
-        ~ (" and ids.loaded_date = " ~ run_date() if is_incremental() else ""),
+        "ids.source_feed = 'lbs_pings'",
     ) }}
+    {%- endif -%}
 {%- endmacro %}

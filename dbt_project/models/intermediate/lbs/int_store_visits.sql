@@ -6,6 +6,7 @@
     on_schema_change='fail',
     pre_hook="{{ rewind_nights_from('loaded_date') }}",
 ) }}
+-- depends_on: {{ ref('int_night_records_resolved') }}
 
 {%- set radius_m = var('store_visit_radius_m') %}
 {%- set radius_km = radius_m / 1000.0 %}
