@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -52,6 +54,7 @@ ERASURE_FEED = "erasure_requests"
 SUPPRESSION_TABLE = "suppressed_identifiers"
 AUDIT_TABLE = "erasure_audit"
 REQUEST_KINDS = ("phone", "member_id")
+PURGE_THREADS = 8
 
 AUDIT_SCHEMA = pa.schema(
     [
@@ -255,11 +258,13 @@ def _purge_everywhere(settings: Settings, erased: Erased) -> dict[str, int]:
         return {}
     lakehouse = Path(settings.lakehouse)
     vacuum = settings.privacy.erasure_vacuum
-    removed = {}
-    for table in delta_tables(lakehouse):
-        rows = purge_delta_table(table, erased, vacuum)
-        if rows:
-            removed[table.relative_to(lakehouse).as_posix()] = rows
+    tables = delta_tables(lakehouse)
+    # Tables are independent, and scanning and rewriting them runs in Arrow and delta-rs, outside
+    # the interpreter's lock: a table per core (each holds one partition in memory at a time).
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, PURGE_THREADS)) as pool:
+        touched = pool.map(lambda table: purge_delta_table(table, erased, vacuum), tables)
+        names = [table.relative_to(lakehouse).as_posix() for table in tables]
+        removed = {name: rows for name, rows in zip(names, touched, strict=True) if rows}
     for name, rows in purge_warehouse(settings.warehouse, lakehouse, erased).items():
         removed[f"warehouse:{name}"] = rows
     for name, rows in purge_exports(settings.audience_exports, erased).items():
