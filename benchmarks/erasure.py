@@ -2,10 +2,12 @@
 day of bronze, silver, quarantine, OneID snapshots, gold) and its published warehouse, the way the
 nightly `apply_erasure_requests` task applies a night's requests.
 
-The lakehouse is the one the marts benchmark prepares with the pipeline (cached under
-<out>/marts-<tier>-<seed>/; its marts are built first if that benchmark has not run), copied so the
-cache stays whole. The 100 people are CRM members of the tier's first day, named by phone.
-Target: under 2 minutes at the medium tier, and below the time of a full rebuild of the marts.
+The lakehouse is the history the night benchmark (`benchmarks.tier_night`) loads, every day but the
+tier's last, with its marts built (kept under <out>/night-<tier>-<seed>/; loaded now if that
+benchmark has not run), copied so the kept history stays whole. The 100 people are CRM members of
+the tier's first day, named by phone.
+Target: under 2 minutes at the medium tier, and below the time of a full rebuild of the marts (the
+history load's own full build, where it recorded it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from benchmarks.ingest import landing_for
-from benchmarks.marts import prepared_silver, timed_build
+from benchmarks.tier_night import history_step_seconds, loaded_history
 from benchmarks.tiers import TIERS, bench_settings, tier_parser
 from databank.privacy.erasure import ErasureRequest, apply_erasure, command_node
 
@@ -41,12 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     args = tier_parser(__doc__).parse_args(argv)
     tier = TIERS[args.tier]
     args.out.mkdir(parents=True, exist_ok=True)
-    prepared = prepared_silver(tier, args.out)
     landing = landing_for(tier, args.out)
-    last = tier.start + timedelta(days=tier.days - 1)
-    full = None
-    if not (prepared / "warehouse" / "databank.duckdb").is_file():
-        full = timed_build(prepared, landing, last, full_refresh=True)
+    before_last = tier.start + timedelta(days=tier.days - 2)
+    prepared = loaded_history(tier, landing, args.out, before_last)
+    full_build = history_step_seconds(prepared, "marts")
     work = args.out / f"erasure-{tier.name}"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(prepared, work)
@@ -73,9 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(seconds, 1),
         "peak_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
         "data_gb": round(size_gb, 2),
-        "full_marts_build_seconds": full["seconds"] if full else None,
+        "full_marts_build_seconds": full_build,
     }
-    met = seconds < TARGET_SECONDS
+    checks = {f"under {TARGET_SECONDS} s": seconds < TARGET_SECONDS}
+    if full_build is not None:
+        checks[f"under a full build of the marts ({full_build:.0f} s)"] = seconds < full_build
     print(
         f"\n== erasure, {tier.name} tier: {tier.consumers:,} consumers, {tier.days} days ({size_gb:.1f} GB)"
     )
@@ -84,10 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{report.identifiers_erased} identifiers erased; {figures['rows_removed']:,} rows removed "
         f"from {figures['tables_touched']} tables; {seconds:.1f} s, peak {figures['peak_gb']} GB"
     )
-    print(f"  target: under {TARGET_SECONDS} s: {'met' if met else 'MISSED'}")
+    for check, met in checks.items():
+        print(f"  target: {check}: {'met' if met else 'MISSED'}")
     (args.out / f"erasure-{tier.name}.json").write_text(json.dumps(figures, indent=2) + "\n")
     shutil.rmtree(work, ignore_errors=True)
-    return 0 if met else 1
+    return 0 if all(checks.values()) else 1
 
 
 if __name__ == "__main__":

@@ -37,12 +37,20 @@ def loaded_history(tier: Tier, landing: Path, out: Path, last: date) -> Path:
     marker = root / "history.json"
     if not marker.is_file():
         shutil.rmtree(root, ignore_errors=True)  # a load that did not finish
-        seconds = _in_fresh_process(_load_history, str(root), str(landing), tier.start, last)
-        marker.write_text(json.dumps({"first": str(tier.start), "last": str(last), "seconds": seconds}))
+        steps = _in_fresh_process(_load_history, str(root), str(landing), tier.start, last)
+        seconds = round(sum(steps.values()), 1)
+        marker.write_text(
+            json.dumps({"first": str(tier.start), "last": str(last), "seconds": seconds, "steps": steps})
+        )
     return root
 
 
-def _load_history(root: str, landing: str, first: date, last: date) -> float:
+def history_step_seconds(history: Path, step: str) -> float | None:
+    """The seconds a kept history's load took on `step` (feeds, identity, marts), where it recorded them."""
+    return json.loads((history / "history.json").read_text()).get("steps", {}).get(step)
+
+
+def _load_history(root: str, landing: str, first: date, last: date) -> dict[str, float]:
     from databank.history import load_history
 
     try:
@@ -51,7 +59,7 @@ def _load_history(root: str, landing: str, first: date, last: date) -> float:
         raise RuntimeError(
             f"the history {first} to {last} did not load: {type(error).__name__}: {error}"
         ) from None
-    return round(sum(load.seconds.values()), 1)
+    return {step: round(seconds, 1) for step, seconds in load.seconds.items()}
 
 
 def measured_night(history: Path, landing: Path, day: date) -> dict:
