@@ -5,11 +5,14 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from databank.resources import dbt_project_folder
+
+if TYPE_CHECKING:  # the settings import pydantic and the rest; the DAG file imports this at parse time
+    from databank.config import Settings
 
 PROJECT_DIR_ENV = "DATABANK_DBT_PROJECT_DIR"
 
@@ -39,7 +42,21 @@ def dbt_work_dir(reports: Path) -> Path:
 RESERVED_VARS = {
     "run_date": "the night's date, which databank passes to each build",
     "business_timezone": "databank's setting business_timezone, which every build passes to dbt",
+    "ingest_late_days": "databank's setting ingest.late_days, which every build passes to dbt",
+    "ingest_future_tolerance_minutes": (
+        "databank's setting ingest.future_tolerance_minutes, which every build passes to dbt"
+    ),
 }
+
+
+def settings_vars(settings: Settings) -> dict[str, Any]:
+    """The vars every build is given from databank's settings: the zone silver's local days are cut
+    in, and the delivery window ingestion holds each record's event time to."""
+    return {
+        "business_timezone": settings.business_timezone,
+        "ingest_late_days": settings.ingest.late_days,
+        "ingest_future_tolerance_minutes": settings.ingest.future_tolerance_minutes,
+    }
 
 
 def declared_vars(project: Path) -> dict[str, Any]:

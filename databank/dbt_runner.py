@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -97,7 +97,8 @@ class DbtRun:
     on_line: Callable[[str], None] | None = None
     unit_tests: bool = False  # nightly builds run the data tests; unit tests belong to CI
     resources: BuildResources = field(default_factory=BuildResources)
-    business_timezone: str | None = None  # the brand's, as the var business_timezone; None: the project's
+    # databank's settings the project reads as vars (`settings_vars`); a var left out keeps its default
+    settings_vars: Mapping[str, Any] = field(default_factory=dict)
 
 
 DbtStep = Callable[[DbtRun], None]
@@ -156,8 +157,7 @@ def run_dbt(run: DbtRun, command: str, *options: str) -> None:
 
 def _command_line(run: DbtRun, command: str, options: tuple[str, ...]) -> list[str]:
     # The same vars every night, so dbt's saved manifest stays valid from one night to the next.
-    zone = {"business_timezone": run.business_timezone} if run.business_timezone else {}
-    dbt_vars = {**run.resources.vars, **zone}
+    dbt_vars = {**run.resources.vars, **run.settings_vars}
     brand_vars = ["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else []
     return [
         sys.executable,

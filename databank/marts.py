@@ -44,7 +44,7 @@ from pathlib import Path
 import duckdb
 
 from databank.config import Settings
-from databank.dbt_project import dbt_work_dir, find_dbt_project
+from databank.dbt_project import dbt_work_dir, find_dbt_project, settings_vars
 from databank.dbt_runner import DbtRun, DbtStep, MartsBuildError, declared_meta, run_dbt_build, statuses
 from databank.docs_site import publish_docs_site
 from databank.gold_tables import GOLD_PARTITIONS, MARTS_SCHEMA, PublishedTable, publish_gold
@@ -132,7 +132,7 @@ def build_marts(
                 on_line,
                 unit_tests and first,
                 settings.marts_build,
-                settings.business_timezone,
+                settings_vars(settings),
             )
             (dbt_step or run_dbt_build)(step)
             for status, count in statuses(work_dir / "target").items():

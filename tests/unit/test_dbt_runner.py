@@ -132,8 +132,8 @@ def test_dbt_cuts_local_time_in_the_brands_time_zone(tmp_path):
     zone = "{{ var('business_timezone') }}"
     query = f"select '{zone}' as zone, {{{{ local_time(\"{midnight_utc}\") }}}} as at"
 
-    paris = _shown(tmp_path, query, business_timezone="Europe/Paris")
-    unset = _shown(tmp_path, query, business_timezone=None)
+    paris = _shown(tmp_path, query, settings_vars={"business_timezone": "Europe/Paris"})
+    unset = _shown(tmp_path, query, settings_vars={})
 
     assert paris == [{"zone": "Europe/Paris", "at": "2026-05-13T02:00:00"}]  # UTC+2 in May
     assert unset == [{"zone": "Asia/Shanghai", "at": "2026-05-13T08:00:00"}]  # the project's default

@@ -29,6 +29,7 @@ def test_a_declared_var_of_its_defaults_kind_is_kept():
         ({"trade_area_rings_km": 3}, "is not a list"),
         ({"run_date": "2026-05-14"}, "run_date is not set here"),
         ({"business_timezone": "Europe/Paris"}, "databank's setting business_timezone"),
+        ({"ingest_late_days": 7}, "databank's setting ingest.late_days"),
     ],
 )
 def test_a_var_the_project_does_not_declare_or_of_another_kind_is_refused(values, says):

@@ -340,13 +340,20 @@ def test_silver_is_registered_again_when_an_empty_table_gets_rows_and_back(tmp_p
     assert con.execute("SELECT count(*) FROM silver.erasure_requests").fetchone()[0] == 0
 
 
-def test_the_build_is_told_the_brands_time_zone(tmp_path):
-    settings = load_settings(data_dir=tmp_path, hmac_key="unit-key", business_timezone="Europe/Paris")
+def test_the_build_is_told_the_brands_time_zone_and_delivery_window(tmp_path):
+    settings = load_settings(
+        data_dir=tmp_path,
+        hmac_key="unit-key",
+        business_timezone="Europe/Paris",
+        ingest={"late_days": 5, "future_tolerance_minutes": 90},
+    )
     runs: list[DbtRun] = []
 
     build_marts(settings, NIGHT_1, dbt_step=lambda run: (runs.append(run), fake_dbt(run)))
 
-    assert [run.business_timezone for run in runs] == ["Europe/Paris"]
+    assert [run.settings_vars for run in runs] == [
+        {"business_timezone": "Europe/Paris", "ingest_late_days": 5, "ingest_future_tolerance_minutes": 90}
+    ]
 
 
 def _warning_gate(settings, build, day):

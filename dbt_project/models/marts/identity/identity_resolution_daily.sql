@@ -6,7 +6,9 @@
     rows with source_feed 'all' add the feeds up. A night recounts the days its records fall on and
     the last identification_rate_restate_days days, on the run date's map; older days keep the map
     of the last night that recounted them (a full refresh recounts every day on the current
-    map). -#}
+    map). A night reads only the load days that can hold a recounted day's records: tonight's fall
+    at most ingest_late_days before the run date, and a record is loaded at most
+    ingest_future_tolerance_minutes, in whole days, before its own day. -#}
 {#- feed (silver table), its staging model, record id column, local event day column -#}
 {%- set feeds = [
     ('online_orders', 'stg_online__order_lines', 'order_line_id', 'transacted_date'),
@@ -16,6 +18,7 @@
     ('lbs_pings', 'stg_lbs__pings', 'ping_id', 'pinged_date'),
     ('members', 'stg_crm__member_changes', 'member_record_id', 'updated_date'),
 ] %}
+{%- set first_recounted = [var('ingest_late_days'), var('identification_rate_restate_days') - 1] | max %}
 
 with records as (
     {%- for feed, model, record_id, record_date in feeds %}
@@ -25,7 +28,7 @@ with records as (
         {{ record_date }} as record_date,
         loaded_date
     from {{ ref(model) }}
-    where loaded_date <= {{ run_date() }}
+    where loaded_date <= {{ run_date() }}{% if is_incremental() %} and loaded_date >= {{ earliest_load_day(first_recounted) }}{% endif %}
     {%- if not loop.last %}
 
     union all
@@ -57,7 +60,8 @@ resolved as (
     {{ resolve_records(
         ref('stg_identity__identifiers'),
         ref('stg_identity__identity_map'),
-        "ids.seen_date in (select record_date from recounted_days)",
+        "ids.loaded_date >= " ~ earliest_load_day(first_recounted)
+        ~ " and ids.seen_date in (select record_date from recounted_days)",
     ) | indent(4) }}
     {%- else %}
     select * from {{ ref('int_records_resolved') }}
