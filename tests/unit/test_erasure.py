@@ -13,7 +13,14 @@ from deltalake import DeltaTable, write_deltalake
 from databank.config import load_settings
 from databank.privacy.erasure import ErasureRequest, resolve
 from databank.privacy.personal_columns import statistics_columns, statistics_configuration
-from databank.privacy.purge import REDACTED, Erased, purge_delta_table, purge_exports, purge_warehouse
+from databank.privacy.purge import (
+    REDACTED,
+    VALUES_PER_PATTERN,
+    Erased,
+    purge_delta_table,
+    purge_exports,
+    purge_warehouse,
+)
 
 ANNA = Erased(
     frozenset({"phone:aa11", "device_id:dd22"}), frozenset({"C-anna"}), frozenset({("members", "R1")})
@@ -72,6 +79,28 @@ def test_a_quarantined_line_quoting_them_goes_and_a_quality_sample_is_redacted(t
     assert details == [f'{{"unexpected_sample": ["{REDACTED}", "C-bob"]}}']
     assert _files_holding(tmp_path, "C-anna") == []
     assert _files_holding(tmp_path, "aa11") == []
+
+
+def test_text_quoting_any_of_many_people_is_found_and_their_nodes_are_redacted_whole(tmp_path):
+    # More values than one pattern holds: the nodes (longest) and their HMACs fall in different ones.
+    people = 2 * VALUES_PER_PATTERN
+    hmacs = [f"{n:04x}" * 16 for n in range(people)]
+    many = Erased(frozenset(f"phone:{h}" for h in hmacs), frozenset({"C-anna"}), frozenset())
+    quarantine = pa.table(
+        {"raw_text": [f'{{"phone": "{hmacs[-1]}"}}', '{"phone": "bb33"}'], "reason": ["a", "b"]}
+    )
+    results = pa.table(
+        {"details": [f'["phone:{hmacs[0]}", "phone:{hmacs[-1]}", "{hmacs[1]}", "phone:bb33"]']}
+    )
+    _create(tmp_path / "quarantine", quarantine)
+    _create(tmp_path / "results", results)
+
+    assert purge_delta_table(tmp_path / "quarantine", many, vacuum=True) == 1
+    assert purge_delta_table(tmp_path / "results", many, vacuum=True) == 1
+
+    assert DeltaTable(str(tmp_path / "quarantine")).to_pyarrow_table().column("reason").to_pylist() == ["b"]
+    details = DeltaTable(str(tmp_path / "results")).to_pyarrow_table().column("details").to_pylist()
+    assert details == [f'["{REDACTED}", "{REDACTED}", "{REDACTED}", "phone:bb33"]']
 
 
 def test_the_warehouse_loses_their_rows_and_its_file_their_bytes(tmp_path):
