@@ -66,7 +66,7 @@ def _load_history(root: str, landing: str, first: date, last: date) -> dict[str,
     return {step: round(seconds, 1) for step, seconds in load.seconds.items()}
 
 
-def measured_night(history: Path, landing: Path, day: date) -> dict:
+def measured_night(history: Path, landing: Path, day: date, memory_limit: str = MARTS_MEMORY_LIMIT) -> dict:
     """The night of `day` run on a copy of `history`: its seconds, seconds by task and peak memory."""
     data = history.parent / f"night-of-{day}"
     shutil.rmtree(data, ignore_errors=True)
@@ -74,7 +74,9 @@ def measured_night(history: Path, landing: Path, day: date) -> dict:
     log = history.parent / f"night-of-{day}.log"
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    night = context.Process(target=_run_night, args=(str(landing), str(data), day, str(log), results))
+    night = context.Process(
+        target=_run_night, args=(str(landing), str(data), day, str(log), memory_limit, results)
+    )
     night.start()
     samples = tree_memory(night)
     night.join()
@@ -104,10 +106,10 @@ def slowest_nodes(run_results: Path, count: int) -> dict[str, float]:
     return {node["unique_id"].split(".")[2]: round(node["execution_time"], 1) for node in slowest}
 
 
-def _run_night(landing: str, data: str, day: date, log: str, results) -> None:
+def _run_night(landing: str, data: str, day: date, log: str, memory_limit: str, results) -> None:
     from benchmarks.night import databank_nights
 
-    os.environ["DATABANK_MARTS_BUILD__MEMORY_LIMIT"] = MARTS_MEMORY_LIMIT
+    os.environ["DATABANK_MARTS_BUILD__MEMORY_LIMIT"] = memory_limit
 
     [(seconds, tasks)] = databank_nights(Path(landing), Path(data), [day], Path(log))
     results.put((seconds, {task: round(task_seconds, 1) for task, task_seconds in tasks.items()}))
@@ -158,10 +160,10 @@ def _in_fresh_process(function, *args):
         return pool.apply(function, args)
 
 
-def report(tier: Tier, early: dict, late: dict) -> bool:
+def report(tier: Tier, early: dict, late: dict, memory_limit: str) -> bool:
     print(
         f"\n== a night through the DAG, {tier.name} tier: {tier.consumers:,} consumers, {tier.days} days "
-        f"(marts build memory limit {MARTS_MEMORY_LIMIT})"
+        f"(marts build memory limit {memory_limit})"
     )
     print(f"  {'night':<24}{'seconds':>9}{'peak GB':>9}   by task")
     for label, night in ((f"day 2, {early['date']}", early), (f"day {tier.days}, {late['date']}", late)):
@@ -185,19 +187,28 @@ def report(tier: Tier, early: dict, late: dict) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = tier_parser(__doc__).parse_args(argv)
+    parser = tier_parser(__doc__)
+    parser.add_argument(
+        "--marts-memory-limit",
+        default=MARTS_MEMORY_LIMIT,
+        help="DuckDB's memory limit for the marts build (marts_build.memory_limit), e.g. 3GB or 50%%",
+    )
+    args = parser.parse_args(argv)
     tier = TIERS[args.tier]
+    limit = args.marts_memory_limit
     args.out.mkdir(parents=True, exist_ok=True)
     landing = landing_for(tier, args.out)
     second = tier.start + timedelta(days=1)
     last = tier.start + timedelta(days=tier.days - 1)
-    early = measured_night(loaded_history(tier, landing, args.out, tier.start), landing, second)
-    late = measured_night(loaded_history(tier, landing, args.out, last - timedelta(days=1)), landing, last)
-    met = report(tier, early, late)
+    early = measured_night(loaded_history(tier, landing, args.out, tier.start), landing, second, limit)
+    late_history = loaded_history(tier, landing, args.out, last - timedelta(days=1))
+    late = measured_night(late_history, landing, last, limit)
+    met = report(tier, early, late, limit)
     figures = {
         "tier": tier.name,
         "consumers": tier.consumers,
         "days": tier.days,
+        "marts_memory_limit": limit,
         "early": early,
         "late": late,
     }
