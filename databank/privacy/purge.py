@@ -38,8 +38,8 @@ from databank.warehouse import register_silver
 REDACTED = "<erased>"
 DELETED_WITH_ROW = "raw_text"  # a quoting column whose row goes; others are redacted
 UNIT = "\x1f"  # joins a record's feed and id into one key
-PRIVATE_FOLDERS = ("privacy",)
-VALUES_PER_PATTERN = 64  # the suppression list and audit: tokens and counts, never identifiers
+PRIVATE_FOLDERS = ("privacy",)  # the suppression list and audit: tokens and counts, never identifiers
+VALUES_PER_PATTERN = 64  # erased values matched in text by one regular expression (quoting_patterns)
 
 
 @dataclass(frozen=True)
