@@ -12,6 +12,7 @@
 with pings as (
     select
         ping_id,
+        device_id_hmac,
         pinged_date,
         lat,
         lon,
@@ -24,19 +25,24 @@ with pings as (
         and lon is not null
         and (accuracy_m is null or accuracy_m <= {{ cell_m }})
         and loaded_date <= {{ run_date() }}
+        and loaded_date >= {{ earliest_load_day(var('home_location_window_days') - 1) }}
         and pinged_date <= {{ run_date() }}
         and pinged_date
         > {{ add_days(run_date(), -var('home_location_window_days')) }}
 ),
 
--- Only the window's sightings: resolving every ping of the history would cost the history.
+-- A ping carries one identifier, its device (schemas/lbs_pings.yaml), so it resolves through the
+-- map directly: the window's pings joined with the map, not their sightings grouped by record.
 resolved as (
-    {{ resolve_records(
-        ref('stg_identity__identifiers'),
-        ref('stg_identity__identity_map'),
-        "ids.source_feed = 'lbs_pings' and ids.seen_date > "
-        ~ add_days(run_date(), -var('home_location_window_days')),
-    ) | indent(4) }}
+    select
+        map.one_id,
+        pings.pinged_date,
+        pings.lat,
+        pings.lon,
+        pings.local_hour
+    from pings
+    inner join {{ ref('stg_identity__identity_map') }} as map
+        on map.identifier_key = {{ identifier_key("'device_id'", 'pings.device_id_hmac') }}
 ),
 
 located as (
@@ -44,20 +50,18 @@ located as (
     select
         resolved.one_id,
         'home' as location_kind,
-        pings.lat,
-        pings.lon,
+        resolved.lat,
+        resolved.lon,
         {% if home_from > home_to -%}
         case
-            when pings.local_hour < {{ home_to }} then {{ add_days('pings.pinged_date', -1) }}
-            else pings.pinged_date
+            when resolved.local_hour < {{ home_to }} then {{ add_days('resolved.pinged_date', -1) }}
+            else resolved.pinged_date
         end
         {%- else -%}
-        pings.pinged_date
+        resolved.pinged_date
         {%- endif %} as location_day
-    from pings
-    inner join resolved
-        on pings.ping_id = resolved.source_record_id
-    where {{ lbs_hour_in('pings.local_hour', home_from, home_to) }}
+    from resolved
+    where {{ lbs_hour_in('resolved.local_hour', home_from, home_to) }}
 
     union all
 
@@ -65,15 +69,13 @@ located as (
     select
         resolved.one_id,
         'work' as location_kind,
-        pings.lat,
-        pings.lon,
-        pings.pinged_date as location_day
-    from pings
-    inner join resolved
-        on pings.ping_id = resolved.source_record_id
+        resolved.lat,
+        resolved.lon,
+        resolved.pinged_date as location_day
+    from resolved
     where
-        {{ lbs_hour_in('pings.local_hour', work_from, work_to) }}
-        and {{ dbt.datediff("cast('2000-01-03' as date)", 'pings.pinged_date', 'day') }} % 7 < 5
+        {{ lbs_hour_in('resolved.local_hour', work_from, work_to) }}
+        and {{ dbt.datediff("cast('2000-01-03' as date)", 'resolved.pinged_date', 'day') }} % 7 < 5
 ),
 
 -- Equal-area cells: the column width in degrees of longitude widens with the cell row's latitude.

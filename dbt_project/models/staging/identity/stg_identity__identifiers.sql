@@ -5,7 +5,7 @@ select
     identifier_type,
     identifier_namespace,
     identifier_hmac,
-    identifier_type || ':' || identifier_hmac as identifier_key,
+    {{ identifier_key('identifier_type', 'identifier_hmac') }} as identifier_key,
     identifier_status = 'ok' as is_linkable,
     seen_at,
     seen_date,
