@@ -66,7 +66,7 @@ def _load_history(root: str, landing: str, first: date, last: date) -> dict[str,
     return {step: round(seconds, 1) for step, seconds in load.seconds.items()}
 
 
-def measured_night(history: Path, landing: Path, day: date, memory_limit: str = MARTS_MEMORY_LIMIT) -> dict:
+def measured_night(history: Path, landing: Path, day: date, memory_limit: str) -> dict:
     """The night of `day` run on a copy of `history`: its seconds, seconds by task and peak memory."""
     data = history.parent / f"night-of-{day}"
     shutil.rmtree(data, ignore_errors=True)
