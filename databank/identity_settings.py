@@ -30,7 +30,8 @@ class IdentitySettings(BaseModel):
         "auto",
         description=(
             "How clusters are found: `spark` (large-star/small-star, the edges stay distributed) or "
-            "`in_memory` (SciPy on the driver, far faster while the edges fit in its memory); `auto` "
+            "`in_memory` (SciPy on the driver, far faster while the edges fit in its memory; the ids "
+            "are then kept there too, with DuckDB); `auto` "
             "takes in_memory on the embedded profile and spark on the cluster profile."
         ),
     )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -33,16 +34,24 @@ from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.spark_session import build_session
 from spark_jobs.absent_feeds import create_empty_silver
 from spark_jobs.standardise import IDENTIFIERS_TABLE
-from spark_jobs.transforms.components_in_memory import connected_components_in_memory
+from spark_jobs.transforms.components_in_memory import components_table, connected_components_in_memory
 from spark_jobs.transforms.identity import (
     COMPONENT,
     NODE,
     connected_components,
+    dated_from_first_sighting,
     guarded,
     linkable,
     overlinked,
     record_edges,
+    seen_on,
     stable_ids,
+    with_seen,
+)
+from spark_jobs.transforms.ids_in_memory import (
+    dated_from_first_sighting_in_memory,
+    stable_ids_in_memory,
+    with_seen_in_memory,
 )
 
 EDGES, GUARDS, MAP, HISTORY = "identity_edges", "identity_guards", "identity_map", "one_id_history"
@@ -125,12 +134,14 @@ def resolve(
     nodes = linkable(sightings).select(NODE, "identifier_type").distinct()
     nodes = nodes.join(shared.select(NODE).distinct(), NODE, "left_anti")
     kept = guarded(edges, shared)
+    ranged = len(days) > 1
     components_of = components_function(settings)
-    if (update or update_mode(settings)) == "full" or previous is None or len(days) > 1:
+    in_memory = components_of is connected_components_in_memory
+    if (update or update_mode(settings)) == "full" or previous is None or ranged:
         mode = "full"
         every_node = every_linkable_node(spark, lake, day, previous, previous_day)
         every_node = every_node.join(shared.select(NODE).distinct(), NODE, "left_anti")
-        components = components_of(kept, every_node)
+        components = (components_table if in_memory else components_of)(kept, every_node)
         previous_ids = previous
     else:
         mode = "incremental"
@@ -139,13 +150,14 @@ def resolve(
         components = _incremental_components(
             previous_ids, shared, previous, kept, tonight=tonight, nodes=nodes, components_of=components_of
         )
-    mapping, history = stable_ids(components.localCheckpoint(), previous_ids, day)
-    snapshot = _with_seen(mapping, previous, sightings)
-    if len(days) > 1:
-        snapshot = _dated_from_first_sighting(snapshot, day)
-    snapshot = snapshot.withColumn("dt", F.lit(day)).toArrow()
+    if in_memory:
+        previous_map = lake.read_small(spark, "silver", MAP, {"dt": [previous_day]}) if previous_day else None
+        snapshot, changes = _map_in_memory(components, previous_map, sightings, day, ranged)
+    else:
+        snapshot, changes = _map_with_spark(components, previous_ids, previous, sightings, day, ranged)
+    dt = pa.field("dt", pa.date32(), nullable=False)
+    snapshot = snapshot.append_column(dt, pa.repeat(pa.scalar(day, pa.date32()), len(snapshot)))
     lake.replace(snapshot, "silver", MAP, where, ["dt"])
-    changes = history.toArrow()
     lake.replace(changes, "silver", HISTORY, {"day": where["dt"]}, ["day"])
     causes = changes.column("cause").to_pylist()
     return IdentityResult(
@@ -158,6 +170,38 @@ def resolve(
         merges=causes.count("merge"),
         splits=causes.count("split"),
     )
+
+
+def _map_with_spark(
+    components: DataFrame,
+    previous_ids: DataFrame | None,
+    previous: DataFrame | None,
+    sightings: DataFrame,
+    day: date,
+    ranged: bool,
+) -> tuple[pa.Table, pa.Table]:
+    """The map after `day` (without `dt`) and its merges and splits, kept by Spark: the cluster profile."""
+    mapping, history = stable_ids(components.localCheckpoint(), previous_ids, day)
+    snapshot = with_seen(mapping, previous, seen_on(sightings))
+    if ranged:
+        snapshot = dated_from_first_sighting(snapshot, day)
+    return snapshot.toArrow(), history.toArrow()
+
+
+def _map_in_memory(
+    components: DataFrame | pa.Table, previous: pa.Table | None, sightings: DataFrame, day: date, ranged: bool
+) -> tuple[pa.Table, pa.Table]:
+    """`_map_with_spark`'s result kept in this process (`ids_in_memory`): the embedded profile.
+
+    `previous`, the map before, may hold identifiers now shared: they are in no component, so they
+    keep no id, as when Spark is given the map without them."""
+    if isinstance(components, DataFrame):  # an incremental night's, relabelled in Spark
+        components = components.toArrow()
+    mapping, history = stable_ids_in_memory(components, previous, day)
+    snapshot = with_seen_in_memory(mapping, previous, seen_on(sightings).toArrow())
+    if ranged:
+        snapshot = dated_from_first_sighting_in_memory(snapshot, day)
+    return snapshot, history
 
 
 def edge_batches(sightings: DataFrame, days: list[date]) -> list[list[date]]:
@@ -178,17 +222,6 @@ def _record_edges(spark: SparkSession, lake: Lakehouse, days: list[date], last: 
     pairs = record_edges(sightings).withColumn("dt", F.coalesce("dt", F.lit(last))).toArrow()
     lake.replace(pairs, "silver", EDGES, {"dt": days}, ["dt"])
     return pairs.num_rows
-
-
-def _dated_from_first_sighting(snapshot: DataFrame, day: date) -> DataFrame:
-    """Ids minted on `day` for a range take the first day any of their identifiers was seen."""
-    first = snapshot.groupBy("one_id").agg(F.min("first_seen").alias("_first"))
-    dated = F.when(F.col("one_id_created") == F.lit(day), F.least("_first", "one_id_created"))
-    return (
-        snapshot.join(first, "one_id")
-        .withColumn("one_id_created", F.coalesce(dated, F.col("one_id_created")))
-        .select(*snapshot.columns)
-    )
 
 
 def _incremental_components(
@@ -281,35 +314,6 @@ def every_linkable_node(
     since = linkable(sightings.where(F.col("dt") > F.lit(previous_day))).select(NODE)
     shared_then = lake.read(spark, "silver", GUARDS).where(F.col("dt") == F.lit(previous_day))
     return since.unionByName(previous.select(NODE)).unionByName(shared_then.select(NODE)).distinct()
-
-
-def _with_seen(mapping: DataFrame, previous: DataFrame | None, sightings: DataFrame) -> DataFrame:
-    """The map with each identifier's type and the first and last local day it was seen."""
-    tonight = (
-        linkable(sightings)
-        .groupBy(NODE)
-        .agg(F.min("seen_date").alias("t_first"), F.max("seen_date").alias("t_last"))
-    )
-    seen = mapping.join(tonight, NODE, "left")
-    if previous is not None:
-        seen = seen.join(
-            previous.select(NODE, F.col("first_seen").alias("p_first"), F.col("last_seen").alias("p_last")),
-            NODE,
-            "left",
-        )
-    else:
-        seen = seen.withColumn("p_first", F.lit(None).cast("date")).withColumn(
-            "p_last", F.lit(None).cast("date")
-        )
-    return seen.select(
-        NODE,
-        F.split(NODE, ":").getItem(0).alias("identifier_type"),
-        F.substring_index(NODE, ":", -1).alias("identifier_hmac"),
-        "one_id",
-        "one_id_created",
-        F.least("p_first", "t_first").alias("first_seen"),
-        F.greatest("p_last", "t_last").alias("last_seen"),
-    )
 
 
 if __name__ == "__main__":

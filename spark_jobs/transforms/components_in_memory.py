@@ -23,12 +23,17 @@ NODE, COMPONENT = "node", "component"
 
 
 def connected_components_in_memory(edges: DataFrame, nodes: DataFrame) -> DataFrame:
+    """(node, component) for every node of `nodes`, as a DataFrame: see `components_table`."""
+    labelled = components_table(edges, nodes)
+    return edges.sparkSession.createDataFrame(labelled, schema=f"{NODE} string, {COMPONENT} string")
+
+
+def components_table(edges: DataFrame, nodes: DataFrame) -> pa.Table:
     """(node, component) for every node of `nodes`; the edges and nodes pass through the driver, each
     pair once (a consumer's identifiers meet on every record they share: years of orders repeat them)."""
     pairs = edges.select("src", "dst").distinct().toArrow()
     every_node = nodes.select(NODE).distinct().toArrow().column(NODE)
-    labelled = label_components(pairs.column("src"), pairs.column("dst"), every_node)
-    return edges.sparkSession.createDataFrame(labelled, schema=f"{NODE} string, {COMPONENT} string")
+    return label_components(pairs.column("src"), pairs.column("dst"), every_node)
 
 
 def label_components(src: pa.ChunkedArray, dst: pa.ChunkedArray, nodes: pa.ChunkedArray) -> pa.Table:

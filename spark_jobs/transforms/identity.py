@@ -27,7 +27,6 @@ from pyspark.sql import functions as F
 
 NODE = "node"
 COMPONENT = "component"
-MAP_COLUMNS = ("node", "identifier_type", "one_id", "one_id_created", "first_seen", "last_seen")
 
 
 def node_key(type_column: str = "identifier_type", hmac_column: str = "identifier_hmac"):
@@ -220,3 +219,49 @@ def stable_ids(components: DataFrame, previous: DataFrame | None, day: date) -> 
         .distinct()
     )
     return mapping, history
+
+
+def seen_on(sightings: DataFrame) -> DataFrame:
+    """Each linkable identifier of `sightings` with the first and last local day it was seen
+    (node, t_first, t_last)."""
+    return (
+        linkable(sightings)
+        .groupBy(NODE)
+        .agg(F.min("seen_date").alias("t_first"), F.max("seen_date").alias("t_last"))
+    )
+
+
+def with_seen(mapping: DataFrame, previous: DataFrame | None, seen: DataFrame) -> DataFrame:
+    """The map with each identifier's type and the first and last local day it was seen, before
+    tonight (`previous`, the map before) or tonight (`seen`, from `seen_on`)."""
+    dated = mapping.join(seen, NODE, "left")
+    if previous is not None:
+        dated = dated.join(
+            previous.select(NODE, F.col("first_seen").alias("p_first"), F.col("last_seen").alias("p_last")),
+            NODE,
+            "left",
+        )
+    else:
+        dated = dated.withColumn("p_first", F.lit(None).cast("date")).withColumn(
+            "p_last", F.lit(None).cast("date")
+        )
+    return dated.select(
+        NODE,
+        F.split(NODE, ":").getItem(0).alias("identifier_type"),
+        F.substring_index(NODE, ":", -1).alias("identifier_hmac"),
+        "one_id",
+        "one_id_created",
+        F.least("p_first", "t_first").alias("first_seen"),
+        F.greatest("p_last", "t_last").alias("last_seen"),
+    )
+
+
+def dated_from_first_sighting(snapshot: DataFrame, day: date) -> DataFrame:
+    """Ids minted on `day` for a range take the first day any of their identifiers was seen."""
+    first = snapshot.groupBy("one_id").agg(F.min("first_seen").alias("_first"))
+    dated = F.when(F.col("one_id_created") == F.lit(day), F.least("_first", "one_id_created"))
+    return (
+        snapshot.join(first, "one_id")
+        .withColumn("one_id_created", F.coalesce(dated, F.col("one_id_created")))
+        .select(*snapshot.columns)
+    )
