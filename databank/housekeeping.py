@@ -16,9 +16,15 @@ quality results; the vault keeps its own zero-retention vacuum):
 - deletes landing day folders older than `landing_days`, never one the late-data window
   (`ingest.late_days`) may still re-read when a night is run again;
 - keeps the night's OpenLineage events in a file of the run date and deletes those older than
-  `lineage_days` (`databank.lineage_settings.rotate_events`).
+  `lineage_days` (`databank.lineage_settings.rotate_events`);
+- deletes the identity map's snapshots older than `identity_map_days` but the last of them, and
+  notes in the table's properties before which day they are gone, so that a night older than that
+  is refused rather than run again without the map before it (`snapshots_let_go_before`).
 
-Retention is off (None) unless configured, because deleting a brand's files is its decision.
+Retention is off (None) unless configured, because deleting a brand's files is its decision; the
+identity map's snapshots are the product's own state, rebuilt every night, and keep 35 days: one a
+night, each as large as the brand's identifiers (a medium-tier brand: 90 MB), they would otherwise
+grow with people times nights.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
     from databank.config import Settings
 
 RAW_TEXT = "raw_text"
+SNAPSHOTS_LET_GO_BEFORE = "databank.identity_map.snapshots_let_go_before"
 
 
 @dataclass
@@ -60,6 +67,7 @@ class HousekeepingResult:
     tables: dict[str, TableUpkeep] = field(default_factory=dict)
     landing_folders_deleted: int = 0
     lineage_files_deleted: int = 0
+    map_snapshots_deleted: int = 0
 
     @property
     def files_before(self) -> int:
@@ -83,6 +91,7 @@ class HousekeepingResult:
             "raw_texts_cleared": sum(t.raw_texts_cleared for t in self.tables.values()),
             "landing_folders_deleted": self.landing_folders_deleted,
             "lineage_files_deleted": self.lineage_files_deleted,
+            "map_snapshots_deleted": self.map_snapshots_deleted,
         }
 
 
@@ -91,6 +100,9 @@ def keep_lakehouse(settings: Settings, run_date: date) -> HousekeepingResult:
     policy = settings.housekeeping
     result = HousekeepingResult(run_date)
     lakehouse = settings.lakehouse
+    if policy.identity_map_days is not None:
+        oldest_kept = run_date - timedelta(days=policy.identity_map_days)
+        result.map_snapshots_deleted = _let_go_of_snapshots(_identity_map(lakehouse), oldest_kept)
     for path in delta_tables(lakehouse):
         result.tables[path.relative_to(lakehouse).as_posix()] = _keep_table(path, policy, run_date)
     if policy.landing_days is not None:
@@ -99,6 +111,40 @@ def keep_lakehouse(settings: Settings, run_date: date) -> HousekeepingResult:
     if policy.lineage_days is not None:
         result.lineage_files_deleted = rotate_events(settings.reports, run_date, policy.lineage_days)
     return result
+
+
+def snapshots_let_go_before(path: str) -> date | None:
+    """The day before which housekeeping deleted the identity map's snapshots (at `path`), if it did."""
+    if not DeltaTable.is_deltatable(path):
+        return None
+    day = DeltaTable(path).metadata().configuration.get(SNAPSHOTS_LET_GO_BEFORE)
+    return date.fromisoformat(day) if day else None
+
+
+def _identity_map(lakehouse: Path) -> Path:
+    from spark_jobs.resolve_identity import MAP  # the job that writes it names it
+
+    return lakehouse / "silver" / MAP
+
+
+def _let_go_of_snapshots(path: Path, oldest_kept: date) -> int:
+    """Delete the snapshots before the last one older than `oldest_kept`; how many were deleted."""
+    if not DeltaTable.is_deltatable(str(path)):
+        return 0
+    table = DeltaTable(str(path))
+    older = sorted(day for day in _partition_days(table) if day < oldest_kept)
+    if len(older) < 2:
+        return 0
+    kept_from = older[-1]
+    table.delete(predicate=f"dt < '{kept_from.isoformat()}'")  # whole partitions: no file rewritten
+    table.alter.set_table_properties(
+        {SNAPSHOTS_LET_GO_BEFORE: kept_from.isoformat()}, raise_if_not_exists=False
+    )
+    return len(older) - 1
+
+
+def _partition_days(table: DeltaTable) -> set[date]:
+    return {date.fromisoformat(partition["dt"]) for partition in table.partitions()}
 
 
 def _keep_table(path: Path, policy: HousekeepingSettings, run_date: date) -> TableUpkeep:

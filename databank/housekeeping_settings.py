@@ -32,6 +32,16 @@ class HousekeepingSettings(BaseModel):
             "ingest.late_days of the run date); unset: kept."
         ),
     )
+    identity_map_days: int | None = Field(
+        35,
+        gt=0,
+        description=(
+            "The identity map's nightly snapshots (every identifier ever seen, one copy a night) "
+            "older than this many days are deleted, but for the last one before them, which a re-run "
+            "of the oldest kept night starts from; the merges and splits (one_id_history) stay whole. "
+            "Unset: every snapshot kept."
+        ),
+    )
     lineage_days: int | None = Field(
         None,
         gt=0,

@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 
 from databank.business_days import batched_by_weight, days_between
 from databank.config import Settings, load_settings
+from databank.housekeeping import snapshots_let_go_before
 from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.spark_session import build_session
 from spark_jobs.absent_feeds import create_empty_silver
@@ -119,6 +120,9 @@ def resolve(
         raise RuntimeError(
             "silver.identifiers does not exist: standardise the feeds before resolving identity"
         )
+    previous_day = _latest_snapshot_day(spark, lake, before=days[0])
+    if previous_day is None:
+        _refuse_without_the_map_before(spark, lake, days[0])
     where = {"dt": days}
     edges_recorded = sum(_record_edges(spark, lake, batch, day) for batch in edge_batches(sightings, days))
     # Clustering and the guards need each pair once, not its evidence nor each day it was seen: a
@@ -129,7 +133,6 @@ def resolve(
     shared = overlinked(edges, settings.identity.max_partners).localCheckpoint()
     lake.replace(shared.withColumn("dt", F.lit(day)).toArrow(), "silver", GUARDS, where, ["dt"])
 
-    previous_day = _latest_snapshot_day(spark, lake, before=days[0])
     previous = _snapshot_of(spark, lake, previous_day) if previous_day else None
     nodes = linkable(sightings).select(NODE, "identifier_type").distinct()
     nodes = nodes.join(shared.select(NODE).distinct(), NODE, "left_anti")
@@ -292,6 +295,21 @@ def _latest_snapshot_day(spark: SparkSession, lake: Lakehouse, before: date) -> 
     if snapshots is None:
         return None
     return snapshots.where(F.col("dt") < F.lit(before)).agg(F.max("dt")).first()[0]
+
+
+def _refuse_without_the_map_before(spark: SparkSession, lake: Lakehouse, first: date) -> None:
+    """A night (or range) from `first` whose map before was deleted by housekeeping
+    (`housekeeping.identity_map_days`) would mint new ids for consumers who have theirs: refused."""
+    let_go_before = snapshots_let_go_before(lake.path("silver", MAP))
+    if let_go_before is None or first > let_go_before:
+        return
+    earlier = lake.read(spark, "silver", IDENTIFIERS_TABLE).where(F.col("dt") < F.lit(first))
+    if not earlier.isEmpty():  # nothing seen before `first`: a history loaded from its start again
+        raise RuntimeError(
+            f"the identity map before {first} is gone: housekeeping deleted the snapshots before "
+            f"{let_go_before} (housekeeping.identity_map_days), and without it the night would give "
+            "its consumers new ids. Run nights after that day, or load the history again from its start."
+        )
 
 
 def _snapshot_of(spark: SparkSession, lake: Lakehouse, day: date) -> DataFrame:

@@ -58,7 +58,8 @@ def housekeeping_command(
     summary = result.summary()
     table.caption = (
         f"{summary['files_before']:,} -> {summary['files_after']:,} data files; "
-        f"{summary['landing_folders_deleted']} landing folder(s) and "
-        f"{summary['lineage_files_deleted']} lineage event file(s) deleted"
+        f"{summary['landing_folders_deleted']} landing folder(s), "
+        f"{summary['lineage_files_deleted']} lineage event file(s) and "
+        f"{summary['map_snapshots_deleted']} identity map snapshot(s) deleted"
     )
     console.print(table)

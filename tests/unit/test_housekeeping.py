@@ -8,7 +8,7 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
 from databank.config import load_settings
-from databank.housekeeping import keep_lakehouse
+from databank.housekeeping import keep_lakehouse, snapshots_let_go_before
 from databank.housekeeping_settings import HousekeepingSettings
 from databank.lineage_settings import EVENTS_FILE
 
@@ -122,3 +122,36 @@ def test_lineage_events_move_to_a_file_of_their_night_and_older_nights_files_go(
     )
     assert [(events.parent / name).read_text() for name in tonight] == ['{"n": 1}\n{"n": 2}\n', '{"n": 3}\n']
     assert not events.exists()
+
+
+def test_the_identity_maps_old_snapshots_go_but_the_one_the_oldest_kept_night_starts_from(tmp_path):
+    # GIVEN a map snapshot of each of the last ten nights and a policy of three days
+    settings = load_settings(data_dir=tmp_path, housekeeping=HousekeepingSettings(identity_map_days=3))
+    snapshots = settings.lakehouse / "silver" / "identity_map"
+    days = [RUN_DATE - timedelta(days=n) for n in range(9, -1, -1)]
+    write_deltalake(str(snapshots), pa.table({"dt": days, "one_id": ["C1"] * 10}), partition_by=["dt"])
+
+    # WHEN the night's upkeep runs, and again
+    result = keep_lakehouse(settings, RUN_DATE)
+    again = keep_lakehouse(settings, RUN_DATE)
+
+    # THEN the snapshots no older than three days are kept, and the one before them, which a re-run
+    # of the oldest kept night starts from; the table says before which day the snapshots went
+    kept_from = RUN_DATE - timedelta(days=4)
+    assert sorted(row["dt"] for row in _rows(DeltaTable(str(snapshots)))) == days[5:]
+    assert days[5] == kept_from
+    assert (result.map_snapshots_deleted, again.map_snapshots_deleted) == (5, 0)
+    assert snapshots_let_go_before(str(snapshots)) == kept_from
+
+
+def test_unset_every_snapshot_of_the_identity_map_is_kept(tmp_path):
+    settings = load_settings(data_dir=tmp_path, housekeeping=HousekeepingSettings(identity_map_days=None))
+    snapshots = settings.lakehouse / "silver" / "identity_map"
+    days = [RUN_DATE - timedelta(days=n) for n in (400, 1, 0)]
+    write_deltalake(str(snapshots), pa.table({"dt": days, "one_id": ["C1"] * 3}), partition_by=["dt"])
+
+    result = keep_lakehouse(settings, RUN_DATE)
+
+    assert sorted(row["dt"] for row in _rows(DeltaTable(str(snapshots)))) == days
+    assert result.map_snapshots_deleted == 0
+    assert snapshots_let_go_before(str(snapshots)) is None

@@ -1,14 +1,17 @@
 """OneID rules on tiny graphs: guards, components, and ids that stay put."""
 
 import random
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from databank.config import load_settings
+from databank.housekeeping import keep_lakehouse
+from databank.lakehouse import lakehouse_for
 from spark_jobs import resolve_identity
-from spark_jobs.resolve_identity import update_mode
+from spark_jobs.resolve_identity import MAP, resolve, update_mode
+from spark_jobs.standardise import IDENTIFIERS_TABLE
 from spark_jobs.transforms.components_in_memory import connected_components_in_memory
 from spark_jobs.transforms.identity import connected_components, guarded, overlinked, record_edges, stable_ids
 
@@ -160,3 +163,32 @@ def test_a_range_records_its_pairs_in_batches_bounded_by_its_sightings(spark, mo
     monkeypatch.setattr(resolve_identity, "EDGE_BATCH_DAYS", 1)
     assert resolve_identity.edge_batches(sightings, days) == [[day] for day in days]
     assert resolve_identity.edge_batches(sightings, days[:1]) == [days[:1]]  # a night is one batch
+
+
+def test_a_night_whose_map_before_housekeeping_deleted_is_refused_and_a_later_one_runs(spark, tmp_path):
+    # GIVEN four nights resolved, then an upkeep that keeps one day of snapshots (and the one before)
+    settings = load_settings(data_dir=tmp_path, hmac_key="suite-key", housekeeping={"identity_map_days": 1})
+    lake = lakehouse_for(settings)
+    days = [DAY + timedelta(days=n) for n in range(4)]
+    rows = [
+        ("online_orders", f"O{n}", kind, namespace, f"{kind}-{n}", "ok", day, day)
+        for n, day in enumerate(days)
+        for kind, namespace in (("phone", None), ("account_id", "tmall"))
+    ]
+    lake.replace(
+        spark.createDataFrame(rows, SIGHTINGS).toArrow(), "silver", IDENTIFIERS_TABLE, {"dt": days}, ["dt"]
+    )
+    for day in days:
+        resolve(spark, lake, settings, day)
+    assert keep_lakehouse(settings, days[-1]).map_snapshots_deleted == 1
+    map_of_day_2 = lake.read_small(spark, "silver", MAP, {"dt": [days[1]]})
+
+    # WHEN the second night is run again, its map before gone, THEN it is refused and its map stays
+    with pytest.raises(RuntimeError, match=f"the identity map before {days[1]} is gone"):
+        resolve(spark, lake, settings, days[1])
+    assert lake.read_small(spark, "silver", MAP, {"dt": [days[1]]}).equals(map_of_day_2)
+
+    # AND the third, whose map before is kept, runs again with every id it had
+    before = lake.read_small(spark, "silver", MAP, {"dt": [days[2]]}).sort_by("node")
+    assert resolve(spark, lake, settings, days[2]).consumers == 3
+    assert lake.read_small(spark, "silver", MAP, {"dt": [days[2]]}).sort_by("node").equals(before)
