@@ -37,7 +37,10 @@ def first_delivery(
         return once
     candidates = once.select(record_id, "dt", F.lit(False).alias("in_silver"))
     if earlier is not None:
-        candidates = candidates.unionByName(earlier.select(record_id, "dt", F.lit(True).alias("in_silver")))
+        # Only the earlier deliveries of tonight's records can decide: most records are delivered
+        # once, and the lookback holds days of them (a week of a medium-tier brand's pings: 3 million).
+        again = earlier.select(record_id, "dt").join(once.select(record_id), record_id, "left_semi")
+        candidates = candidates.unionByName(again.withColumn("in_silver", F.lit(True)))
     # In day order, a delivery is kept when silver holds it already or when no kept delivery of the
     # record lies within the lookback before it (a drop does not extend the window, as at night).
     start = F.struct(F.lit(None).cast("date").alias("last"), F.array().cast("array<date>").alias("kept"))

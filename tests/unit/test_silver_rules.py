@@ -30,7 +30,8 @@ def test_a_record_delivered_twice_today_or_already_on_an_earlier_day_is_kept_onc
         [("E1", "b.jsonl", D2), ("E1", "a.jsonl", D2), ("E2", "a.jsonl", D2), ("E3", "a.jsonl", D2)],
         "event_id string, ingest_source_file string, dt date",
     )
-    earlier = spark.createDataFrame([("E3", D1)], "event_id string, dt date")
+    # E9 was kept earlier but is not delivered today: it decides nothing, and is not read further
+    earlier = spark.createDataFrame([("E3", D1), ("E9", D1)], "event_id string, dt date")
 
     out = first_delivery(today, "event_id", earlier, lookback_days=7)
 
