@@ -14,7 +14,7 @@ import sys
 from pyspark.sql import SparkSession
 
 from databank.config import Settings
-from databank.spark_conf import SPARK_SQL_CONF
+from databank.spark_conf import JIT_COMPILES_HUGE_METHODS, SPARK_SQL_CONF
 
 EMBEDDED_CONF = {
     # The driver holds a night's identifiers: nothing but this machine may reach it.
@@ -29,7 +29,7 @@ EMBEDDED_CONF = {
     # A night's session outlives its Spark work: the marts build then runs beside it in DuckDB. A
     # collection every few idle seconds gives the heap back to the machine (Java 17's G1 keeps what it
     # grew to until it collects): 2.2 GB held after a medium night's ingest, 0.6 GB given back.
-    "spark.driver.extraJavaOptions": "-XX:G1PeriodicGCInterval=5000",
+    "spark.driver.extraJavaOptions": f"-XX:G1PeriodicGCInterval=5000 {JIT_COMPILES_HUGE_METHODS}",
     **SPARK_SQL_CONF,
 }
 
