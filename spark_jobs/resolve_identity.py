@@ -139,12 +139,12 @@ def resolve(
     kept = guarded(edges, shared)
     ranged = len(days) > 1
     components_of = components_function(settings)
-    in_memory = components_of is connected_components_in_memory
+    in_memory = clusters_in_memory(settings)
     if (update or update_mode(settings)) == "full" or previous is None or ranged:
         mode = "full"
         every_node = every_linkable_node(spark, lake, day, previous, previous_day)
         every_node = every_node.join(shared.select(NODE).distinct(), NODE, "left_anti")
-        components = (components_table if in_memory else components_of)(kept, every_node)
+        components = components_table(kept, every_node) if in_memory else components_of(kept, every_node)
         previous_ids = previous
     else:
         mode = "incremental"
@@ -278,7 +278,13 @@ def update_mode(settings: Settings) -> Update:
     """The night's update the settings ask for (`identity.update`; auto: full when clustering in memory)."""
     if settings.identity.update != "auto":
         return settings.identity.update
-    return "full" if components_function(settings) is connected_components_in_memory else "incremental"
+    return "full" if clusters_in_memory(settings) else "incremental"
+
+
+def clusters_in_memory(settings: Settings) -> bool:
+    """Whether the settings find clusters in this process (`identity.components`): their ids are then
+    kept here too."""
+    return components_function(settings) is connected_components_in_memory
 
 
 def components_function(settings: Settings) -> Components:
