@@ -6,4 +6,5 @@
     ref('stg_identity__identifiers'),
     ref('stg_identity__identity_map'),
     "ids.loaded_date = " ~ run_date(),
+    count_matches=true,
 ) }}
