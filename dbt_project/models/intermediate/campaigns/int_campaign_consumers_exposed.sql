@@ -2,6 +2,9 @@
 -- Any media event of the campaign (click, completed video and live view included) marks its
 -- consumer as reached; only impressions and in-store screen plays count as exposures, because the
 -- other events follow an impression already counted.
+-- A table: the other campaign models and the data tests each read it, and as a view each would scan
+-- the media touchpoints again.
+{{ config(materialized='table') }}
 
 select
     campaign_id,

@@ -4,6 +4,9 @@
 -- by every claimant, so a claim is one consumer's coupon_id, redeemed when that consumer has a
 -- coupon_redeem of the same coupon_id at or after the first claim in the window, up to the run
 -- date.
+-- A table: its data tests and campaign_performance each read it, and as a view each would scan the
+-- touchpoints again.
+{{ config(materialized='table') }}
 
 with touches as (
     select

@@ -3,6 +3,9 @@
 -- a purchase of the brand followed a sample: ordered after the sample's time and fewer than
 -- sample_purchase_days days after its day, up to the run date. Purchases are net of full refunds as
 -- seen from the run date (docs/aipl.md), so a bought-then-fully-refunded line does not convert a sample.
+-- A table: its data tests and campaign_performance each read it, and as a view each would scan the
+-- touchpoints again.
+{{ config(materialized='table') }}
 
 with samples as (
     select
