@@ -11,7 +11,7 @@ import pytest
 from delta_reading import DAYS, START
 
 from databank.dbt_project import find_dbt_project
-from databank.dbt_runner import DbtRun, run_dbt
+from databank.dbt_runner import DbtRun, MartsBuildError, run_dbt
 from databank.quality.results import read_results
 
 pytestmark = pytest.mark.slow
@@ -156,3 +156,32 @@ def test_dbt_source_freshness_and_the_gold_gate_judge_each_silver_source_alike(p
     # and what the gate found to warn of is what the night's build reports
     warned = [r for r in gate if r["stage"] == "gold" and r["severity"] == "warning" and not r["success"]]
     assert sorted(result.gold_warnings) == sorted(f"{r['suite']}:{r['expectation']}" for r in warned)
+
+
+def test_a_night_finds_a_record_id_loaded_twice_tonight_or_loaded_before(published, tmp_path):
+    # A night checks the big feeds' record ids one load at a time (unique_per_load): the ids loaded on
+    # the run date, against each other and against every earlier load. Here the pings a night tests
+    # carry one id twice tonight and one id of an earlier load again.
+    settings, result = published
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings.warehouse, warehouse)
+    night = f"DATE '{result.run_date}'"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("ALTER VIEW staging.stg_lbs__pings RENAME TO stg_lbs__pings_delivered")
+        con.execute(f"""
+            CREATE VIEW staging.stg_lbs__pings AS
+            SELECT * FROM staging.stg_lbs__pings_delivered
+            UNION ALL (SELECT * FROM staging.stg_lbs__pings_delivered WHERE loaded_date = {night} LIMIT 1)
+            UNION ALL (
+                SELECT * REPLACE ({night} AS loaded_date) FROM staging.stg_lbs__pings_delivered
+                WHERE loaded_date < {night} LIMIT 1
+            )
+        """)
+    night_run = DbtRun(find_dbt_project(), warehouse, result.run_date, False, tmp_path)
+
+    with pytest.raises(MartsBuildError) as failed:
+        run_dbt(night_run, "test", "--select", "stg_lbs__pings,test_name:unique_per_load")
+
+    [failure] = failed.value.failures
+    assert failure["unique_id"].startswith("test.databank.unique_per_load_stg_lbs__pings_ping_id.")
+    assert failure["message"].startswith("Got 2 results")
