@@ -9,8 +9,10 @@
     (nearly all) keep one id throughout, so their pair of states changes only where one of their spells
     starts or ends on either side. Each such stretch counts from its first day to its last, and a
     running sum over the days gives every day's count. A restatement of two years then costs the
-    consumers' spells, not the consumers times the days (hundreds of millions of rows). -#}
-{% macro aipl_flow_cells(end_days, lags, spells, changed_after=none) -%}
+    consumers' spells, not the consumers times the days (hundreds of millions of rows). With
+    `by_day`, for a night's one end day, the others are counted from the spells holding on d1 and
+    on d0 instead: the stretches would cut every spell in reach into pieces to count one day. -#}
+{% macro aipl_flow_cells(end_days, lags, spells, changed_after=none, by_day=false) -%}
     with changed_ids as (
         select old_one_id as one_id
         from {{ ref('stg_identity__one_id_changes') }}
@@ -70,6 +72,54 @@
         from transitions_of_changed_ids
         group by brand_id, d1, lag_days, state_d0, state_d1
     ),
+
+    {%- if by_day %}
+
+    -- Each consumer's state on each end day d1 and lag_days before it.
+    states_at_ends as (
+        {%- for lag in lags %}
+        {%- set lag_loop = loop %}
+        {%- for side in ['d0', 'd1'] %}
+        {%- set day = add_days('end_days.d1', -lag) if side == 'd0' else 'end_days.d1' %}
+        select
+            spells_in_reach.one_id,
+            spells_in_reach.brand_id,
+            end_days.d1,
+            {{ lag }} as lag_days,
+            {{ aipl_state_rank('spells_in_reach.state') if side == 'd0' else 0 }} as rank_d0,
+            {{ aipl_state_rank('spells_in_reach.state') if side == 'd1' else 0 }} as rank_d1
+        from spells_in_reach
+        inner join {{ end_days }} as end_days
+            on {{ spell_holds_on('spells_in_reach', day) }}
+        where spells_in_reach.one_id not in (select changed_ids.one_id from changed_ids)
+        {{ "union all" if not (lag_loop.last and loop.last) }}
+        {%- endfor %}
+        {%- endfor %}
+    ),
+
+    pairs_at_ends as (
+        select
+            brand_id,
+            d1,
+            lag_days,
+            max(rank_d0) as rank_d0,
+            max(rank_d1) as rank_d1
+        from states_at_ends
+        group by one_id, brand_id, d1, lag_days
+    ),
+
+    cells_of_unchanged_ids as (
+        select
+            brand_id,
+            d1,
+            lag_days,
+            rank_d0,
+            rank_d1,
+            count(*) as consumers
+        from pairs_at_ends
+        group by brand_id, d1, lag_days, rank_d0, rank_d1
+    ),
+    {%- else %}
 
     -- Each spell on both sides of a pair: on the d1 side as it is, on the d0 side lag_days later.
     sides as (
@@ -169,10 +219,17 @@
         from daily_changes
     ),
 
-    cells as (
+    cells_of_unchanged_ids as (
         select brand_id, d1, lag_days, rank_d0, rank_d1, consumers
         from running_counts
-        where counted = 1 and rank_d0 + rank_d1 > 0
+        where counted = 1
+    ),
+    {%- endif %}
+
+    cells as (
+        select brand_id, d1, lag_days, rank_d0, rank_d1, consumers
+        from cells_of_unchanged_ids
+        where rank_d0 + rank_d1 > 0
         union all
         select brand_id, d1, lag_days, rank_d0, rank_d1, consumers
         from cells_of_changed_ids

@@ -19,6 +19,7 @@ cells as (
         var('aipl_flow_lags_days'),
         ref('aipl_state_history'),
         changed_after=earliest_d0 if is_incremental() else none,
+        by_day=is_incremental(),
     ) | indent(4) }}
 )
 

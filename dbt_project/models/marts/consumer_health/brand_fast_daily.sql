@@ -48,6 +48,7 @@ asset_cells as (
         [lag_days],
         'asset_spells',
         changed_after=add_days(run_date(), -lag_days) if is_incremental() else none,
+        by_day=is_incremental(),
     ) | indent(4) }}
 ),
 
