@@ -5,13 +5,7 @@
     refresh, restatement, the first night of a replay) checks the whole column. -#}
 {% test unique_per_load(model, column_name, loaded_column='loaded_date') %}
     {%- if flags.FULL_REFRESH %}
-    select
-        {{ column_name }},
-        count(*) as occurrences
-    from {{ model }}
-    where {{ column_name }} is not null
-    group by {{ column_name }}
-    having count(*) > 1
+    {{ adapter.dispatch('test_unique', 'dbt')(model, column_name) }}
     {%- else %}
     with loaded_tonight as (
         select {{ column_name }} as value
