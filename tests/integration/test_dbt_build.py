@@ -179,12 +179,12 @@ def test_a_night_finds_a_record_id_loaded_twice_tonight_or_loaded_before(publish
         """)
     only_the_check = ("--select", "stg_lbs__pings,test_name:unique_per_load")
 
+    # A full build checks the whole column instead (dbt's unique): the same two ids.
     for full_build, command in ((False, ("test",)), (True, ("build", "--full-refresh"))):
         run = DbtRun(find_dbt_project(), warehouse, result.run_date, full_build, tmp_path / str(full_build))
         with pytest.raises(MartsBuildError) as failed:
             run_dbt(run, *command, *only_the_check)
 
-        # a full build checks the whole column (dbt's unique): the same two ids
         [failure] = failed.value.failures
         assert failure["unique_id"].startswith("test.databank.unique_per_load_stg_lbs__pings_ping_id.")
         assert failure["message"].startswith("Got 2 results")
