@@ -76,8 +76,9 @@ def load_history(
     """Load every feed's deliveries from `first` to `last`, resolve identity once and publish once.
 
     The feeds go a batch of days at a time: at most `batch_days` days and `batch_megabytes` of
-    delivered files. A batch's records meet in the driver before they are written, so the bytes
-    bound its memory; the days bound how long one failed batch takes to run again. Each batch costs
+    delivered files. A batch's records are kept in Spark's memory while they are counted and
+    written, so the bytes bound that memory; the days bound how long one failed batch takes to run
+    again. Each batch costs
     about ten seconds of Spark's own work per feed, so few large batches beat many small ones."""
     from databank.lakehouse import lakehouse_for
     from databank.marts import build_marts

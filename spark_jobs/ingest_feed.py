@@ -22,13 +22,16 @@ import argparse
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import DataFrame, SparkSession
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from databank.business_days import days_between, distinct_days
@@ -144,21 +147,24 @@ def ingest_days(
     shutil.rmtree(feed_staging, ignore_errors=True)
     staging = feed_staging / f"{days[0].isoformat()}-{token}"
     meta = {"feed": feed, "token": token, "at": ingested_at, "dt": days[0]}
-    try:
+    try:  # the staged files are read until bronze and quarantine are written
         raw = read_raw(spark, contract, decisions, staging, settings.pseudonymisation_key())
-        outcome = _outcome(raw, contract, settings, days, meta)
+        with _outcome(raw, contract, settings, days, meta) as outcome:
+            results = [_result_of_day(feed, day, token, decisions, outcome) for day in days]
+            register = _file_register(decisions, feed, token, ingested_at, outcome.unread_keys)
+            lost = [
+                r
+                for r in results
+                if r.rows_delivered != r.rows_bronze + r.rows_quarantined + r.rows_suppressed
+            ]
+            if lost:  # checked before anything is written: the days stay as they were
+                _record(lake, register, results, days, ingested_at)
+                raise RowsLostError("; ".join(_rows_lost(result) for result in lost) + ": nothing written")
+            where = {"dt": days}
+            lake.replace(outcome.bronze, "bronze", feed, where, ["dt"])
+            lake.replace(outcome.quarantine, "quarantine", feed, where, ["dt"])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-    results = [_result_of_day(feed, day, token, decisions, outcome) for day in days]
-    register = _file_register(decisions, feed, token, ingested_at, outcome.unread_keys)
-    lost = [r for r in results if r.rows_delivered != r.rows_bronze + r.rows_quarantined + r.rows_suppressed]
-    if lost:  # checked before anything is written: the days stay as they were
-        _record(lake, register, results, days, ingested_at)
-        raise RowsLostError("; ".join(_rows_lost(result) for result in lost) + ": nothing written")
-    where = {"dt": days}
-    lake.replace(outcome.bronze, "bronze", feed, where, ["dt"])
-    lake.replace(outcome.quarantine, "quarantine", feed, where, ["dt"])
     if outcome.vault_entries is not None:
         vaulted = _seal_identifiers(settings, outcome.vault_entries)
         results[-1] = replace(results[-1], identifiers_vaulted=vaulted)  # the pass seals them at once
@@ -200,15 +206,16 @@ def empty_bronze(spark: SparkSession, settings: Settings, feed: str, day: date) 
     """Bronze of a day without any record: the shape ingestion gives `feed`'s rows, and no row."""
     contract = load_contract(feed)
     meta = {"feed": feed, "token": "none", "at": datetime.now(UTC).replace(tzinfo=None), "dt": day}
-    return _outcome(read_raw(spark, contract, [], Path()), contract, settings, [day], meta).bronze
+    with _outcome(read_raw(spark, contract, [], Path()), contract, settings, [day], meta) as outcome:
+        return outcome.bronze.toArrow()
 
 
 @dataclass(frozen=True)
 class _Outcome:
     """What the days' records became, before any of it is written."""
 
-    bronze: pa.Table
-    quarantine: pa.Table
+    bronze: DataFrame
+    quarantine: DataFrame
     bronze_rows: dict[date, int]
     quarantine_rows: dict[date, int]
     suppressed: dict[date, int]
@@ -216,9 +223,11 @@ class _Outcome:
     unread_keys: dict[str, list[str]]  # by source file: JSON keys the contract does not know
 
 
+@contextmanager
 def _outcome(
     raw: DataFrame, contract: Contract, settings: Settings, days: list[date], meta: dict
-) -> _Outcome:
+) -> Iterator[_Outcome]:
+    """The days' records sorted by fate, counted, and ready to be written while the context lasts."""
     tz = settings.business_timezone
     ingest_settings = settings.ingest
     late, tolerance = ingest_settings.late_days, ingest_settings.future_tolerance_minutes
@@ -232,45 +241,53 @@ def _outcome(
     # quarantine). A request itself is not suppressed: it is how an erasure arrives.
     tokens = read_suppressed_tokens(settings) if contract.feed != ERASURE_FEED else []
     vault = vault_entries(checked.columns, contract) if vaulted else None
-    # One Spark action for all the days: every record's fate and rows, split here.
-    records = sorted_records(checked, contract, meta, is_suppressed(contract, tokens), vault).toArrow()
-    return _Outcome(
-        bronze=_rows_of(records, BRONZE),
-        quarantine=_rows_of(records, QUARANTINE),
-        bronze_rows=_count_by_day(records, BRONZE),
-        quarantine_rows=_count_by_day(records, QUARANTINE),
-        suppressed=_count_by_day(records, SUPPRESSED),
-        vault_entries=_vault_entries(records) if vaulted else None,
-        unread_keys=_unread_keys(records),
-    )
+    # Every record's fate and rows are computed once and kept in memory for the counts and the
+    # writes that follow. In memory only: the vault's entries hold identifiers in the clear, which
+    # must not reach Spark's spill files; a part evicted is computed again from the staged files.
+    records = sorted_records(checked, contract, meta, is_suppressed(contract, tokens), vault)
+    records = records.persist(StorageLevel.MEMORY_ONLY)
+    try:
+        counts = records.groupBy(DELIVERY_DAY, FATE).count().collect()
+        yield _Outcome(
+            bronze=records.where(F.col(FATE) == BRONZE).select(f"{BRONZE}.*"),
+            quarantine=records.where(F.col(FATE) == QUARANTINE).select(f"{QUARANTINE}.*"),
+            bronze_rows=_count_by_day(counts, BRONZE),
+            quarantine_rows=_count_by_day(counts, QUARANTINE),
+            suppressed=_count_by_day(counts, SUPPRESSED),
+            vault_entries=_vault_entries(records) if vaulted else None,
+            unread_keys=_unread_keys(records),
+        )
+    finally:
+        records.unpersist()
 
 
-def _count_by_day(records: pa.Table, fate: str) -> dict[date, int]:
-    chosen = records.filter(pc.equal(records.column(FATE), fate))
-    counts = chosen.group_by(DELIVERY_DAY).aggregate([(FATE, "count")])
-    return dict(zip(counts[DELIVERY_DAY].to_pylist(), counts[f"{FATE}_count"].to_pylist(), strict=True))
+def _count_by_day(counts: list[Row], fate: str) -> dict[date, int]:
+    return {row[DELIVERY_DAY]: row["count"] for row in counts if row[FATE] == fate}
 
 
-def _rows_of(records: pa.Table, fate: str) -> pa.Table:
-    """The rows of the records whose fate is `fate`, as their own table."""
-    chosen = records.filter(pc.equal(records.column(FATE), fate)).column(fate)
-    return pa.Table.from_struct_array(chosen)
-
-
-def _vault_entries(records: pa.Table) -> pa.Table:
+def _vault_entries(records: DataFrame) -> pa.Table:
     """The distinct identifiers the day's bronze records carry of the vaulted types: a day's devices
     recur in every ping, and the vault is handed each once."""
-    entries = pa.Table.from_struct_array(pc.list_flatten(records.column(VAULT)))
-    return entries.group_by(entries.schema.names).aggregate([])
+    entries = records.select(F.explode(VAULT).alias("entry")).select("entry.*")
+    # Distinct within each task, then across them here: Spark's `distinct` would shuffle them, and
+    # write them in the clear to its disk.
+    each_task = entries.mapInArrow(_distinct_rows, entries.schema).toArrow()
+    return each_task.group_by(each_task.schema.names).aggregate([])
 
 
-def _unread_keys(records: pa.Table) -> dict[str, list[str]]:
+def _distinct_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    batches = list(batches)
+    if batches:
+        rows = pa.Table.from_batches(batches)
+        yield from rows.group_by(rows.schema.names).aggregate([]).to_batches()
+
+
+def _unread_keys(records: DataFrame) -> dict[str, list[str]]:
     """By source file, the JSON keys its lines hold that the contract does not know, masked."""
+    keys = records.select(SOURCE_FILE, F.explode(UNREAD).alias("key")).distinct().collect()
     by_file: dict[str, set[str]] = {}
-    files, keys_of_lines = records.column(SOURCE_FILE).to_pylist(), records.column(UNREAD).to_pylist()
-    for file, keys in zip(files, keys_of_lines, strict=True):
-        if keys:
-            by_file.setdefault(file, set()).update(keys)
+    for row in keys:
+        by_file.setdefault(row[SOURCE_FILE], set()).add(row["key"])
     return {file: sorted(keys) for file, keys in sorted(by_file.items())}
 
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from databank.business_days import batched_by_weight, days_between
+from databank.business_days import days_between
 from databank.config import Settings, load_settings
 from databank.housekeeping import snapshots_let_go_before
 from databank.lakehouse import Lakehouse, lakehouse_for
@@ -56,14 +56,7 @@ from spark_jobs.transforms.ids_in_memory import (
 )
 
 EDGES, GUARDS, MAP, HISTORY = "identity_edges", "identity_guards", "identity_map", "one_id_history"
-# A range's pairs are recorded a batch at a time: with their evidence they pass through the driver on
-# their way to Delta, and Spark lets at most 1 GB of results reach it (spark.driver.maxResultSize). A
-# month of a 100,000-consumer brand's web, media and LBS pairs is more (4.4 million, 1.03 GB). A
-# record has at most about as many pairs as identifiers (most hold one to three), some 240 bytes
-# each, so half a million sightings make at most about an eighth of that bound.
 PAIR_COLUMNS = ("src", "src_type", "src_namespace", "dst", "dst_type", "dst_namespace")
-EDGE_BATCH_DAYS = 31
-EDGE_BATCH_SIGHTINGS = 500_000
 Components = Callable[[DataFrame, DataFrame], DataFrame]
 Update = Literal["incremental", "full"]
 
@@ -124,14 +117,14 @@ def resolve(
     if previous_day is None:
         _refuse_without_the_map_before(spark, lake, days[0])
     where = {"dt": days}
-    edges_recorded = sum(_record_edges(spark, lake, batch, day) for batch in edge_batches(sightings, days))
+    edges_recorded = _record_edges(spark, lake, days, day)
     # Clustering and the guards need each pair once, not its evidence nor each day it was seen: a
     # consumer's identifiers meet again on every record they share, night after night (a month of a
     # medium-tier brand: 4.4 million recorded pairs, 1.8 million pair-days, 0.4 million pairs).
     recorded = lake.read(spark, "silver", EDGES).where(F.col("dt") <= F.lit(day))
     edges = recorded.select(*PAIR_COLUMNS).distinct().localCheckpoint()
     shared = overlinked(edges, settings.identity.max_partners).localCheckpoint()
-    lake.replace(shared.withColumn("dt", F.lit(day)).toArrow(), "silver", GUARDS, where, ["dt"])
+    lake.replace(shared.withColumn("dt", F.lit(day)), "silver", GUARDS, where, ["dt"])
 
     previous = _snapshot_of(spark, lake, previous_day) if previous_day else None
     nodes = linkable(sightings).select(NODE, "identifier_type").distinct()
@@ -207,24 +200,13 @@ def _map_in_memory(
     return snapshot, history
 
 
-def edge_batches(sightings: DataFrame, days: list[date]) -> list[list[date]]:
-    """`days` in runs whose pairs can pass through the driver: at most `EDGE_BATCH_DAYS` days and
-    `EDGE_BATCH_SIGHTINGS` sightings (a day with more is a run of its own)."""
-    if len(days) == 1:  # a night: nothing to count
-        return [days]
-    per_day = dict(sightings.groupBy("dt").count().collect())
-    return list(
-        batched_by_weight(days, lambda day: per_day.get(day, 0), EDGE_BATCH_DAYS, EDGE_BATCH_SIGHTINGS)
-    )
-
-
 def _record_edges(spark: SparkSession, lake: Lakehouse, days: list[date], last: date) -> int:
     """Record the identifier pairs of `days`' sightings under their own days; how many were recorded."""
     sightings = lake.read(spark, "silver", IDENTIFIERS_TABLE, {"dt": days})
     # Every sighting has its day; the coalesce keeps `dt` non-nullable, as the table declares it.
-    pairs = record_edges(sightings).withColumn("dt", F.coalesce("dt", F.lit(last))).toArrow()
+    pairs = record_edges(sightings).withColumn("dt", F.coalesce("dt", F.lit(last))).localCheckpoint()
     lake.replace(pairs, "silver", EDGES, {"dt": days}, ["dt"])
-    return pairs.num_rows
+    return pairs.count()
 
 
 def _incremental_components(

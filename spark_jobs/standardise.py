@@ -16,7 +16,7 @@ import argparse
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import pyarrow as pa
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -26,7 +26,6 @@ from databank.contracts import load_contract
 from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.spark_session import build_session
 from spark_jobs.transforms.standardise import (
-    IDENTIFIER_SCHEMA,
     canonical,
     first_delivery,
     identifier_sightings,
@@ -83,26 +82,27 @@ def standardise_days(
     bronze = lake.read(spark, "bronze", feed, {"dt": days})
     if bronze is None:
         raise NotIngestedError(f"bronze.{feed} does not exist: ingest {feed} before standardising it")
-    silver = silver_rows(spark, lake, settings, feed, days, bronze)
-    where = {"dt": days}
-    lake.replace(silver, "silver", feed, where, ["dt"])
-
-    rows = spark.createDataFrame(silver) if silver.num_rows else None
-    sightings = (
-        identifier_sightings(rows, contract) if rows else spark.createDataFrame([], IDENTIFIER_SCHEMA)
-    ).toArrow()
-    lake.replace(sightings, "silver", IDENTIFIERS_TABLE, {"feed": feed, **where}, ["dt"])
-    bronze_rows = {row["dt"]: row["count"] for row in bronze.groupBy("dt").count().collect()}
-    silver_of, sightings_of = _count_by_day(silver), _count_by_day(sightings)
+    # Computed once, for the silver rows, the sightings read off them and the counts; pseudonymised
+    # rows only, so Spark may spill them to its disk.
+    silver = silver_rows(spark, lake, settings, feed, days, bronze).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        where = {"dt": days}
+        lake.replace(silver, "silver", feed, where, ["dt"])
+        sightings = identifier_sightings(silver, contract)
+        lake.replace(sightings, "silver", IDENTIFIERS_TABLE, {"feed": feed, **where}, ["dt"])
+        bronze_of, silver_of = _count_by_day(bronze), _count_by_day(silver)
+        sightings_of = _count_by_day(sightings)
+    finally:
+        silver.unpersist()
     return [
-        StandardiseResult(feed, d, bronze_rows.get(d, 0), silver_of.get(d, 0), sightings_of.get(d, 0))
+        StandardiseResult(feed, d, bronze_of.get(d, 0), silver_of.get(d, 0), sightings_of.get(d, 0))
         for d in days
     ]
 
 
 def silver_rows(
     spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, days: list[date], bronze: DataFrame
-) -> pa.Table:
+) -> DataFrame:
     """The silver rows of the days' bronze rows of `feed`: canonical, each record once, sales linked."""
     contract = load_contract(feed)
     frame = canonical(bronze, contract, settings.business_timezone)
@@ -111,7 +111,7 @@ def silver_rows(
         earlier = _earlier(spark, lake, feed, days, lookback)
         frame = first_delivery(frame, contract.record_id, earlier, lookback)
     frame = _link(spark, lake, settings, feed, days, frame)
-    return frame.drop("ingest_source_file").toArrow()
+    return frame.drop("ingest_source_file")
 
 
 def _link(spark, lake, settings, feed: str, days: list[date], frame: DataFrame) -> DataFrame:
@@ -138,9 +138,8 @@ def _earlier(
     return lake.read(spark, "silver", feed, {"dt": before})
 
 
-def _count_by_day(rows: pa.Table) -> dict[date, int]:
-    counts = rows.group_by("dt").aggregate([("dt", "count")])
-    return dict(zip(counts["dt"].to_pylist(), counts["dt_count"].to_pylist(), strict=True))
+def _count_by_day(rows: DataFrame) -> dict[date, int]:
+    return {row["dt"]: row["count"] for row in rows.groupBy("dt").count().collect()}
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from pyspark.testing import assertDataFrameEqual
 from databank.config import load_settings
 from databank.housekeeping import keep_lakehouse
 from databank.lakehouse import lakehouse_for
-from spark_jobs import resolve_identity
 from spark_jobs.resolve_identity import MAP, resolve, update_mode
 from spark_jobs.standardise import IDENTIFIERS_TABLE
 from spark_jobs.transforms.components_in_memory import connected_components_in_memory
@@ -146,23 +145,6 @@ def test_a_night_is_full_where_clusters_are_found_in_memory_unless_the_settings_
     settings = load_settings(profile=profile, identity={"components": components, "update": update})
 
     assert update_mode(settings) == expected
-
-
-def test_a_range_records_its_pairs_in_batches_bounded_by_its_sightings(spark, monkeypatch):
-    days = [date(2026, 5, d) for d in (1, 2, 3, 4)]
-    per_day = {days[0]: 3, days[1]: 2, days[2]: 0, days[3]: 4}  # day 3 delivered nothing
-    rows = [
-        ("online_orders", f"O{day.day}-{n}", "phone", None, f"p{day.day}-{n}", "ok", day, day)
-        for day, count in per_day.items()
-        for n in range(count)
-    ]
-    sightings = spark.createDataFrame(rows, SIGHTINGS)
-    monkeypatch.setattr(resolve_identity, "EDGE_BATCH_SIGHTINGS", 5)
-
-    assert resolve_identity.edge_batches(sightings, days) == [days[:3], days[3:]]
-    monkeypatch.setattr(resolve_identity, "EDGE_BATCH_DAYS", 1)
-    assert resolve_identity.edge_batches(sightings, days) == [[day] for day in days]
-    assert resolve_identity.edge_batches(sightings, days[:1]) == [days[:1]]  # a night is one batch
 
 
 def test_a_night_whose_map_before_housekeeping_deleted_is_refused_and_a_later_one_runs(spark, tmp_path):
