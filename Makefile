@@ -126,6 +126,7 @@ bench: setup
 	  $(BIN)/python -m benchmarks.identity --tier medium || status=1; \
 	  $(BIN)/python -m benchmarks.marts --tier medium || status=1; \
 	  $(BIN)/python -m benchmarks.tier_night --tier medium || status=1; \
+	  $(BIN)/python -m benchmarks.tier_night --tier large --last-night-only || status=1; \
 	  $(BIN)/python -m benchmarks.erasure --tier medium || status=1; \
 	  $(BIN)/python -m benchmarks.history --tier medium || status=1; \
 	  exit $$status

@@ -1,11 +1,14 @@
 """A night at a tier's size, ingest to published marts, through the nightly DAG as `databank run`
 runs it: the night of day 2 after one day of history, and the night of the tier's last day after
-every day before it. Each history is loaded with `databank load-history` (docs/history.md), which
-leaves the lakehouse as the nights would, and is kept under <out>/night-<tier>-<seed>/ so a later
-run only copies it. Each night runs in a fresh process; its peak memory is that of the whole process
-tree (Python, Spark's JVM, dbt), sampled while it runs.
+every day before it (`--last-night-only`: that night alone). Each history is loaded with
+`databank load-history` (docs/history.md), which leaves the lakehouse as the nights would, and is
+kept under <out>/night-<tier>-<seed>/ so a later run only copies it. Each night runs in a fresh
+process; its peak memory is that of the whole process tree (Python, Spark's JVM, dbt), sampled while
+it runs.
 
-Targets (issue: scale): the last night under 2 minutes and 6 GB, and at most 1.2x the night of day 2.
+Targets (issue: scale): at the small and medium tiers, the last night under 2 minutes and 6 GB, and
+at most 1.2x the night of day 2; at the large tier (1M consumers), the night runs end to end on one
+24 GB machine.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -26,9 +30,20 @@ from benchmarks.ingest import landing_for
 from benchmarks.tiers import TIERS, Tier, bench_settings, tier_parser
 from databank.dbt_project import dbt_work_dir
 
-TARGET_SECONDS = 120.0
-TARGET_PEAK_GB = 6.0
-TARGET_GROWTH = 1.2
+
+@dataclass(frozen=True)
+class NightTargets:
+    peak_gb: float
+    seconds: float | None = None  # of the last night
+    growth: float | None = None  # the last night's seconds over day 2's
+
+
+ONE_MACHINE = NightTargets(peak_gb=24.0)
+TARGETS = {
+    "small": NightTargets(6.0, 120.0, 1.2),
+    "medium": NightTargets(6.0, 120.0, 1.2),
+    "large": ONE_MACHINE,
+}
 # DuckDB's share of the memory the target gives the night (marts_build.memory_limit, which a brand
 # sets for its machine); the rest is Spark's driver and Python.
 MARTS_MEMORY_LIMIT = "3GB"
@@ -160,13 +175,15 @@ def _in_fresh_process(function, *args):
         return pool.apply(function, args)
 
 
-def report(tier: Tier, early: dict, late: dict, memory_limit: str) -> bool:
+def report(tier: Tier, nights: dict[str, dict], memory_limit: str) -> bool:
+    """Print `nights` (label -> figures, day 2's first where it ran) and the tier's targets; whether
+    every target was met."""
     print(
         f"\n== a night through the DAG, {tier.name} tier: {tier.consumers:,} consumers, {tier.days} days "
         f"(marts build memory limit {memory_limit})"
     )
     print(f"  {'night':<24}{'seconds':>9}{'peak GB':>9}   by task")
-    for label, night in ((f"day 2, {early['date']}", early), (f"day {tier.days}, {late['date']}", late)):
+    for label, night in nights.items():
         tasks = ", ".join(
             f"{task} {s:.0f}" for task, s in sorted(night["tasks"].items(), key=lambda kv: -kv[1])
         )
@@ -175,15 +192,28 @@ def report(tier: Tier, early: dict, late: dict, memory_limit: str) -> bool:
         print(f"  {'':<42}slowest dbt nodes: {slowest}")
         peaks = ", ".join(f"{task} {gb:.1f}" for task, gb in night["peak_gb_by_task"].items())
         print(f"  {'':<42}peak GB by task: {peaks}")
-    growth = late["seconds"] / early["seconds"]
-    checks = {
-        f"day {tier.days} under {TARGET_SECONDS:.0f} s": late["seconds"] < TARGET_SECONDS,
-        f"peak under {TARGET_PEAK_GB:.0f} GB": max(early["peak_gb"], late["peak_gb"]) < TARGET_PEAK_GB,
-        f"day {tier.days} at most {TARGET_GROWTH}x day 2 ({growth:.2f}x)": growth <= TARGET_GROWTH,
-    }
+    checks = target_checks(tier, list(nights.values()))
     for check, met in checks.items():
         print(f"  target: {check}: {'met' if met else 'MISSED'}")
     return all(checks.values())
+
+
+def target_checks(tier: Tier, nights: list[dict]) -> dict[str, bool]:
+    """Each of the tier's targets -> whether `nights` (day 2's first where it ran, the last night's
+    last) met it; a growth target needs both nights."""
+    targets, last = TARGETS[tier.name], nights[-1]
+    checks = {
+        f"peak under {targets.peak_gb:.0f} GB": max(night["peak_gb"] for night in nights) < targets.peak_gb
+    }
+    if targets.seconds is not None:
+        checks[f"day {tier.days} under {targets.seconds:.0f} s"] = last["seconds"] < targets.seconds
+    if targets.growth is not None:
+        growth = last["seconds"] / nights[0]["seconds"] if len(nights) == 2 else None
+        measured = f"{growth:.2f}x" if growth is not None else "day 2 not run"
+        checks[f"day {tier.days} at most {targets.growth}x day 2 ({measured})"] = (
+            growth is not None and growth <= targets.growth
+        )
+    return checks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,24 +223,29 @@ def main(argv: list[str] | None = None) -> int:
         default=MARTS_MEMORY_LIMIT,
         help="DuckDB's memory limit for the marts build (marts_build.memory_limit), e.g. 3GB or 50%%",
     )
+    parser.add_argument(
+        "--last-night-only", action="store_true", help="run the night of the tier's last day alone"
+    )
     args = parser.parse_args(argv)
     tier = TIERS[args.tier]
     limit = args.marts_memory_limit
     args.out.mkdir(parents=True, exist_ok=True)
     landing = landing_for(tier, args.out)
-    second = tier.start + timedelta(days=1)
     last = tier.start + timedelta(days=tier.days - 1)
-    early = measured_night(loaded_history(tier, landing, args.out, tier.start), landing, second, limit)
+    nights = {}
+    if not args.last_night_only:
+        early_history = loaded_history(tier, landing, args.out, tier.start)
+        early = measured_night(early_history, landing, tier.start + timedelta(days=1), limit)
+        nights[f"day 2, {early['date']}"] = early
     late_history = loaded_history(tier, landing, args.out, last - timedelta(days=1))
-    late = measured_night(late_history, landing, last, limit)
-    met = report(tier, early, late, limit)
+    nights[f"day {tier.days}, {last}"] = measured_night(late_history, landing, last, limit)
+    met = report(tier, nights, limit)
     figures = {
         "tier": tier.name,
         "consumers": tier.consumers,
         "days": tier.days,
         "marts_memory_limit": limit,
-        "early": early,
-        "late": late,
+        "nights": list(nights.values()),
     }
     (args.out / f"night-{tier.name}.json").write_text(json.dumps(figures, indent=2) + "\n")
     return 0 if met else 1

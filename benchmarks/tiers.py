@@ -25,7 +25,8 @@ class Tier:
 
 SMALL = Tier("small", consumers=10_000, days=7)
 MEDIUM = Tier("medium", consumers=100_000, days=30)
-TIERS = {tier.name: tier for tier in (SMALL, MEDIUM)}
+LARGE = Tier("large", consumers=1_000_000, days=7)
+TIERS = {tier.name: tier for tier in (SMALL, MEDIUM, LARGE)}
 
 
 def tier_parser(description: str | None) -> argparse.ArgumentParser:

@@ -10,7 +10,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
-from benchmarks.tier_night import peak_gb_by_task, slowest_nodes, tree_memory
+from benchmarks.tier_night import peak_gb_by_task, slowest_nodes, target_checks, tree_memory
+from benchmarks.tiers import LARGE, MEDIUM
 
 HELD_MB = 400
 
@@ -59,3 +60,23 @@ def test_each_tasks_peak_is_the_memory_sampled_while_it_ran():
         "ingest": 3.0,
         "before the first task": 1.0,
     }
+
+
+def test_the_medium_tier_is_held_to_its_time_memory_and_growth_targets():
+    day_2 = {"seconds": 100.0, "peak_gb": 4.0}
+    day_30 = {"seconds": 119.0, "peak_gb": 5.9}
+    assert target_checks(MEDIUM, [day_2, day_30]) == {
+        "peak under 6 GB": True,
+        "day 30 under 120 s": True,
+        "day 30 at most 1.2x day 2 (1.19x)": True,
+    }
+    slower = {"seconds": 130.0, "peak_gb": 6.2}
+    assert not any(target_checks(MEDIUM, [day_2, slower]).values())
+    # Without the night of day 2 there is no growth to hold: the target is missed, not passed.
+    assert target_checks(MEDIUM, [day_30])["day 30 at most 1.2x day 2 (day 2 not run)"] is False
+
+
+def test_the_large_tier_must_fit_one_24_gb_machine():
+    night = {"seconds": 900.0, "peak_gb": 17.5}
+    assert target_checks(LARGE, [night]) == {"peak under 24 GB": True}
+    assert target_checks(LARGE, [{**night, "peak_gb": 24.3}]) == {"peak under 24 GB": False}
