@@ -30,6 +30,7 @@ SILVER_TABLES = (
     "keywords",
     "identifiers",
     "identity_map",
+    "identity_guards",
     "one_id_history",
 )
 

@@ -2,13 +2,17 @@
     materialized='incremental',
     unique_key='touchpoint_id',
     pre_hook="{{ rewind_nights_from('loaded_date') }}",
+    post_hook="{{ forget_unresolved_touches() }}",
 ) }}
 -- depends_on: {{ ref('stg_identity__identifiers') }}
+-- depends_on: {{ ref('stg_identity__shared_identifiers') }}
 -- depends_on: {{ ref('stg_identity__identity_map') }}
 -- depends_on: {{ ref('stg_identity__one_id_changes') }}
 -- depends_on: {{ ref('int_night_records_resolved') }}
 -- Incremental: the behaviour feeds add millions of rows a night, so a night adds its own touches and
--- re-resolves only the touches of consumers whose ids that night's merges and splits changed.
+-- re-resolves only the touches that night changed: of consumers whose ids its merges and splits
+-- changed, and of records carrying an identifier it judged shared. A touch whose record no longer
+-- resolves (every identifier it carries is shared now) leaves, as a full build would not hold it.
 {%- set touch_columns = [
     'brand_id', 'behaviour', 'touched_at', 'touched_date', 'channel', 'platform', 'store_id',
     'campaign_id', 'sku', 'coupon_id', 'amount', 'quantity', 'related_record_id', 'source_feed',
@@ -47,6 +51,13 @@ changed_touches as (
         select one_id from {{ ref('stg_identity__identity_map') }}
         where one_id is not null
     )
+    or source_record_id in (
+        select ids.source_record_id
+        from {{ ref('stg_identity__identifiers') }} as ids
+        inner join {{ ref('stg_identity__shared_identifiers') }} as shared
+            on ids.identifier_key = shared.identifier_key
+        where shared.shared_since = {{ run_date() }}
+    )
 ),
 
 changed_resolved as (
@@ -62,7 +73,7 @@ resolved_touches as (
 
     union all
 
-    {{ resolved_touches('changed_touches', 'changed_resolved', touch_columns) | indent(4) }}
+    {{ resolved_touches('changed_touches', 'changed_resolved', touch_columns, keep_unresolved=true) | indent(4) }}
 )
 {% else %}
 resolved as (
