@@ -46,6 +46,7 @@ class RowsOutsidePartitionsError(ValueError):
 class WrittenFiles:
     schema: pa.Schema  # of the table, partition columns included
     actions: list[AddAction]
+    rows: dict[tuple[str | None, ...], int]  # by partition: the partition columns' values
 
 
 def write_frame_files(
@@ -58,7 +59,7 @@ def write_frame_files(
     are deleted.
     """
     schema = arrow_schema(frame)
-    bounds = {column: [_partition_text(v) for v in values] for column, values in where.items()}
+    bounds = {column: [partition_text(v) for v in values] for column, values in where.items()}
     task = partial(
         _write_task_files, root=path, schema=schema, partition_by=tuple(partition_by), where=bounds
     )
@@ -71,7 +72,12 @@ def write_frame_files(
             f"rows written to {path} must be those of {bounds}; some are not (files of {outside})"
         )
     actions = [_add_action(row) for row in written]
-    return WrittenFiles(schema, actions)
+    rows: dict[tuple[str | None, ...], int] = {}
+    for row in written:
+        values = json.loads(row["partition_values"])
+        key = tuple(values[column] for column in partition_by)
+        rows[key] = rows.get(key, 0) + row["rows"]
+    return WrittenFiles(schema, actions, rows)
 
 
 def superseded_files(
@@ -81,14 +87,14 @@ def superseded_files(
     not partitioned by (a feed's identifier sightings among every feed's of a day): each file of the
     partitions named that holds such rows is removed, and the rest of its rows, if any (a file
     compacted from several feeds' files), written to a new one."""
-    in_partitions = {c: {_partition_text(v) for v in vs} for c, vs in where.items() if c in partition_by}
-    in_rows = {c: [_partition_text(v) for v in vs] for c, vs in where.items() if c not in partition_by}
+    in_partitions = {c: {partition_text(v) for v in vs} for c, vs in where.items() if c in partition_by}
+    in_rows = {c: [partition_text(v) for v in vs] for c, vs in where.items() if c not in partition_by}
     files = pa.table(table.get_add_actions(flatten=True)).to_pylist()
     root = table.table_uri.removeprefix("file://")
     now = int(time.time() * 1000)
     actions: list[AddAction | RemoveAction] = []
     for file in files:
-        values = {c: _partition_text(file[f"partition.{c}"]) for c in partition_by}
+        values = {c: partition_text(file[f"partition.{c}"]) for c in partition_by}
         if any(values[c] not in texts for c, texts in in_partitions.items()):
             continue
         local = Path(root, unquote(file["path"]))
@@ -175,14 +181,12 @@ def _split_by_partition(
             value = key[column]
             test = pc.is_null(rows[column]) if value is None else pc.equal(rows[column], value)
             chosen = test if chosen is None else pc.and_(chosen, test)
-        yield {column: _partition_text(key[column]) for column in partition_by}, rows.filter(chosen)
+        yield {column: partition_text(key[column]) for column in partition_by}, rows.filter(chosen)
 
 
-def _partition_text(value) -> str | None:
-    """A partition value as the Delta log writes it."""
-    if value is None:
-        return None
-    return value.isoformat() if isinstance(value, date) else str(value)
+def partition_text(value) -> str | None:
+    """A partition value as the Delta log writes it (a date: its ISO form)."""
+    return None if value is None else str(value)
 
 
 class _PartitionFile:

@@ -1,8 +1,9 @@
 """Delta Lake IO, in one place, for both profiles.
 
 Tables live at `<lakehouse>/<layer>/<name>/`. Jobs hand DataFrames to `replace` (a transaction that
-swaps the rows matching a partition predicate, so re-running a day, or a range of days, replaces it)
-and `append`, and
+swaps the rows matching a partition predicate, so re-running a day, or a range of days, replaces it;
+it says how many rows each partition received, so a job counts what it wrote without another pass),
+Arrow tables to `append`, and
 read with `read`, or with `read_small` for a table small enough to hand to the driver whole (a file
 register, run logs): Arrow without a Spark job.
 
@@ -28,11 +29,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from databank.config import Settings
-from databank.frame_files import superseded_files, write_frame_files
+from databank.frame_files import partition_text, superseded_files, write_frame_files
 from databank.privacy.personal_columns import statistics_configuration
 
 Layer = Literal["bronze", "silver", "gold", "quarantine", "ops", "privacy"]
 PartitionValue = str | date
+# The rows a replace wrote per partition: the partition columns' values, as the Delta log writes them.
+RowsWritten = dict[tuple[str | None, ...], int]
 
 
 class Lakehouse(Protocol):
@@ -66,11 +69,9 @@ class Lakehouse(Protocol):
         name: str,
         where: Mapping[str, PartitionValue | list[PartitionValue]],
         partition_by: list[str],
-    ) -> None: ...
+    ) -> RowsWritten: ...
 
-    def append(
-        self, data: DataFrame | pa.Table, layer: Layer, name: str, partition_by: list[str]
-    ) -> None: ...
+    def append(self, data: pa.Table, layer: Layer, name: str, partition_by: list[str]) -> None: ...
 
 
 def lakehouse_for(settings: Settings) -> Lakehouse:
@@ -103,7 +104,7 @@ def _as_lists(
 
 def _partition_filters(where: Mapping[str, list[PartitionValue]] | None) -> list[tuple] | None:
     """delta-rs' partition filters for `where` (None: every partition)."""
-    filters = [(column, "in", [str(v) for v in values]) for column, values in (where or {}).items()]
+    filters = [(c, "in", [partition_text(v) for v in values]) for c, values in (where or {}).items()]
     return filters or None
 
 
@@ -139,31 +140,32 @@ class EmbeddedLakehouse:
     def replace(self, data, layer, name, where, partition_by):
         path = self.path(layer, name)
         if isinstance(data, DataFrame):
-            self._replace_frame(data, path, _as_lists(where), partition_by)
-        elif self.exists(layer, name):
+            return self._replace_frame(data, path, _as_lists(where), partition_by)
+        if self.exists(layer, name):
             write_deltalake(
                 path, data, mode="overwrite", predicate=_predicate(where), partition_by=partition_by
             )
         else:
             self._create(data, path, partition_by)
+        return _rows_by_partition(data, partition_by)
 
     def append(self, data, layer, name, partition_by):
-        arrow = _to_arrow(data)
         if self.exists(layer, name):  # appended records gain columns as the code grows (run figures)
             write_deltalake(
-                self.path(layer, name), arrow, mode="append", partition_by=partition_by, schema_mode="merge"
+                self.path(layer, name), data, mode="append", partition_by=partition_by, schema_mode="merge"
             )
         else:
-            self._create(arrow, self.path(layer, name), partition_by)
+            self._create(data, self.path(layer, name), partition_by)
 
     @staticmethod
     def _create(arrow: pa.Table, path: str, partition_by: list[str]) -> None:
+        """A new Delta table at `path` holding `arrow`, which keeps statistics of no personal column."""
         configuration = statistics_configuration(arrow.schema.names)
         write_deltalake(path, arrow, mode="append", partition_by=partition_by, configuration=configuration)
 
     def _replace_frame(
         self, frame: DataFrame, path: str, where: dict[str, list[PartitionValue]], partition_by: list[str]
-    ) -> None:
+    ) -> RowsWritten:
         """Spark's tasks write the files, delta-rs swaps them for `where`'s rows in one commit."""
         written = write_frame_files(frame, path, partition_by, where)
         table = self._table(path, written.schema, partition_by)
@@ -178,13 +180,13 @@ class EmbeddedLakehouse:
         table.create_write_transaction(
             actions, mode=mode, schema=written.schema, partition_by=partition_by, partition_filters=filters
         )
+        return written.rows
 
     @staticmethod
     def _table(path: str, schema: pa.Schema, partition_by: list[str]) -> DeltaTable:
         """The Delta table at `path`, created empty with `schema` if there is none yet."""
         if not (Path(path) / "_delta_log").is_dir():
-            configuration = statistics_configuration(schema.names)
-            return DeltaTable.create(path, schema, partition_by=partition_by, configuration=configuration)
+            EmbeddedLakehouse._create(schema.empty_table(), path, partition_by)
         return DeltaTable(path)
 
 
@@ -225,14 +227,21 @@ class ClusterLakehouse:
             .partitionBy(*partition_by)
             .save(self.path(layer, name))
         )
+        # Counted on what was committed: delta-spark's writer does not say per partition.
+        written = self.read(frame.sparkSession, layer, name, _as_lists(where))
+        counts = written.groupBy(*partition_by).count().collect()
+        return {tuple(partition_text(v) for v in row[:-1]): row[-1] for row in counts}
 
     def append(self, data, layer, name, partition_by):
         writer = _to_spark(data).write.format("delta").mode("append").option("mergeSchema", "true")
         writer.partitionBy(*partition_by).save(self.path(layer, name))
 
 
-def _to_arrow(data: DataFrame | pa.Table) -> pa.Table:
-    return data if isinstance(data, pa.Table) else data.toArrow()
+def _rows_by_partition(rows: pa.Table, partition_by: list[str]) -> RowsWritten:
+    if not partition_by:
+        return {(): rows.num_rows} if rows.num_rows else {}
+    counts = rows.group_by(partition_by).aggregate([([], "count_all")]).to_pylist()
+    return {tuple(partition_text(c[column]) for column in partition_by): c["count_all"] for c in counts}
 
 
 def _to_spark(data: DataFrame | pa.Table) -> DataFrame:

@@ -247,22 +247,31 @@ def _outcome(
     records = sorted_records(checked, contract, meta, is_suppressed(contract, tokens), vault)
     records = records.persist(StorageLevel.MEMORY_ONLY)
     try:
-        counts = records.groupBy(DELIVERY_DAY, FATE).count().collect()
+        # One pass for the counts and the unread keys: each file's records of a day and fate.
+        summary = (
+            records.groupBy(DELIVERY_DAY, FATE, SOURCE_FILE)
+            .agg(F.count(F.lit(1)).alias("rows"), F.flatten(F.collect_set(UNREAD)).alias("keys"))
+            .collect()
+        )
         yield _Outcome(
             bronze=records.where(F.col(FATE) == BRONZE).select(f"{BRONZE}.*"),
             quarantine=records.where(F.col(FATE) == QUARANTINE).select(f"{QUARANTINE}.*"),
-            bronze_rows=_count_by_day(counts, BRONZE),
-            quarantine_rows=_count_by_day(counts, QUARANTINE),
-            suppressed=_count_by_day(counts, SUPPRESSED),
+            bronze_rows=_count_by_day(summary, BRONZE),
+            quarantine_rows=_count_by_day(summary, QUARANTINE),
+            suppressed=_count_by_day(summary, SUPPRESSED),
             vault_entries=_vault_entries(records) if vaulted else None,
-            unread_keys=_unread_keys(records),
+            unread_keys=_unread_keys(summary),
         )
     finally:
         records.unpersist()
 
 
-def _count_by_day(counts: list[Row], fate: str) -> dict[date, int]:
-    return {row[DELIVERY_DAY]: row["count"] for row in counts if row[FATE] == fate}
+def _count_by_day(summary: list[Row], fate: str) -> dict[date, int]:
+    counts: dict[date, int] = {}
+    for row in summary:
+        if row[FATE] == fate:
+            counts[row[DELIVERY_DAY]] = counts.get(row[DELIVERY_DAY], 0) + row["rows"]
+    return counts
 
 
 def _vault_entries(records: DataFrame) -> pa.Table:
@@ -282,12 +291,12 @@ def _distinct_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch
         yield from rows.group_by(rows.schema.names).aggregate([]).to_batches()
 
 
-def _unread_keys(records: DataFrame) -> dict[str, list[str]]:
+def _unread_keys(summary: list[Row]) -> dict[str, list[str]]:
     """By source file, the JSON keys its lines hold that the contract does not know, masked."""
-    keys = records.select(SOURCE_FILE, F.explode(UNREAD).alias("key")).distinct().collect()
     by_file: dict[str, set[str]] = {}
-    for row in keys:
-        by_file.setdefault(row[SOURCE_FILE], set()).add(row["key"])
+    for row in summary:
+        if row["keys"]:
+            by_file.setdefault(row[SOURCE_FILE], set()).update(row["keys"])
     return {file: sorted(keys) for file, keys in sorted(by_file.items())}
 
 

@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from databank.business_days import days_between, distinct_days
 from databank.config import Settings, load_settings
 from databank.contracts import load_contract
-from databank.lakehouse import Lakehouse, lakehouse_for
+from databank.lakehouse import Lakehouse, RowsWritten, lakehouse_for
 from databank.spark_session import build_session
 from spark_jobs.transforms.standardise import (
     canonical,
@@ -82,20 +82,19 @@ def standardise_days(
     bronze = lake.read(spark, "bronze", feed, {"dt": days})
     if bronze is None:
         raise NotIngestedError(f"bronze.{feed} does not exist: ingest {feed} before standardising it")
-    # Computed once, for the silver rows, the sightings read off them and the counts; pseudonymised
-    # rows only, so Spark may spill them to its disk.
+    # Computed once, for the silver rows and the sightings read off them; pseudonymised rows only, so
+    # Spark may spill them to its disk.
     silver = silver_rows(spark, lake, settings, feed, days, bronze).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         where = {"dt": days}
-        lake.replace(silver, "silver", feed, where, ["dt"])
+        silver_of = lake.replace(silver, "silver", feed, where, ["dt"])
         sightings = identifier_sightings(silver, contract)
-        lake.replace(sightings, "silver", IDENTIFIERS_TABLE, {"feed": feed, **where}, ["dt"])
-        bronze_of, silver_of = _count_by_day(bronze), _count_by_day(silver)
-        sightings_of = _count_by_day(sightings)
+        sightings_of = lake.replace(sightings, "silver", IDENTIFIERS_TABLE, {"feed": feed, **where}, ["dt"])
     finally:
         silver.unpersist()
+    bronze_of = {row["dt"]: row["count"] for row in bronze.groupBy("dt").count().collect()}
     return [
-        StandardiseResult(feed, d, bronze_of.get(d, 0), silver_of.get(d, 0), sightings_of.get(d, 0))
+        StandardiseResult(feed, d, bronze_of.get(d, 0), _of_day(silver_of, d), _of_day(sightings_of, d))
         for d in days
     ]
 
@@ -138,8 +137,8 @@ def _earlier(
     return lake.read(spark, "silver", feed, {"dt": before})
 
 
-def _count_by_day(rows: DataFrame) -> dict[date, int]:
-    return {row["dt"]: row["count"] for row in rows.groupBy("dt").count().collect()}
+def _of_day(written: RowsWritten, day: date) -> int:
+    return written.get((day.isoformat(),), 0)
 
 
 if __name__ == "__main__":

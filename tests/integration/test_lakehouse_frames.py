@@ -49,8 +49,8 @@ def test_a_frame_written_by_the_tasks_holds_what_the_arrow_path_writes(spark, tm
         EmbeddedLakehouse(str(tmp_path / "tasks")),
         EmbeddedLakehouse(str(tmp_path / "driver")),
     )
-    by_tasks.replace(frame, "silver", "pings", {"dt": [MAY_1, MAY_2]}, ["dt"])
-    by_driver.replace(frame.toArrow(), "silver", "pings", {"dt": [MAY_1, MAY_2]}, ["dt"])
+    written = by_tasks.replace(frame, "silver", "pings", {"dt": [MAY_1, MAY_2]}, ["dt"])
+    written_by_driver = by_driver.replace(frame.toArrow(), "silver", "pings", {"dt": [MAY_1, MAY_2]}, ["dt"])
 
     tasks_table, driver_table = (
         DeltaTable(by_tasks.path("silver", "pings")),
@@ -67,6 +67,8 @@ def test_a_frame_written_by_the_tasks_holds_what_the_arrow_path_writes(spark, tm
         action["num_records"] for action in pa.table(tasks_table.get_add_actions(flatten=False)).to_pylist()
     ]
     assert sum(added) == 1000
+    # and each path says what each day received
+    assert written == written_by_driver == {(str(MAY_1),): 500, (str(MAY_2),): 500}
     # and Spark reads back every row, each under its own day
     read = by_tasks.read(spark, "silver", "pings", {"dt": [MAY_2]})
     assert read.count() == 500
@@ -121,7 +123,11 @@ def test_a_replace_of_one_feeds_rows_keeps_the_other_feeds_rows_of_the_day(spark
     assert len(DeltaTable(lake.path("silver", "identifiers")).file_uris()) == 1
 
     where = {"feed": "orders", "dt": [MAY_1]}
-    lake.replace(_sightings(spark, "orders", MAY_1, 5, "again"), "silver", "identifiers", where, ["dt"])
+    again = _sightings(spark, "orders", MAY_1, 5, "again")
+    written = lake.replace(again, "silver", "identifiers", where, ["dt"])
+
+    # the feed's rows are what it wrote: not the other feed's, which its compacted file kept
+    assert written == {(str(MAY_1),): 5}
 
     content = _content(lake.path("silver", "identifiers"))
     held = sorted(zip(content["feed"].to_pylist(), content["record_id"].to_pylist(), strict=True))
