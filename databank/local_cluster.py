@@ -141,8 +141,8 @@ def _wait_for_workers(cluster: LocalCluster, workers: int, timeout: float) -> No
         try:
             if cluster.alive_workers() == workers:
                 return
-        except OSError:
-            pass  # the master's UI is not up yet
+        except (OSError, ValueError):
+            pass  # the master's UI is not up yet, or serves its page before its JSON
         time.sleep(0.5)
     raise ClusterStartError(
         f"{workers} workers did not register with {cluster.master_url} within {timeout:.0f} s; "
