@@ -73,6 +73,12 @@ class BuildResources(BaseModel):
         ),
     )
 
+    def duckdb_config(self, warehouse: Path) -> dict[str, str]:
+        """DuckDB's settings for a connection working on `warehouse` (dbt's, the gold export's and
+        erasure's rewrite alike), so every one of them spills past the limit instead of growing."""
+        spill = self.temp_directory or warehouse.parent / "spill"
+        return {"memory_limit": self.memory_limit, "temp_directory": str(spill), "threads": str(self.threads)}
+
     @field_validator("vars")
     @classmethod
     def _declared(cls, value: dict[str, Any]) -> dict[str, Any]:
@@ -181,14 +187,15 @@ def _command_line(run: DbtRun, command: str, options: tuple[str, ...]) -> list[s
 
 
 def _environment(run: DbtRun) -> dict[str, str]:
+    duckdb_config = run.resources.duckdb_config(run.warehouse)
     return {
         **os.environ,
         WAREHOUSE_PATH_ENV: str(run.warehouse),
         TARGET_ENV: "local",
         RUN_DATE_ENV: run.run_date.isoformat(),
-        MEMORY_LIMIT_ENV: run.resources.memory_limit,
-        TEMP_DIRECTORY_ENV: str(run.resources.temp_directory or run.warehouse.parent / "spill"),
-        THREADS_ENV: str(run.resources.threads),
+        MEMORY_LIMIT_ENV: duckdb_config["memory_limit"],
+        TEMP_DIRECTORY_ENV: duckdb_config["temp_directory"],
+        THREADS_ENV: duckdb_config["threads"],
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DBT_USE_COLORS": "False",  # failure messages end up in exceptions and logs
     }

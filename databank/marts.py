@@ -111,7 +111,7 @@ def build_marts(
         raise ValueError("a full refresh keeps history as known, a restatement rewrites it: choose one")
     with _build_lock(published):
         fresh = _prepare_build_file(published, build, fresh=full_refresh or restate)
-        with duckdb.connect(str(build)) as con:
+        with duckdb.connect(str(build), config=settings.marts_build.duckdb_config(build)) as con:
             registered = register_silver(con, settings.lakehouse)
             earlier = [] if restate or not fresh else _nights_before(con, registered, run_date)
         nights = (*earlier, run_date)
@@ -149,7 +149,7 @@ def build_marts(
             **GOLD_PARTITIONS,
             **declared_meta(work_dir / "target", MARTS_SCHEMA, "gold_partition_by"),
         }
-        with duckdb.connect(str(build)) as con:
+        with duckdb.connect(str(build), config=settings.marts_build.duckdb_config(build)) as con:
             con.execute("SET TimeZone = 'UTC'")
             tables = publish_gold(
                 con,

@@ -260,12 +260,14 @@ def _purge_everywhere(settings: Settings, erased: Erased) -> dict[str, int]:
     vacuum = settings.privacy.erasure_vacuum
     tables = delta_tables(lakehouse)
     # Tables are independent, and scanning and rewriting them runs in Arrow and delta-rs, outside
-    # the interpreter's lock: a table per core (each holds one partition in memory at a time).
+    # the interpreter's lock: a table per core (each holds a few batches of rows at a time).
     with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, PURGE_THREADS)) as pool:
         touched = pool.map(lambda table: purge_delta_table(table, erased, vacuum), tables)
         names = [table.relative_to(lakehouse).as_posix() for table in tables]
         removed = {name: rows for name, rows in zip(names, touched, strict=True) if rows}
-    for name, rows in purge_warehouse(settings.warehouse, lakehouse, erased).items():
+    warehouse = settings.warehouse
+    duckdb_config = settings.marts_build.duckdb_config(warehouse)
+    for name, rows in purge_warehouse(warehouse, lakehouse, erased, duckdb_config).items():
         removed[f"warehouse:{name}"] = rows
     for name, rows in purge_exports(settings.audience_exports, erased).items():
         removed[f"exports:{name}"] = rows

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,8 +71,9 @@ def delta_tables(lakehouse: Path) -> list[Path]:
 def purge_delta_table(path: Path, erased: Erased, vacuum: bool) -> int:
     """Remove (or redact) the erased people's rows in one Delta table; return the rows it touched.
 
-    Each file is scanned once for them; the partitions holding one are rewritten in one commit,
-    streamed partition by partition, by an overwrite whose predicate names only the partitions.
+    Each file is scanned once for them; the partitions holding one are rewritten in one commit by an
+    overwrite whose predicate names only the partitions. Both stream in batches: a day of a large
+    feed does not fit in memory at once, let alone one per thread.
     """
     table = DeltaTable(str(path))
     names = [f.name for f in table.schema().fields]
@@ -82,18 +83,18 @@ def purge_delta_table(path: Path, erased: Erased, vacuum: bool) -> int:
     dataset = active_dataset(table)
     affected: dict[tuple, int] = {}
     for fragment in dataset.get_fragments():
-        hits = pc.sum(rules.touched(fragment.to_table(columns=rules.columns, schema=dataset.schema)))
-        if hits.as_py():
+        batches = fragment.to_batches(columns=rules.columns, schema=dataset.schema)
+        hits = sum(pc.sum(rules.touched(pa.Table.from_batches([batch]))).as_py() or 0 for batch in batches)
+        if hits:
             partition = tuple(sorted(ds.get_partition_keys(fragment.partition_expression).items()))
-            affected[partition] = affected.get(partition, 0) + hits.as_py()
+            affected[partition] = affected.get(partition, 0) + hits
     if not affected:
         return 0
 
     def kept_rows():
         for partition in affected:
-            where = _partition_filter(partition)
-            rows = dataset.to_table(filter=where) if where is not None else dataset.to_table()
-            yield from rules.applied(rows).to_batches()
+            for batch in dataset.to_batches(filter=_partition_filter(partition)):
+                yield from rules.applied(pa.Table.from_batches([batch])).to_batches()
 
     predicates = [_partition_predicate(partition) for partition in affected]
     write_deltalake(
@@ -154,7 +155,7 @@ class _Rules:
 
     def dropped(self, rows: pa.Table) -> pa.ChunkedArray | pa.Array:
         """Rows that go: they hold an erased value, belong to an erased record, or quote one."""
-        found = pa.array([False] * rows.num_rows)
+        found = pa.repeat(False, rows.num_rows)
         for column, values in self.value_sets.items():
             found = pc.or_(found, pc.is_in(rows[column].cast(pa.string()), value_set=values))
         if self.records is not None:
@@ -246,18 +247,20 @@ def quoting_patterns(values: Iterable[str]) -> tuple[str, ...]:
     )
 
 
-def purge_warehouse(path: Path, lakehouse: Path, erased: Erased) -> dict[str, int]:
+def purge_warehouse(
+    path: Path, lakehouse: Path, erased: Erased, duckdb_config: Mapping[str, str] | None = None
+) -> dict[str, int]:
     """The warehouse file at `path` without the erased people; rows removed per table.
 
     Written anew, table by table, and swapped in: deleting in place would leave the rows' bytes in
-    the file's free blocks.
+    the file's free blocks. `duckdb_config`: the marts build's memory limit and spill folder.
     """
     if not path.is_file():
         return {}
     fresh = path.with_name(f"{path.stem}.erased{path.suffix}")
     fresh.unlink(missing_ok=True)
     removed: dict[str, int] = {}
-    with duckdb.connect(str(fresh)) as con:
+    with duckdb.connect(str(fresh), config=dict(duckdb_config or {})) as con:
         this = _this_database(con)
         con.execute(f"ATTACH '{path}' AS published (READ_ONLY)")
         con.execute(f"COPY FROM DATABASE published TO {this} (SCHEMA)").fetchall()

@@ -8,7 +8,7 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, WriterProperties, write_deltalake
 
 from databank.config import load_settings
 from databank.privacy.erasure import ErasureRequest, resolve
@@ -61,6 +61,29 @@ def test_a_purged_table_keeps_everyone_else_and_its_files_and_log_hold_no_erased
     assert sorted(kept.column("record_id").to_pylist()) == ["R2", "R2"]
     assert _files_holding(tmp_path / "t", "aa11") == []
     assert _files_holding(tmp_path / "t", "dd22") == []
+
+
+def test_a_partition_of_many_row_groups_loses_their_rows_in_each_and_keeps_the_rest(tmp_path):
+    # A day of a large feed does not fit in memory, so purging reads and writes it in batches (one
+    # per row group here): their rows go from every batch, and everyone else's stay.
+    rows = pa.table(
+        {
+            "record_id": [f"R{n}" for n in range(7)],
+            "phone_hmac": ["aa11", "bb33", "cc44", "ee55", "ff66", "aa11", "gg77"],
+            "dt": ["2026-05-01"] * 7,
+        }
+    )
+    _create(
+        tmp_path / "t", rows, partition_by=["dt"], writer_properties=WriterProperties(max_row_group_size=2)
+    )
+    assert pq.ParquetFile(DeltaTable(str(tmp_path / "t")).file_uris()[0]).num_row_groups == 4
+
+    touched = purge_delta_table(tmp_path / "t", ANNA, vacuum=True)
+
+    kept = DeltaTable(str(tmp_path / "t")).to_pyarrow_table()
+    assert touched == 2
+    assert sorted(kept.column("record_id").to_pylist()) == ["R1", "R2", "R3", "R4", "R6"]
+    assert _files_holding(tmp_path / "t", "aa11") == []
 
 
 def test_a_quarantined_line_quoting_them_goes_and_a_quality_sample_is_redacted(tmp_path):
