@@ -73,9 +73,8 @@ def write_frame_files(
         )
     actions = [_add_action(row) for row in written]
     rows: dict[tuple[str | None, ...], int] = {}
-    for row in written:
-        values = json.loads(row["partition_values"])
-        key = tuple(values[column] for column in partition_by)
+    for action, row in zip(actions, written, strict=True):
+        key = tuple(action.partition_values[column] for column in partition_by)
         rows[key] = rows.get(key, 0) + row["rows"]
     return WrittenFiles(schema, actions, rows)
 
