@@ -11,7 +11,7 @@ select
     -- Both ends of the flight are days on air. Guarded: dbt-spark's datediff fails on null dates.
     case
         when campaigns.start_date is not null and campaigns.end_date is not null
-            then {{ dbt.datediff('campaigns.start_date', 'campaigns.end_date', 'day') }} + 1
+            then {{ days_between('campaigns.start_date', 'campaigns.end_date') }} + 1
     end as flight_days,
     campaigns.cost
 from {{ ref('stg_reference__campaigns') }} as campaigns

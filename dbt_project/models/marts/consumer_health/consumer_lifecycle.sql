@@ -41,9 +41,9 @@ consumers as (
 measured as (
     select
         *,
-        {{ dbt.datediff('first_purchase_date', run_date(), 'day') }} as days_since_first_purchase,
-        {{ dbt.datediff('last_purchase_date', run_date(), 'day') }} as days_since_last_purchase,
-        {{ dbt.datediff('last_comeback_date', run_date(), 'day') }} as days_since_comeback
+        {{ days_between('first_purchase_date', run_date()) }} as days_since_first_purchase,
+        {{ days_between('last_purchase_date', run_date()) }} as days_since_last_purchase,
+        {{ days_between('last_comeback_date', run_date()) }} as days_since_comeback
     from consumers
 )
 

@@ -18,7 +18,7 @@ consumers as (
         one_id,
         brand_id,
         max(purchase_date) as last_purchase_date,
-        {{ dbt.datediff('max(purchase_date)', run_date(), 'day') }} as recency_days,
+        {{ days_between('max(purchase_date)', run_date()) }} as recency_days,
         count(*) as frequency,
         cast(sum(orders) as bigint) as orders,
         {{ stable_sum('net_amount') }} as monetary
@@ -45,9 +45,10 @@ quintiles as (
 scored as (
     select
         *,
-        min(r_quintile) over (partition by brand_id, recency_days) as r_score,
-        min(f_quintile) over (partition by brand_id, frequency) as f_score,
-        min(m_quintile) over (partition by brand_id, monetary) as m_score,
+        -- ntile gives a bigint on DuckDB and an int on Spark; the contract declares bigint.
+        cast(min(r_quintile) over (partition by brand_id, recency_days) as bigint) as r_score,
+        cast(min(f_quintile) over (partition by brand_id, frequency) as bigint) as f_score,
+        cast(min(m_quintile) over (partition by brand_id, monetary) as bigint) as m_score,
         recency_days < brand_avg_recency_days as is_r_high,
         frequency > brand_avg_frequency as is_f_high,
         monetary > brand_avg_monetary as is_m_high
