@@ -96,6 +96,7 @@ def _publish_table(
         distinct = f'SELECT DISTINCT "{partition}" FROM {MARTS_SCHEMA}.{name}'
         return con.execute(f"SELECT count(*) FROM ({distinct})").fetchone()[0]
 
+    _restrict_statistics(existing, columns)
     files = existing.file_uris()
     gold_rows = (
         f"read_parquet({files!r}, hive_partitioning = true, hive_types_autocast = false)"
@@ -122,6 +123,15 @@ def _publish_table(
     replacing = con.sql(f"SELECT * FROM {MARTS_SCHEMA}.{name} WHERE {in_warehouse}").to_arrow_reader()
     write_deltalake(str(path), replacing, mode="overwrite", predicate=in_delta, partition_by=[partition])
     return len(changed)
+
+
+def _restrict_statistics(table: DeltaTable, columns: list[str]) -> None:
+    """Keep statistics of the columns `statistics_configuration` allows, on a table created under an
+    earlier rule (an overwrite keeps the properties the table was created with)."""
+    wanted = statistics_configuration(columns)
+    current = table.metadata().configuration
+    if any(current.get(key) != value for key, value in wanted.items()):
+        table.alter.set_table_properties(wanted)
 
 
 def _overwrite(con: duckdb.DuckDBPyConnection, name: str, path: Path, partition: str | None) -> None:

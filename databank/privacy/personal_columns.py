@@ -3,6 +3,7 @@
 - `<x>_hmac`: an identifier, pseudonymised (bronze, silver, `identifier_hmac`, `member_id_hmac`);
 - `node`, `src`, `dst`: an identifier as OneID addresses it, `<identifier_type>:<hmac>`;
 - `one_id`, `<x>_one_id`: a consumer;
+- `spell_id`: a key that begins with a consumer's one_id (a spell of `aipl_state_history`);
 - `raw_text`, `details`: text that may quote any of those (a quarantined record with its identifiers
   hashed, a quality check's sample of unexpected values);
 - the contracts' free-text fields (a phone typed into a search box is masked, but the field stays
@@ -24,6 +25,9 @@ from databank.contracts import all_contracts
 HMAC_SUFFIX = "_hmac"
 NODE_COLUMNS = frozenset({"node", "src", "dst"})
 QUOTING_COLUMNS = frozenset({"raw_text", "details"})
+# Keys made of a one_id and more: their rows go with the one_id column beside them, but a file's
+# min/max of them would name the consumer.
+ONE_ID_KEY_COLUMNS = frozenset({"spell_id"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def statistics_columns(names: Iterable[str]) -> list[str]:
     """The columns whose min/max a Delta table may record: none that can name a person."""
     names = list(names)
     personal = personal_columns(names)
-    excluded = {*personal.keyed, *personal.quoting, *free_text_names()}
+    excluded = {*personal.keyed, *personal.quoting, *ONE_ID_KEY_COLUMNS, *free_text_names()}
     return [n for n in names if n not in excluded]
 
 

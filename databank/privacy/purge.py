@@ -7,8 +7,9 @@ the records that carried them. Rows are found through `personal_columns` and rem
   their rows, by an overwrite whose predicate names only the partition (a DELETE's predicate would
   write the erased values into the transaction log, which outlives the files). Text that quotes
   them (a quarantined record) goes with its row; a quality check's sample of values is redacted
-  instead, so the check's result stays. Touched tables are then vacuumed with zero retention, so the
-  rewritten files are physically gone, not only unlisted.
+  instead, so the check's result stays. Every table that can name a person is then vacuumed with
+  zero retention, so the files replaced, tonight or by an earlier version, are physically gone, not
+  only unlisted.
 - The warehouse: deleted in a copy, which is then copied table by table into a new file (DuckDB
   keeps deleted rows' bytes in free blocks of a file) and swapped in.
 - Exports: each export file without their rows, its manifest updated (counts, checksum).
@@ -73,13 +74,24 @@ def purge_delta_table(path: Path, erased: Erased, vacuum: bool) -> int:
 
     Each file is scanned once for them; the partitions holding one are rewritten in one commit by an
     overwrite whose predicate names only the partitions. Both stream in batches: a day of a large
-    feed does not fit in memory at once, let alone one per thread.
+    feed does not fit in memory at once, let alone one per thread. With `vacuum`, every table that can
+    hold a person is vacuumed, touched or not: files an earlier version replaced may name them although
+    the current version does not (a table rebuilt each night, a row re-resolved to another id).
     """
     table = DeltaTable(str(path))
     names = [f.name for f in table.schema().fields]
     rules = _Rules.of(personal_columns(names), erased, with_records={"feed", "record_id"} <= set(names))
     if not rules.columns:
         return 0
+    touched = _rewrite_without(table, rules)
+    if vacuum:
+        table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    return touched
+
+
+def _rewrite_without(table: DeltaTable, rules: _Rules) -> int:
+    """Rewrite the partitions of `table` that hold a row `rules` touch, without it or redacted; return
+    the rows touched."""
     dataset = active_dataset(table)
     affected: dict[tuple, int] = {}
     for fragment in dataset.get_fragments():
@@ -104,8 +116,6 @@ def purge_delta_table(path: Path, erased: Erased, vacuum: bool) -> int:
         predicate=" OR ".join(f"({p})" for p in predicates) if all(predicates) else None,
         partition_by=table.metadata().partition_columns or None,
     )
-    if vacuum:
-        table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     return sum(affected.values())
 
 

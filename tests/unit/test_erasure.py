@@ -36,8 +36,11 @@ def _files_holding(folder, value: str) -> list[str]:
     return [str(p) for p in folder.rglob("*") if p.is_file() and value.encode() in p.read_bytes()]
 
 
-def test_no_statistics_are_kept_on_identifiers_consumer_ids_or_quoting_text():
-    columns = ["order_id", "phone_hmac", "one_id", "old_one_id", "node", "raw_text", "search_keyword", "dt"]
+def test_no_statistics_are_kept_on_identifiers_consumer_ids_keys_made_of_them_or_quoting_text():
+    columns = [
+        *("order_id", "phone_hmac", "one_id", "old_one_id", "spell_id", "node", "raw_text", "search_keyword"),
+        "dt",
+    ]
 
     assert statistics_columns(columns) == ["order_id", "dt"]
 
@@ -61,6 +64,20 @@ def test_a_purged_table_keeps_everyone_else_and_its_files_and_log_hold_no_erased
     assert sorted(kept.column("record_id").to_pylist()) == ["R2", "R2"]
     assert _files_holding(tmp_path / "t", "aa11") == []
     assert _files_holding(tmp_path / "t", "dd22") == []
+
+
+def test_a_file_an_earlier_version_replaced_is_vacuumed_although_the_current_one_lacks_them(tmp_path):
+    # GIVEN a table rebuilt since it held her: the file of its first version is still on disk
+    _create(tmp_path / "t", pa.table({"one_id": ["C-anna", "C-bob"], "n": [1, 2]}))
+    write_deltalake(tmp_path / "t", pa.table({"one_id": ["C-bob"], "n": [2]}), mode="overwrite")
+    assert _files_holding(tmp_path / "t", "C-anna")
+
+    touched = purge_delta_table(tmp_path / "t", ANNA, vacuum=True)
+
+    # THEN no row was hers tonight, and no file holds her any more
+    assert touched == 0
+    assert DeltaTable(str(tmp_path / "t")).to_pyarrow_table().column("one_id").to_pylist() == ["C-bob"]
+    assert _files_holding(tmp_path / "t", "C-anna") == []
 
 
 def test_a_partition_of_many_row_groups_loses_their_rows_in_each_and_keeps_the_rest(tmp_path):

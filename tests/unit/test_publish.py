@@ -7,6 +7,7 @@ exercise the build-aside-and-swap and gold logic alone, in a second or two.
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 import textwrap
@@ -248,6 +249,32 @@ def test_gold_rewrites_only_the_partitions_that_changed(marts, tmp_path):
     # AND gold holds exactly the warehouse's rows
     expected = marts.execute("SELECT spell_id, valid_to, state FROM marts.spells ORDER BY ALL").fetchall()
     assert gold_rows(tmp_path / "spells", "spell_id, valid_to, state") == expected
+
+
+def test_a_gold_table_made_under_an_earlier_statistics_rule_keeps_none_of_spell_ids_from_then_on(
+    marts, tmp_path
+):
+    # GIVEN gold spells created when a spell's id (one_id:brand:day) still had statistics
+    publish_gold(marts, tmp_path, {"spells": "valid_to"})
+    DeltaTable(str(tmp_path / "spells")).alter.set_table_properties(
+        {"delta.dataSkippingStatsColumns": "spell_id,valid_to,state"}
+    )
+
+    # WHEN a night changes a partition
+    marts.execute("UPDATE marts.spells SET valid_to = DATE '2026-05-03' WHERE spell_id = 0")
+    publish_gold(marts, tmp_path, {"spells": "valid_to"})
+
+    # THEN the table keeps no statistics of spell_id, and the night's files were written without them
+    table = DeltaTable(str(tmp_path / "spells"))
+    assert table.metadata().configuration["delta.dataSkippingStatsColumns"] == "valid_to,state"
+    version = table.version()
+    added = [
+        action["add"]
+        for line in (tmp_path / "spells" / "_delta_log" / f"{version:020}.json").read_text().splitlines()
+        if "add" in (action := json.loads(line))
+    ]
+    assert added
+    assert not [add for add in added if "spell_id" in json.loads(add["stats"])["minValues"]]
 
 
 def test_gold_drops_a_partition_the_warehouse_no_longer_has(marts, tmp_path):
