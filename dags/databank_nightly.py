@@ -64,10 +64,12 @@ night; per-model tasks would each write the published file. dbt's own output lis
   test, a missing pseudonymisation key: `databank.pipeline.NotRetryableError`), which fail at once.
 - Execution timeouts on every task; sensors reschedule between pokes instead of holding a slot.
 - Spark jobs run in the task's process on the embedded profile (one machine, no services); on the
-  `cluster` profile (`DATABANK_PROFILE=cluster`) ingest, standardise and identity are submitted with
-  spark-submit through the Airflow connection `[cluster] spark_conn_id`, with delta-spark's jars
-  (`make setup` fetches what jars/pom.xml pins) on `spark.jars`, so nothing is downloaded at run
-  time; the cluster's Python environment has databank installed from the same lock file.
+  `cluster` profile (`DATABANK_PROFILE=cluster`) ingest, standardise, identity and the marts are
+  submitted with spark-submit through the Airflow connection `[cluster] spark_conn_id`, with
+  delta-spark's jars (`make setup` fetches what jars/pom.xml pins) on `spark.jars`, so nothing is
+  downloaded at run time; the cluster's Python environment has databank installed from the same lock
+  file. There dbt-spark builds the marts in the submitted application and writes gold itself, table by
+  table (`databank.spark_marts`), instead of a warehouse file swapped in whole.
 - Logic lives in `databank.pipeline` (importable, testable without Airflow); this file only wires it.
 """
 
@@ -230,13 +232,15 @@ def identity_task():
     return resolve_identity.override(**identity_lineage)()
 
 
-@task(
-    multiple_outputs=False,
-    inlets=lineage.marts_inlets(SETTINGS.lakehouse, pipeline.find_dbt_project()),
-    outlets=list(GOLD_ASSETS.values()),
-    execution_timeout=timedelta(minutes=PIPELINE.marts_timeout_minutes),
-    depends_on_past=PIPELINE.depends_on_past,
-)
+MARTS_TASK = {
+    "inlets": lineage.marts_inlets(SETTINGS.lakehouse, pipeline.find_dbt_project()),
+    "outlets": list(GOLD_ASSETS.values()),
+    "execution_timeout": timedelta(minutes=PIPELINE.marts_timeout_minutes),
+    "depends_on_past": PIPELINE.depends_on_past,
+}
+
+
+@task(multiple_outputs=False, **MARTS_TASK)
 def build_and_publish_marts(data_interval_start: datetime | None = None, outlet_events=None) -> dict:
     """dbt build of the day's marts, swapped in as the warehouse and mirrored to gold Delta tables."""
     published = pipeline.build_and_publish_marts(pipeline.business_day(data_interval_start))
@@ -248,6 +252,14 @@ def build_and_publish_marts(data_interval_start: datetime | None = None, outlet_
                 "gold table %s has no Asset: it is not a model under dbt_project/models/marts/", table
             )
     return published
+
+
+def marts_task():
+    """Build the marts on a copy of the warehouse and publish it and gold (embedded), or with
+    dbt-spark in a job submitted to the cluster, straight into gold."""
+    if ON_CLUSTER:
+        return submitted("build_marts", "build_and_publish_marts", **MARTS_TASK)
+    return build_and_publish_marts()
 
 
 @task(multiple_outputs=False)
@@ -300,7 +312,7 @@ def databank_nightly() -> None:
         feed_night.override(group_id=feed)(feed, feed in PIPELINE.required_feeds) for feed in PIPELINE.feeds
     ]
     erased = apply_erasure_requests()
-    published = feeds >> erased >> identity_task() >> build_and_publish_marts()
+    published = feeds >> erased >> identity_task() >> marts_task()
     published >> publish_quality_report() >> keep_lakehouse()
     for sync in SETTINGS.reach.syncs:
         task_id = f"sync_{sync.audience}__{sync.destination}"

@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -96,7 +96,7 @@ class DbtRun:
     """What the dbt step of a build is given."""
 
     project_dir: Path
-    warehouse: Path  # the build file, never the published one
+    warehouse: Path | None  # the build file of the local target, never the published one; none on Spark
     run_date: date
     full_refresh: bool  # the build file is empty: one pass over all of silver up to run_date
     work_dir: Path  # dbt's target/ and logs/
@@ -118,18 +118,19 @@ def run_dbt_build(run: DbtRun) -> None:
     an empty build file, `dbt run --empty` first creates every model without rows, and the build that
     follows is a full refresh, so incremental models still build all of history.
     """
+    if run.unit_tests and run.full_refresh:
+        run_dbt(run, "run", "--empty")
+    run_dbt(run, "build", *build_options(run))
+
+
+def build_options(run: DbtRun) -> list[str]:
+    """The options of a run's `dbt build`, on either target: the nodes it leaves out, and whether
+    it is a full refresh."""
     excluded = [
         *(["resource_type:unit_test"] * (not run.unit_tests)),
         *([FULL_BUILD_TESTS] * (not run.full_refresh)),
     ]
-    if run.unit_tests and run.full_refresh:
-        run_dbt(run, "run", "--empty")
-    run_dbt(
-        run,
-        "build",
-        *(["--exclude", *excluded] if excluded else []),
-        *(["--full-refresh"] * run.full_refresh),
-    )
+    return [*(["--exclude", *excluded] if excluded else []), *(["--full-refresh"] * run.full_refresh)]
 
 
 def run_dbt(run: DbtRun, command: str, *options: str) -> None:
@@ -162,14 +163,16 @@ def run_dbt(run: DbtRun, command: str, *options: str) -> None:
 
 
 def _command_line(run: DbtRun, command: str, options: tuple[str, ...]) -> list[str]:
+    # -P: the working directory stays off sys.path, so a dbt_*.py there cannot shadow dbt's modules.
+    return [sys.executable, "-P", "-m", "dbt.cli.main", *dbt_arguments(run, command, options, "local")]
+
+
+def dbt_arguments(run: DbtRun, command: str, options: Sequence[str], target: str) -> list[str]:
+    """dbt's arguments for one command of the run on `target` (a target of dbt_project/profiles.yml)."""
     # The same vars every night, so dbt's saved manifest stays valid from one night to the next.
     dbt_vars = {**run.resources.vars, **run.settings_vars}
     brand_vars = ["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else []
     return [
-        sys.executable,
-        "-P",  # the working directory stays off sys.path: a dbt_*.py there must not shadow dbt's modules
-        "-m",
-        "dbt.cli.main",
         command,
         *options,
         *brand_vars,
@@ -178,7 +181,7 @@ def _command_line(run: DbtRun, command: str, options: tuple[str, ...]) -> list[s
         "--profiles-dir",
         str(run.project_dir),
         "--target",
-        "local",
+        target,
         "--target-path",
         str(run.work_dir / "target"),
         "--log-path",

@@ -49,7 +49,10 @@ def build_session(settings: Settings, app_name: str = "databank") -> SparkSessio
 
 
 def _cluster_session(settings: Settings, app_name: str) -> SparkSession:
-    builder = SparkSession.builder.appName(app_name)
+    # Spark makes its catalog's default database folder where it is told, else in the working
+    # directory of whoever submitted the job: under the data folder, beside what it describes.
+    warehouse = (settings.data_dir / "spark-warehouse").absolute()
+    builder = SparkSession.builder.appName(app_name).config("spark.sql.warehouse.dir", str(warehouse))
     for key, value in settings.cluster.spark_conf().items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

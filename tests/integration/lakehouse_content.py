@@ -9,7 +9,10 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
+import pyarrow as pa
+from deltalake import DeltaTable, QueryBuilder
 
 # Columns that say which run wrote a row, not what the row holds.
 RUN_COLUMNS = {"ingest_batch_id", "ingested_at", "batch_id", "registered_at", "finished_at"}
@@ -53,3 +56,48 @@ def _hashable(value: object) -> object:
 def differences(left: Counter, right: Counter) -> int:
     """Rows in one multiset and not the other, counted both ways."""
     return sum(((left - right) + (right - left)).values())
+
+
+def read_table(lakehouse: Path, table: str) -> pa.Table:
+    """A Delta table (`layer.name`) at its current version as delta-rs reads it (what dbt-duckdb, the
+    gold export and notebooks use)."""
+    layer, name = table.split(".")
+    return (
+        QueryBuilder()
+        .register("t", DeltaTable(str(lakehouse / layer / name)))
+        .execute("SELECT * FROM t")
+        .read_all()
+    )
+
+
+def column_types(table: pa.Table) -> dict[str, str]:
+    return {field.name: str(field.type) for field in table.schema if field.name not in RUN_COLUMNS}
+
+
+def checksum(table: pa.Table) -> tuple[int, int | None]:
+    """Rows and an order-free hash of every row's values, run columns aside."""
+    columns = [name for name in table.column_names if name not in RUN_COLUMNS]
+    values = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("t", table)
+        return con.execute(f"SELECT count(*), sum(hash([{values}])) FROM t").fetchone()
+
+
+def tables_that_differ(left: Path, right: Path, tables: list[str]) -> dict[str, dict]:
+    """The tables (`layer.name`) whose column types or content differ between two lakehouses, with
+    the columns whose types differ and both row counts."""
+    differ = {}
+    for table in tables:
+        one, other = read_table(left, table), read_table(right, table)
+        types, other_types = column_types(one), column_types(other)
+        if types != other_types or checksum(one) != checksum(other):
+            differ[table] = {
+                "types": {
+                    name: (types.get(name), other_types.get(name))
+                    for name in types.keys() | other_types.keys()
+                    if types.get(name) != other_types.get(name)
+                },
+                "rows": (one.num_rows, other.num_rows),
+            }
+    return differ

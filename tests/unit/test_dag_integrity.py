@@ -345,7 +345,8 @@ def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(c
     arguments = [ingest.render_template(argument, context) for argument in ingest.application_args]
 
     assert set(submitted) == {f"{f}.{step}" for f in feeds for step in ("ingest", "standardise")} | {
-        "resolve_identity"
+        "resolve_identity",
+        "build_and_publish_marts",
     }
     assert all(Path(task.application).is_file() for task in submitted.values())
     assert Path(ingest.application).name == "ingest_feed.py"
@@ -359,7 +360,11 @@ def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(c
     identity = cluster_dag.get_task("resolve_identity")
     assert identity.upstream_task_ids == {"apply_erasure_requests"}
     assert identity.trigger_rule == "none_failed"
-    assert cluster_dag.get_task("build_and_publish_marts").upstream_task_ids == {"resolve_identity"}
+    marts = submitted["build_and_publish_marts"]
+    assert marts.upstream_task_ids == {"resolve_identity"}
+    assert Path(marts.application).name == "build_marts.py"
+    # Airflow schedules the gold Assets' consumers on the submitted build, as on the embedded profile
+    assert "databank.gold.aipl_daily_funnel" in {asset.name for asset in marts.outlets}
 
 
 def test_each_scheduled_sync_is_its_own_task_after_the_publish(parse_dag):

@@ -1,0 +1,113 @@
+"""The marts on the cluster profile: dbt-spark builds them inside a Spark application, as Delta tables
+of the lakehouse (`gold/<mart>`, and `intermediate/<model>` for the intermediate models that are tables).
+
+dbt-spark's `session` method takes the application's SparkSession (`getOrCreate()`), so dbt runs in
+the driver's own process and its models run on the application's executors (`spark_jobs.build_marts`,
+which the nightly DAG submits). An application without a metastore keeps its catalog in memory until
+it ends, so each build first declares the lakehouse in it: silver's Delta tables as `silver.<table>`,
+and each schema dbt writes as a database at its folder, with the Delta tables earlier nights left
+there. An incremental model then finds its table and merges the night into it, as on the local target.
+Views are made again by every build.
+
+This path publishes gold table by table, each by its own Delta commit, as dbt builds it; a failed model
+or data test fails the build and leaves the tables it had written at tonight (the one-machine path,
+`databank.marts`, swaps in a whole build at once). Running the night again builds every table again.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from databank.config import Settings
+from databank.dbt_project import dbt_work_dir, find_dbt_project, settings_vars
+from databank.dbt_runner import (
+    RUN_DATE_ENV,
+    DbtRun,
+    MartsBuildError,
+    build_options,
+    dbt_arguments,
+    failures,
+    statuses,
+)
+from databank.gold_tables import MARTS_SCHEMA
+
+# The lakehouse folder of each schema the build reads or writes (dbt_project/macros/generate_schema_name.sql)
+SCHEMA_FOLDERS = {
+    "silver": "silver",
+    "staging": "staging",
+    "intermediate": "intermediate",
+    MARTS_SCHEMA: "gold",
+}
+# New Delta tables of the session keep no column statistics: the personal-column rule of the local
+# path (`databank.privacy.personal_columns`) is not known to dbt, and a file's min/max of a one_id in the
+# transaction log would outlive the consumer's erasure.
+NO_STATISTICS = {"spark.databricks.delta.properties.defaults.dataSkippingNumIndexedCols": "0"}
+
+
+def declare_lakehouse(spark: SparkSession, lakehouse: Path) -> dict[str, list[str]]:
+    """Each schema the build reads or writes, as a database at its lakehouse folder holding the Delta
+    tables found there, in the session's catalog; returns the tables declared, by schema."""
+    declared = {}
+    for schema, folder in SCHEMA_FOLDERS.items():
+        location = (lakehouse / folder).absolute()
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {schema} LOCATION '{location}'")
+        declared[schema] = sorted(log.parent.name for log in location.glob("*/_delta_log"))
+        for name in declared[schema]:
+            spark.sql(f"CREATE TABLE IF NOT EXISTS {schema}.{name} USING DELTA LOCATION '{location / name}'")
+    return declared
+
+
+def build_marts_on_spark(spark: SparkSession, settings: Settings, run_date: date) -> dict:
+    """`dbt build` of the night on the Spark target, in this process's session; returns the night's
+    run date, dbt's node statuses and the gold tables. Raises MartsBuildError naming dbt's failing nodes.
+
+    The first build (no mart in gold yet) is a full one, with the tests only full builds run, as on
+    the local target; later ones build the night incrementally."""
+    declared = declare_lakehouse(spark, Path(settings.lakehouse))
+    for key, value in NO_STATISTICS.items():
+        spark.conf.set(key, value)
+    run = DbtRun(
+        project_dir=find_dbt_project(),
+        warehouse=None,
+        run_date=run_date,
+        full_refresh=not declared[MARTS_SCHEMA],
+        work_dir=dbt_work_dir(settings.reports) / "spark",
+        resources=settings.marts_build,
+        settings_vars=settings_vars(settings),
+    )
+    _invoke(run, build_options(run))
+    gold = sorted(row.tableName for row in spark.sql(f"SHOW TABLES IN {MARTS_SCHEMA}").collect())
+    return {"run_date": run_date.isoformat(), "statuses": statuses(run.work_dir / "target"), "tables": gold}
+
+
+def _invoke(run: DbtRun, options: list[str]) -> None:
+    from dbt.cli.main import dbtRunner
+
+    run.work_dir.mkdir(parents=True, exist_ok=True)
+    (run.work_dir / "target" / "run_results.json").unlink(missing_ok=True)  # of an earlier invocation
+    with _environment({RUN_DATE_ENV: run.run_date.isoformat(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}):
+        result = dbtRunner().invoke(dbt_arguments(run, "build", options, "spark"))
+    failed = failures(run.work_dir / "target")
+    if not result.success or failed:
+        reason = f": {result.exception}" if result.exception else ""
+        raise MartsBuildError(f"dbt build on Spark for {run.run_date} failed{reason}", failed)
+
+
+@contextmanager
+def _environment(values: dict[str, str]):
+    """`values` in os.environ while dbt runs in this process (its profile and macros read them)."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
