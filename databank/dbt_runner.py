@@ -136,8 +136,7 @@ def build_options(run: DbtRun) -> list[str]:
 def run_dbt(run: DbtRun, command: str, *options: str) -> None:
     """One dbt command on the run's build file; raises MartsBuildError naming dbt's failing nodes."""
     arguments = _command_line(run, command, options)
-    (run.work_dir / "target" / "run_results.json").unlink(missing_ok=True)  # of an earlier invocation
-    run.work_dir.mkdir(parents=True, exist_ok=True)
+    clear_results(run)
     tail: list[str] = []
     with subprocess.Popen(
         arguments,
@@ -160,6 +159,13 @@ def run_dbt(run: DbtRun, command: str, *options: str) -> None:
             + ("" if failed else ". Last lines of dbt's output:\n" + "\n".join(tail)),
             failed,
         )
+
+
+def clear_results(run: DbtRun) -> None:
+    """The run's work folder, without the run results of an earlier invocation (which `failures`
+    would otherwise read)."""
+    (run.work_dir / "target" / "run_results.json").unlink(missing_ok=True)
+    run.work_dir.mkdir(parents=True, exist_ok=True)
 
 
 def _command_line(run: DbtRun, command: str, options: tuple[str, ...]) -> list[str]:

@@ -30,6 +30,7 @@ from databank.dbt_runner import (
     DbtRun,
     MartsBuildError,
     build_options,
+    clear_results,
     dbt_arguments,
     failures,
     statuses,
@@ -88,8 +89,7 @@ def build_marts_on_spark(spark: SparkSession, settings: Settings, run_date: date
 def _invoke(run: DbtRun, options: list[str]) -> None:
     from dbt.cli.main import dbtRunner
 
-    run.work_dir.mkdir(parents=True, exist_ok=True)
-    (run.work_dir / "target" / "run_results.json").unlink(missing_ok=True)  # of an earlier invocation
+    clear_results(run)
     with _environment({RUN_DATE_ENV: run.run_date.isoformat(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}):
         result = dbtRunner().invoke(dbt_arguments(run, "build", options, "spark"))
     failed = failures(run.work_dir / "target")

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from cluster_submit import cluster_profile, submit
 from delta_reading import START
-from lakehouse_content import read_table, tables_that_differ
+from lakehouse_content import read_table, tables, tables_that_differ
 
 from databank import pipeline
 from databank.config import load_settings
@@ -58,7 +58,7 @@ def cluster_gold(spark_cluster, resolved, module_tmp) -> Path:
 
 
 def _gold(lakehouse: Path) -> list[str]:
-    return sorted(f"gold.{log.parent.name}" for log in (lakehouse / "gold").glob("*/_delta_log"))
+    return [f"gold.{name}" for name in tables(lakehouse, "gold")]
 
 
 def test_the_cluster_publishes_every_mart_as_a_gold_table(cluster_gold, embedded_gold):
