@@ -84,19 +84,25 @@ def _publish_table(
     """Write the partitions of gold/<name> that differ from the warehouse (an unpartitioned table is
     one partition); return how many were written."""
     existing = DeltaTable(str(path)) if (path / "_delta_log").is_dir() else None
+    existing_columns = [f.name for f in existing.schema().fields] if existing is not None else []
+    if existing is not None:
+        # Before any write: delta-rs keeps the properties a table was created with, so files written
+        # now would otherwise keep the statistics an earlier rule allowed.
+        _restrict_statistics(existing, [c for c in existing_columns if c in columns])
     if (
         rewrite_all
         or existing is None
         or existing.metadata().partition_columns != ([partition] if partition else [])
-        or [f.name for f in existing.schema().fields] != columns
+        or existing_columns != columns
     ):
         _overwrite(con, name, path, partition)
+        if existing is not None:
+            _restrict_statistics(DeltaTable(str(path)), columns)  # statistics of the columns it gained
         if partition is None:
             return 1
         distinct = f'SELECT DISTINCT "{partition}" FROM {MARTS_SCHEMA}.{name}'
         return con.execute(f"SELECT count(*) FROM ({distinct})").fetchone()[0]
 
-    _restrict_statistics(existing, columns)
     files = existing.file_uris()
     gold_rows = (
         f"read_parquet({files!r}, hive_partitioning = true, hive_types_autocast = false)"
@@ -126,8 +132,8 @@ def _publish_table(
 
 
 def _restrict_statistics(table: DeltaTable, columns: list[str]) -> None:
-    """Keep statistics of the columns `statistics_configuration` allows, on a table created under an
-    earlier rule (an overwrite keeps the properties the table was created with)."""
+    """Keep statistics of the columns `statistics_configuration` allows among `columns`, on a table
+    created under an earlier rule or with other columns."""
     wanted = statistics_configuration(columns)
     current = table.metadata().configuration
     if any(current.get(key) != value for key, value in wanted.items()):

@@ -267,14 +267,44 @@ def test_a_gold_table_made_under_an_earlier_statistics_rule_keeps_none_of_spell_
     # THEN the table keeps no statistics of spell_id, and the night's files were written without them
     table = DeltaTable(str(tmp_path / "spells"))
     assert table.metadata().configuration["delta.dataSkippingStatsColumns"] == "valid_to,state"
-    version = table.version()
-    added = [
-        action["add"]
-        for line in (tmp_path / "spells" / "_delta_log" / f"{version:020}.json").read_text().splitlines()
-        if "add" in (action := json.loads(line))
-    ]
-    assert added
-    assert not [add for add in added if "spell_id" in json.loads(add["stats"])["minValues"]]
+    assert _columns_with_statistics_in_the_last_write(tmp_path / "spells") == {"state"}
+
+
+@pytest.mark.parametrize("change", ["restated", "a column added"])
+def test_a_gold_table_rewritten_whole_writes_its_files_under_the_current_statistics_rule(
+    marts, tmp_path, change
+):
+    # GIVEN gold spells created when a spell's id still had statistics
+    publish_gold(marts, tmp_path, {"spells": "valid_to"})
+    DeltaTable(str(tmp_path / "spells")).alter.set_table_properties(
+        {"delta.dataSkippingStatsColumns": "spell_id,valid_to,state"}
+    )
+
+    # WHEN a night rewrites the whole table: a restatement, or a mart that gained columns (a consumer's
+    # one_id among them)
+    if change == "a column added":
+        marts.execute("ALTER TABLE marts.spells ADD COLUMN one_id VARCHAR DEFAULT 'o-1'")
+        marts.execute("ALTER TABLE marts.spells ADD COLUMN channel VARCHAR DEFAULT 'pos'")
+    [table] = publish_gold(marts, tmp_path, {"spells": "valid_to"}, rewrite_all=change == "restated")
+
+    # THEN every file it wrote keeps statistics of the columns the rule allows, and of no other
+    # (valid_to, the partition column, is in the files' paths)
+    allowed = {"valid_to", "state"} | ({"channel"} if change == "a column added" else set())
+    assert table.partitions_written == 3
+    assert _columns_with_statistics_in_the_last_write(tmp_path / "spells") <= allowed - {"valid_to"}
+    # AND the table is left under the rule, the columns it gained included
+    configuration = DeltaTable(str(tmp_path / "spells")).metadata().configuration
+    assert set(configuration["delta.dataSkippingStatsColumns"].split(",")) == allowed
+
+
+def _columns_with_statistics_in_the_last_write(table: Path) -> set[str]:
+    """The columns with a min/max in the files of the table's newest commit that added files."""
+    for version in range(DeltaTable(str(table)).version(), -1, -1):
+        actions = [json.loads(line) for line in (table / "_delta_log" / f"{version:020}.json").open()]
+        added = [json.loads(action["add"]["stats"]) for action in actions if "add" in action]
+        if added:
+            return {column for stats in added for column in stats["minValues"]}
+    raise AssertionError(f"no commit of {table} added a file")
 
 
 def test_gold_drops_a_partition_the_warehouse_no_longer_has(marts, tmp_path):
