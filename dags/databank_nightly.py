@@ -61,7 +61,8 @@ night; per-model tasks would each write the published file. dbt's own output lis
   night's state, so they wait for its success (`depends_on_past`): a failed night stops the line
   until it is fixed and re-run.
 - Retries with exponential backoff, except failures a retry cannot fix (bad data, a failing dbt
-  test, a missing pseudonymisation key: `databank.pipeline.NotRetryableError`), which fail at once.
+  test, a missing pseudonymisation key: `databank.pipeline.NotRetryableError`), which fail at once;
+  a job submitted to the cluster says so by its exit code (`spark_jobs/not_retryable.py`).
 - Execution timeouts on every task; sensors reschedule between pokes instead of holding a slot.
 - Spark jobs run in the task's process on the embedded profile (one machine, no services); on the
   `cluster` profile (`DATABANK_PROFILE=cluster`) ingest, standardise, identity and the marts are
@@ -166,9 +167,9 @@ def standardise(feed: str, data_interval_start: datetime | None = None) -> dict:
 def submitted(job: str, task_id: str, *arguments: str, **task_arguments) -> SparkSubmitOperator:
     """A Spark job of spark_jobs/ run by spark-submit on the cluster, for the run's business day."""
     # Imported on the cluster profile only: it brings OpenLineage's Spark integration, a second of parsing.
-    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+    from databank.cluster_jobs import ClusterJobOperator
 
-    return SparkSubmitOperator(
+    return ClusterJobOperator(
         task_id=task_id,
         application=str(pipeline.spark_job_file(job)),
         application_args=[*arguments, "--date", BUSINESS_DAY],

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from databank.config import Settings, load_settings
 from databank.dbt_project import find_dbt_project
-from databank.keys import MissingKeyError
 from databank.resources import dags_folder, spark_jobs_folder
 
 if TYPE_CHECKING:
@@ -117,11 +116,11 @@ def _folder_day(name: str) -> date | None:
 def ingest(feed: str, day: date) -> dict[str, Any]:
     """Landing files of `feed` for `day` -> bronze and quarantine; what was read and where it went."""
     from databank.lakehouse import lakehouse_for
-    from spark_jobs.ingest_feed import RowsLostError
+    from spark_jobs.ingest_feed import NOT_RETRYABLE_ERRORS
     from spark_jobs.ingest_feed import ingest as ingest_feed
 
     config = settings()
-    with _not_retryable(MissingKeyError, RowsLostError):
+    with _not_retryable(*NOT_RETRYABLE_ERRORS):
         result = ingest_feed(spark(), lakehouse_for(config), config, feed, day)
     return _plain(result)
 
@@ -129,11 +128,11 @@ def ingest(feed: str, day: date) -> dict[str, Any]:
 def standardise(feed: str, day: date) -> dict[str, Any]:
     """Bronze of `feed` for `day` -> silver and identifier sightings; rows in and out."""
     from databank.lakehouse import lakehouse_for
-    from spark_jobs.standardise import NotIngestedError
+    from spark_jobs.standardise import NOT_RETRYABLE_ERRORS
     from spark_jobs.standardise import standardise as standardise_feed
 
     config = settings()
-    with _not_retryable(NotIngestedError):
+    with _not_retryable(*NOT_RETRYABLE_ERRORS):
         result = standardise_feed(spark(), lakehouse_for(config), config, feed, day)
     return _plain(result)
 

@@ -10,8 +10,10 @@ import argparse
 from datetime import date
 
 from databank.config import load_settings
+from databank.dbt_runner import MartsBuildError
 from databank.spark_marts import build_marts_on_spark
 from databank.spark_session import build_session
+from spark_jobs.not_retryable import exit_when_not_retryable
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,7 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings()
     spark = build_session(settings, f"build marts {args.date}")
-    print(build_marts_on_spark(spark, settings, args.date))
+    with exit_when_not_retryable(MartsBuildError):
+        print(build_marts_on_spark(spark, settings, args.date))
 
 
 if __name__ == "__main__":

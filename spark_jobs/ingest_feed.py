@@ -37,12 +37,14 @@ from pyspark.sql import functions as F
 from databank.business_days import days_between, distinct_days
 from databank.config import Settings, load_settings
 from databank.contracts import Contract, load_contract
+from databank.keys import MissingKeyError
 from databank.lakehouse import Lakehouse, lakehouse_for
 from databank.landing import list_delivered
 from databank.privacy.erasure import ERASURE_FEED, read_suppressed_tokens
 from databank.privacy.vault import Vault
 from databank.sources import load_sources, sources_of_feed
 from databank.spark_session import build_session
+from spark_jobs.not_retryable import exit_when_not_retryable
 from spark_jobs.read_delivery import (
     DUPLICATE,
     EMPTY,
@@ -77,6 +79,10 @@ class RowsLostError(RuntimeError):
     """Bronze and quarantine together do not hold what the files delivered."""
 
 
+# Failures a retry cannot fix: the task fails at once (databank.pipeline, spark_jobs.not_retryable).
+NOT_RETRYABLE_ERRORS = (MissingKeyError, RowsLostError)
+
+
 @dataclass(frozen=True)
 class IngestResult:
     batch_id: str
@@ -100,8 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     spark = build_session(settings, f"ingest {args.feed} {args.date}")
     days = days_between(args.date, args.until or args.date)
-    for result in ingest_days(spark, lakehouse_for(settings), settings, args.feed, days):
-        print(result)
+    with exit_when_not_retryable(*NOT_RETRYABLE_ERRORS):
+        for result in ingest_days(spark, lakehouse_for(settings), settings, args.feed, days):
+            print(result)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -25,6 +25,7 @@ from databank.config import Settings, load_settings
 from databank.contracts import load_contract
 from databank.lakehouse import Lakehouse, RowsWritten, lakehouse_for
 from databank.spark_session import build_session
+from spark_jobs.not_retryable import exit_when_not_retryable
 from spark_jobs.transforms.standardise import (
     canonical,
     first_delivery,
@@ -50,6 +51,10 @@ class NotIngestedError(RuntimeError):
     """Standardise runs after ingest; there is no bronze table for the feed yet."""
 
 
+# Failures a retry cannot fix: the task fails at once (databank.pipeline, spark_jobs.not_retryable).
+NOT_RETRYABLE_ERRORS = (NotIngestedError,)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -63,8 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     spark = build_session(settings, f"standardise {args.feed} {args.date}")
     days = days_between(args.date, args.until or args.date)
-    for result in standardise_days(spark, lakehouse_for(settings), settings, args.feed, days):
-        print(result)
+    with exit_when_not_retryable(*NOT_RETRYABLE_ERRORS):
+        for result in standardise_days(spark, lakehouse_for(settings), settings, args.feed, days):
+            print(result)
 
 
 def standardise(

@@ -95,9 +95,11 @@ def test_the_names_of_identity_tables_are_those_the_spark_jobs_write():
 
 
 def test_jobs_submitted_to_the_cluster_carry_the_same_lineage(nightly, cluster_nightly):
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
     for task_id in ("online_orders.ingest", "online_orders.standardise", "resolve_identity"):
         embedded, submitted = nightly.get_task(task_id), cluster_nightly.get_task(task_id)
-        assert type(submitted).__name__ == "SparkSubmitOperator"
+        assert isinstance(submitted, SparkSubmitOperator)
         assert _names(submitted.inlets) == _names(embedded.inlets) != set(), task_id
         assert _names(submitted.outlets) == _names(embedded.outlets) != set(), task_id
 
