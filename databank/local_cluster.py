@@ -13,9 +13,11 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -25,6 +27,20 @@ import pyspark
 
 SPARK_HOME = Path(pyspark.__file__).parent
 LOOPBACK = "127.0.0.1"
+# What the cluster profile tells the jobs it submits here: the driver holds identifiers, so it listens
+# on the loopback only, like the daemons; Spark and Delta sized for a few cores and days of data.
+JOB_CONF = {
+    "spark.driver.host": LOOPBACK,
+    "spark.driver.bindAddress": LOOPBACK,
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.executor.memory": "1g",
+    "spark.sql.shuffle.partitions": "4",
+    # A day's Delta log is a few files: replaying it in Delta's default 50 partitions costs more
+    # than the data (delta-spark's own test suites lower these the same way).
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
+}
 
 
 class ClusterStartError(RuntimeError):
@@ -45,6 +61,21 @@ class LocalCluster:
     ui_url: str
     folder: Path
     processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def profile_environment(self, conn_id: str = "spark_default") -> dict[str, str]:
+        """The environment under which databank's cluster profile submits its jobs here, through the
+        Airflow connection `conn_id`."""
+        python = Path(sys.executable)
+        return {
+            "DATABANK_PROFILE": "cluster",
+            "DATABANK_CLUSTER__SPARK_CONN_ID": conn_id,
+            "DATABANK_CLUSTER__CONF": json.dumps(JOB_CONF),
+            f"AIRFLOW_CONN_{conn_id.upper()}": f"{self.master_url}?deploy-mode=client",
+            "SPARK_LOCAL_IP": LOOPBACK,
+            # spark-submit of the locked pyspark, and its Python for the jobs and their executors
+            "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYSPARK_PYTHON": str(python),
+        }
 
     def alive_workers(self) -> int:
         with urllib.request.urlopen(f"{self.ui_url}/json/", timeout=5) as response:
@@ -163,12 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     with start(folder, workers=args.workers) as cluster:
         print(f"Spark master {cluster.master_url} with {args.workers} workers; UI {cluster.ui_url}")
         print(f"Logs and work folders: {folder}")
-        print(
-            "Submit to it with DATABANK_PROFILE=cluster, "
-            f"AIRFLOW_CONN_SPARK_DEFAULT='{cluster.master_url}?deploy-mode=client' and "
-            """DATABANK_CLUSTER__CONF='{"spark.driver.host": "127.0.0.1", """
-            """"spark.driver.bindAddress": "127.0.0.1"}' (the driver listens on the loopback only)."""
-        )
+        print("Run databank's cluster profile against it with this environment:")
+        for name, value in cluster.profile_environment().items():
+            print(f"  export {name}={shlex.quote(value)}")
         print("Ctrl-C stops it.")
         try:
             while all(p.poll() is None for p in cluster.processes):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from databank.config import load_settings
 from databank.local_cluster import ClusterStartError, LocalCluster, _wait_for_workers
 
 
@@ -39,3 +41,17 @@ def test_waiting_for_workers_gives_up_when_they_never_register():
 
     with pytest.raises(ClusterStartError, match="2 workers did not register"):
         _wait_for_workers(cluster, workers=2, timeout=1)
+
+
+def test_the_cluster_profile_it_gives_submits_here_with_a_driver_on_the_loopback(monkeypatch):
+    cluster = LocalCluster("spark://127.0.0.1:40123", "http://127.0.0.1:8080", Path("."))
+    for name, value in cluster.profile_environment("local_spark").items():
+        monkeypatch.setenv(name, value)
+
+    settings = load_settings()
+
+    assert settings.profile == "cluster"
+    assert settings.cluster.spark_conn_id == "local_spark"
+    assert os.environ["AIRFLOW_CONN_LOCAL_SPARK"] == "spark://127.0.0.1:40123?deploy-mode=client"
+    conf = settings.cluster.conf
+    assert conf["spark.driver.host"] == conf["spark.driver.bindAddress"] == "127.0.0.1"
