@@ -35,7 +35,9 @@ the day, then the days after it) are the same tasks run again.
    copy; only then is every mart mirrored to a gold Delta table and the copy swapped in as the analyst
    warehouse, atomically. Its outlets are one Asset per gold table (`databank.gold.<table>`), each
    event carrying the table's rows and Delta version, so a consumer (a BI refresh, an export)
-   schedules on the tables it reads.
+   schedules on the tables it reads. On the cluster profile the submitted job writes gold with
+   dbt-spark, and `publish_warehouse` then makes the warehouse over it (views over the Delta tables,
+   the project's views), checks it with the gold gate and swaps it in (`databank.gold_warehouse`).
 9. `sync_<audience>__<destination>`, one task per `[[reach.syncs]]`: what changed in the audience
    tonight (adds and removes, consenting consumers only) sent to the destination
    (`databank.reach.sync`). Each is its own task after the publish: one that fails (a webhook
@@ -255,6 +257,12 @@ def build_and_publish_marts(data_interval_start: datetime | None = None, outlet_
     return published
 
 
+@task(multiple_outputs=False, execution_timeout=timedelta(minutes=PIPELINE.marts_timeout_minutes))
+def publish_warehouse(data_interval_start: datetime | None = None) -> dict:
+    """The warehouse over the gold the cluster wrote, checked by the gold gate and swapped in."""
+    return pipeline.publish_warehouse(pipeline.business_day(data_interval_start))
+
+
 def marts_task():
     """Build the marts on a copy of the warehouse and publish it and gold (embedded), or with
     dbt-spark in a job submitted to the cluster, straight into gold."""
@@ -313,7 +321,8 @@ def databank_nightly() -> None:
         feed_night.override(group_id=feed)(feed, feed in PIPELINE.required_feeds) for feed in PIPELINE.feeds
     ]
     erased = apply_erasure_requests()
-    published = feeds >> erased >> identity_task() >> marts_task()
+    built = feeds >> erased >> identity_task() >> marts_task()
+    published = built >> publish_warehouse() if ON_CLUSTER else built
     published >> publish_quality_report() >> keep_lakehouse()
     for sync in SETTINGS.reach.syncs:
         task_id = f"sync_{sync.audience}__{sync.destination}"

@@ -105,12 +105,12 @@ def build_marts(
     started = time.perf_counter()
     published = settings.warehouse
     published.parent.mkdir(parents=True, exist_ok=True)
-    build = published.with_name(f"{published.stem}.build{published.suffix}")
+    build = build_file_of(published)
     work_dir = dbt_work_dir(settings.reports)
     if full_refresh and restate:
         raise ValueError("a full refresh keeps history as known, a restatement rewrites it: choose one")
-    with _build_lock(published):
-        fresh = _prepare_build_file(published, build, fresh=full_refresh or restate)
+    with build_lock(published):
+        fresh = prepare_build_file(published, build, fresh=full_refresh or restate)
         with duckdb.connect(str(build), config=settings.marts_build.duckdb_config(build)) as con:
             registered = register_silver(con, settings.lakehouse)
             earlier = [] if restate or not fresh else _nights_before(con, registered, run_date)
@@ -140,7 +140,7 @@ def build_marts(
         dbt_seconds = time.perf_counter() - dbt_started
 
         gate_started = time.perf_counter()
-        gate = gold_gate or (None if dbt_step else _gold_quality_gate)
+        gate = gold_gate or (None if dbt_step else gold_quality_gate)
         warnings = gate(settings, build, run_date) if gate is not None else None
         gate_seconds = time.perf_counter() - gate_started
 
@@ -191,7 +191,7 @@ def _nights_before(con: duckdb.DuckDBPyConnection, registered: list[str], run_da
     return [row[0] for row in rows]
 
 
-def _gold_quality_gate(settings: Settings, build: Path, run_date: date) -> list[str]:
+def gold_quality_gate(settings: Settings, build: Path, run_date: date) -> list[str]:
     """The gold gate on the build file: its failed warnings; a critical failure stops the build before
     it is published."""
     # Imported here: Great Expectations takes seconds to import, and this module is imported by
@@ -210,8 +210,13 @@ def _gold_quality_gate(settings: Settings, build: Path, run_date: date) -> list[
         ) from error
 
 
+def build_file_of(published: Path) -> Path:
+    """The file a build of the `published` warehouse works on, beside it, until it is swapped in."""
+    return published.with_name(f"{published.stem}.build{published.suffix}")
+
+
 @contextmanager
-def _build_lock(published: Path) -> Iterator[None]:
+def build_lock(published: Path) -> Iterator[None]:
     # Two builds of one warehouse would write the same build file.
     with open(published.with_name(published.name + ".lock"), "w") as lock:
         try:
@@ -224,7 +229,7 @@ def _build_lock(published: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _prepare_build_file(published: Path, build: Path, fresh: bool) -> bool:
+def prepare_build_file(published: Path, build: Path, fresh: bool) -> bool:
     """Make the build file; return whether it starts empty (nothing published yet, or `fresh`)."""
     for leftover in (build, build.with_name(build.name + ".wal")):
         leftover.unlink(missing_ok=True)  # of a build that died

@@ -195,6 +195,23 @@ def build_and_publish_marts(day: date) -> dict[str, Any]:
     }
 
 
+def publish_warehouse(day: date) -> dict[str, Any]:
+    """The cluster profile's warehouse: the lakehouse's silver, intermediate and gold tables as views,
+    checked by the gold gate and swapped in (`databank.gold_warehouse`)."""
+    from databank.gold_warehouse import publish_warehouse_from_gold
+    from databank.marts import MartsBuildError
+
+    with _not_retryable(MartsBuildError):
+        result = publish_warehouse_from_gold(settings(), day)
+    return {
+        "run_date": day.isoformat(),
+        "seconds": round(result.seconds, 1),
+        "warehouse": str(result.warehouse),
+        "gold_warnings": list(result.gold_warnings),
+        "tables": result.tables,
+    }
+
+
 def _stop_spark() -> None:
     """Stop this process's SparkSession, if it built one, and collect its JVM's heap.
 

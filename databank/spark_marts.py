@@ -36,6 +36,7 @@ from databank.dbt_runner import (
     statuses,
 )
 from databank.gold_tables import MARTS_SCHEMA
+from databank.warehouse import delta_tables_in
 
 # The lakehouse folder of each schema the build reads or writes (dbt_project/macros/generate_schema_name.sql)
 SCHEMA_FOLDERS = {
@@ -57,7 +58,7 @@ def declare_lakehouse(spark: SparkSession, lakehouse: Path) -> dict[str, list[st
     for schema, folder in SCHEMA_FOLDERS.items():
         location = (lakehouse / folder).absolute()
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {schema} LOCATION '{location}'")
-        declared[schema] = sorted(log.parent.name for log in location.glob("*/_delta_log"))
+        declared[schema] = delta_tables_in(location)
         for name in declared[schema]:
             spark.sql(f"CREATE TABLE IF NOT EXISTS {schema}.{name} USING DELTA LOCATION '{location / name}'")
     return declared

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 
 from databank.privacy.personal_columns import PersonalColumns, personal_columns
-from databank.warehouse import register_silver
+from databank.warehouse import refresh_delta_views
 
 REDACTED = "<erased>"
 DELETED_WITH_ROW = "raw_text"  # a quoting column whose row goes; others are redacted
@@ -287,7 +287,7 @@ def purge_warehouse(
                 removed[f"{schema}.{name}"] = count
         con.unregister("erased_values")
         con.execute("DETACH published")
-        register_silver(con, lakehouse)  # the views listed files a vacuum has removed
+        refresh_delta_views(con, lakehouse)  # the views listed files a vacuum has removed
         con.execute("CHECKPOINT")
     os.replace(fresh, path)
     return removed

@@ -22,14 +22,20 @@ from delta_reading import START
 from lakehouse_content import read_table, tables, tables_that_differ
 
 from databank import pipeline
-from databank.config import load_settings
-from databank.marts import build_marts
-from databank.privacy.purge import Erased, delta_tables, purge_delta_table
+from databank.audiences import size_audience
+from databank.config import Settings, load_settings
+from databank.gold_warehouse import publish_warehouse_from_gold
+from databank.marts import GoldQualityError, build_marts
+from databank.privacy.purge import Erased, delta_tables, purge_delta_table, purge_warehouse
+from databank.resources import audience_examples_folder
+from databank.warehouse import open_published
 
 pytestmark = pytest.mark.slow
 
 NIGHTS = (START, START + timedelta(days=1))
 KEY = "integration-key"
+# The bundled audiences, each allowed out at any size so their members are compared
+AUDIENCE_SETTINGS = {"folder": audience_examples_folder(), "min_export_size": 1}
 
 
 def _data_with_silver(resolved, folder: Path) -> Path:
@@ -39,22 +45,36 @@ def _data_with_silver(resolved, folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def embedded_gold(resolved, module_tmp) -> Path:
+def embedded(resolved, module_tmp) -> Settings:
     data = _data_with_silver(resolved, module_tmp("marts-embedded"))
-    settings = load_settings(data_dir=data, hmac_key=KEY)
+    settings = load_settings(data_dir=data, hmac_key=KEY, audiences=AUDIENCE_SETTINGS)
     for night in NIGHTS:
         build_marts(settings, night)
-    return settings.lakehouse
+    return settings
 
 
 @pytest.fixture(scope="module")
-def cluster_gold(spark_cluster, resolved, module_tmp) -> Path:
+def embedded_gold(embedded) -> Path:
+    return embedded.lakehouse
+
+
+@pytest.fixture(scope="module")
+def cluster(spark_cluster, resolved, module_tmp) -> Settings:
+    """The two nights' marts built on the cluster, then the night's warehouse made over its gold."""
     data = _data_with_silver(resolved, module_tmp("marts-cluster"))
     with cluster_profile(spark_cluster, data, data / "landing", KEY) as dag:
         marts = dag.get_task("build_and_publish_marts")
         for night in NIGHTS:
             submit(marts, night)
-    return data / "lakehouse"
+        assert dag.get_task("publish_warehouse").upstream_task_ids == {"build_and_publish_marts"}
+        settings = load_settings(audiences=AUDIENCE_SETTINGS)
+        publish_warehouse_from_gold(settings, NIGHTS[-1])
+    return settings
+
+
+@pytest.fixture(scope="module")
+def cluster_gold(cluster) -> Path:
+    return cluster.lakehouse
 
 
 def _gold(lakehouse: Path) -> list[str]:
@@ -80,21 +100,70 @@ def test_both_nights_are_in_gold(cluster_gold):
     assert touchpoints.num_rows > 0
 
 
-def test_erasure_removes_a_consumer_from_every_table_the_cluster_built(cluster_gold, tmp_path):
-    """delta-spark wrote these tables; erasure rewrites and vacuums them with delta-rs, and no file,
-    the Delta logs included, names the consumer afterwards."""
-    lakehouse = tmp_path / "lakehouse"
-    for layer in ("gold", "intermediate"):
-        shutil.copytree(cluster_gold / layer, lakehouse / layer)
-    one_id = read_table(lakehouse, "gold.aipl_state_history").column("one_id")[0].as_py()
-    erased = Erased(nodes=frozenset(), one_ids=frozenset({one_id}), records=frozenset())
-    assert _files_naming(lakehouse, one_id)
+def test_the_warehouse_over_the_clusters_gold_shows_every_mart_as_gold_holds_it(cluster, embedded):
+    with open_published(cluster.warehouse) as con:
+        shown = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
+        ).fetchall()
+        rows = {name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0] for (name,) in shown}
+    with open_published(embedded.warehouse) as con:
+        expected = {name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0] for name in rows}
 
-    removed = {table.name: purge_delta_table(table, erased, vacuum=True) for table in delta_tables(lakehouse)}
+    assert sorted(rows) == pipeline.gold_tables()
+    assert rows == expected
+
+
+def test_every_audience_has_the_same_members_on_the_clusters_warehouse(cluster, embedded):
+    """Audiences read the staging and intermediate models too: the warehouse has them."""
+    names = sorted(path.stem for path in audience_examples_folder().glob("*.yaml"))
+    sizes = {
+        name: (size_audience(cluster, name, NIGHTS[-1]), size_audience(embedded, name, NIGHTS[-1]))
+        for name in names
+    }
+
+    assert names
+    assert {name: on_cluster for name, (on_cluster, _) in sizes.items()} == {
+        name: on_embedded for name, (_, on_embedded) in sizes.items()
+    }
+    assert any(on_cluster.matched for on_cluster, _ in sizes.values())
+
+
+def test_a_failed_gold_gate_leaves_the_published_warehouse_as_it_was(cluster):
+    before = cluster.warehouse.read_bytes()
+
+    def failing_gate(settings, build, run_date):
+        raise GoldQualityError(f"the gold quality gate failed for {run_date}", [])
+
+    with pytest.raises(GoldQualityError):
+        publish_warehouse_from_gold(cluster, NIGHTS[-1], gold_gate=failing_gate)
+
+    assert cluster.warehouse.read_bytes() == before
+
+
+def test_erasure_removes_a_consumer_from_every_table_the_cluster_built_and_its_warehouse(cluster, tmp_path):
+    """delta-spark wrote these tables; erasure rewrites and vacuums them with delta-rs, and no file,
+    the Delta logs included, names the consumer afterwards. The warehouse's views, which listed files
+    the vacuum removed, read the tables as they are now."""
+    settings = load_settings(data_dir=tmp_path, hmac_key=KEY)
+    shutil.copytree(cluster.lakehouse, settings.lakehouse)
+    publish_warehouse_from_gold(settings, NIGHTS[-1])
+    one_id = read_table(settings.lakehouse, "gold.aipl_state_history").column("one_id")[0].as_py()
+    erased = Erased(nodes=frozenset(), one_ids=frozenset({one_id}), records=frozenset())
+    assert _files_naming(settings.lakehouse, one_id)
+
+    tables = delta_tables(settings.lakehouse)
+    removed = {table.name: purge_delta_table(table, erased, vacuum=True) for table in tables}
+    purge_warehouse(settings.warehouse, settings.lakehouse, erased)
 
     assert removed["dim_consumers"] == 1
     assert removed["aipl_state_history"] > 0
-    assert not _files_naming(lakehouse, one_id)
+    assert not _files_naming(settings.lakehouse, one_id)
+    with open_published(settings.warehouse) as con:
+        for mart in pipeline.gold_tables():
+            con.execute(f"SELECT count(*) FROM marts.{mart}").fetchall()
+        assert con.execute(
+            "SELECT count(*) FROM marts.dim_consumers WHERE one_id = ?", [one_id]
+        ).fetchone() == (0,)
 
 
 def _files_naming(folder: Path, value: str) -> list[Path]:

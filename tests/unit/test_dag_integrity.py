@@ -365,6 +365,10 @@ def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(c
     assert Path(marts.application).name == "build_marts.py"
     # Airflow schedules the gold Assets' consumers on the submitted build, as on the embedded profile
     assert "databank.gold.aipl_daily_funnel" in {asset.name for asset in marts.outlets}
+    # then the worker makes the warehouse over gold, and what reads the warehouse waits for it
+    warehouse = cluster_dag.get_task("publish_warehouse")
+    assert warehouse.upstream_task_ids == {"build_and_publish_marts"}
+    assert warehouse.downstream_task_ids == {"publish_quality_report"}
 
 
 def test_each_scheduled_sync_is_its_own_task_after_the_publish(parse_dag):

@@ -26,7 +26,7 @@ from databank.cli import marts as marts_cli
 from databank.config import load_settings
 from databank.dbt_runner import DbtRun, DbtStep
 from databank.gold_tables import publish_gold
-from databank.marts import BuildInProgressError, MartsBuildError, _build_lock, _gold_quality_gate, build_marts
+from databank.marts import BuildInProgressError, MartsBuildError, build_lock, build_marts, gold_quality_gate
 from databank.warehouse import register_silver
 
 NIGHT_1, NIGHT_2 = date(2026, 5, 13), date(2026, 5, 14)
@@ -216,7 +216,7 @@ def test_a_full_refresh_and_a_restatement_together_are_refused(settings):
 
 def test_a_second_build_of_the_same_warehouse_is_refused_while_one_runs(settings):
     settings.warehouse.parent.mkdir(parents=True)
-    with _build_lock(settings.warehouse), pytest.raises(BuildInProgressError):
+    with build_lock(settings.warehouse), pytest.raises(BuildInProgressError):
         build_marts(settings, NIGHT_1, dbt_step=fake_dbt)
 
 
@@ -439,4 +439,4 @@ def test_the_nights_gold_gate_hands_its_warnings_to_the_build(settings, monkeypa
     report = GateReport("gold", "gold", "2026-05-13", "r1", 40, [], ["gold.sources:fresh(lbs_pings)"], 0.1)
     monkeypatch.setattr(gates, "check_gold", lambda settings, build, day: report)
 
-    assert _gold_quality_gate(settings, settings.warehouse, NIGHT_1) == ["gold.sources:fresh(lbs_pings)"]
+    assert gold_quality_gate(settings, settings.warehouse, NIGHT_1) == ["gold.sources:fresh(lbs_pings)"]
