@@ -129,4 +129,5 @@ bench: setup
 	  $(BIN)/python -m benchmarks.tier_night --tier large --last-night-only || status=1; \
 	  $(BIN)/python -m benchmarks.erasure --tier medium || status=1; \
 	  $(BIN)/python -m benchmarks.history --tier medium || status=1; \
+	  $(BIN)/python -m benchmarks.profiles || status=1; \
 	  exit $$status
