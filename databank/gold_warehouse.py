@@ -17,7 +17,6 @@ fails the night before an audience is synced from it; gold itself was written by
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -29,8 +28,14 @@ from databank.config import Settings
 from databank.dbt_project import dbt_work_dir, find_dbt_project, settings_vars
 from databank.dbt_runner import DbtRun, run_dbt
 from databank.gold_tables import MARTS_SCHEMA
-from databank.marts import GoldGate, build_file_of, build_lock, gold_quality_gate, prepare_build_file
-from databank.warehouse import GOLD_WAREHOUSE_SCHEMAS, delta_tables_in, register_delta_tables, register_silver
+from databank.marts import GoldGate, built_aside, gold_quality_gate
+from databank.warehouse import (
+    GOLD_WAREHOUSE_SCHEMAS,
+    SCHEMA_FOLDERS,
+    delta_tables_in,
+    register_delta_tables,
+    register_silver,
+)
 
 # dbt's selector of the models the warehouse makes itself: views cost nothing to make and read their
 # tables where they are.
@@ -52,18 +57,13 @@ def publish_warehouse_from_gold(
     """A new warehouse over the lakehouse's silver, intermediate and gold tables, with the project's
     views, checked by `gold_gate` (raises to stop it) and swapped in; returns what it shows."""
     started = time.perf_counter()
-    published = settings.warehouse
-    published.parent.mkdir(parents=True, exist_ok=True)
-    build = build_file_of(published)
     lakehouse = Path(settings.lakehouse)
-    with build_lock(published):
-        prepare_build_file(published, build, fresh=True)
+    with built_aside(settings.warehouse, fresh=True) as (build, _):
         with duckdb.connect(str(build), config=settings.marts_build.duckdb_config(build)) as con:
             tables = {"silver": register_silver(con, lakehouse)}
-            for schema, folder in GOLD_WAREHOUSE_SCHEMAS.items():
-                tables[schema] = register_delta_tables(
-                    con, lakehouse / folder, schema, delta_tables_in(lakehouse / folder)
-                )
+            for schema in GOLD_WAREHOUSE_SCHEMAS:
+                folder = lakehouse / SCHEMA_FOLDERS[schema]
+                tables[schema] = register_delta_tables(con, folder, schema, delta_tables_in(folder))
         if not tables[MARTS_SCHEMA]:
             raise FileNotFoundError(f"no gold table under {lakehouse / 'gold'}: the marts job has not run")
         views = DbtRun(
@@ -77,7 +77,6 @@ def publish_warehouse_from_gold(
         )
         run_dbt(views, "run", "--select", VIEW_MODELS)
         warnings = gold_gate(settings, build, run_date) if gold_gate else None
-        with duckdb.connect(str(build)) as con:
-            con.execute("CHECKPOINT")  # nothing left in a write-ahead log beside the file
-        os.replace(build, published)
-    return WarehouseResult(run_date, published, tables, tuple(warnings or ()), time.perf_counter() - started)
+    return WarehouseResult(
+        run_date, settings.warehouse, tables, tuple(warnings or ()), time.perf_counter() - started
+    )

@@ -103,14 +103,10 @@ def build_marts(
     data tests (the test suite does, a night need not: they test SQL logic, not the night's data).
     """
     started = time.perf_counter()
-    published = settings.warehouse
-    published.parent.mkdir(parents=True, exist_ok=True)
-    build = build_file_of(published)
     work_dir = dbt_work_dir(settings.reports)
     if full_refresh and restate:
         raise ValueError("a full refresh keeps history as known, a restatement rewrites it: choose one")
-    with build_lock(published):
-        fresh = prepare_build_file(published, build, fresh=full_refresh or restate)
+    with built_aside(settings.warehouse, fresh=full_refresh or restate) as (build, fresh):
         with duckdb.connect(str(build), config=settings.marts_build.duckdb_config(build)) as con:
             registered = register_silver(con, settings.lakehouse)
             earlier = [] if restate or not fresh else _nights_before(con, registered, run_date)
@@ -158,14 +154,12 @@ def build_marts(
                 rewrite_all=full_refresh or restate,
                 retention_hours=retention_days * 24,
             )
-            con.execute("CHECKPOINT")  # nothing left in a write-ahead log beside the file
         gold_seconds = time.perf_counter() - gold_started
 
         docs_site = "not built" if dbt_step else publish_docs_site(step, settings.reports)
-        os.replace(build, published)
     return BuildResult(
         run_date=run_date,
-        warehouse=published,
+        warehouse=settings.warehouse,
         tables=tuple(tables),
         nights=nights,
         restated=restate,
@@ -210,8 +204,23 @@ def gold_quality_gate(settings: Settings, build: Path, run_date: date) -> list[s
         ) from error
 
 
-def build_file_of(published: Path) -> Path:
-    """The file a build of the `published` warehouse works on, beside it, until it is swapped in."""
+@contextmanager
+def built_aside(published: Path, fresh: bool) -> Iterator[tuple[Path, bool]]:
+    """A build of the `published` warehouse, in a file beside it and under its build lock: yields the
+    build file and whether it starts empty (`fresh`, or nothing published yet; otherwise it starts as a
+    copy of the published file). When the block ends without an error the build file is swapped in,
+    atomically; after an error the published file is as it was."""
+    published.parent.mkdir(parents=True, exist_ok=True)
+    build = _build_file_of(published)
+    with build_lock(published):
+        started_empty = _prepare_build_file(published, build, fresh)
+        yield build, started_empty
+        with duckdb.connect(str(build)) as con:
+            con.execute("CHECKPOINT")  # nothing left in a write-ahead log beside the file
+        os.replace(build, published)
+
+
+def _build_file_of(published: Path) -> Path:
     return published.with_name(f"{published.stem}.build{published.suffix}")
 
 
@@ -229,8 +238,7 @@ def build_lock(published: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def prepare_build_file(published: Path, build: Path, fresh: bool) -> bool:
-    """Make the build file; return whether it starts empty (nothing published yet, or `fresh`)."""
+def _prepare_build_file(published: Path, build: Path, fresh: bool) -> bool:
     for leftover in (build, build.with_name(build.name + ".wal")):
         leftover.unlink(missing_ok=True)  # of a build that died
     # Incremental marts start from their previous state: copying the file is cheap next to

@@ -36,15 +36,8 @@ from databank.dbt_runner import (
     statuses,
 )
 from databank.gold_tables import MARTS_SCHEMA
-from databank.warehouse import delta_tables_in
+from databank.warehouse import SCHEMA_FOLDERS, delta_tables_in
 
-# The lakehouse folder of each schema the build reads or writes (dbt_project/macros/generate_schema_name.sql)
-SCHEMA_FOLDERS = {
-    "silver": "silver",
-    "staging": "staging",
-    "intermediate": "intermediate",
-    MARTS_SCHEMA: "gold",
-}
 # New Delta tables of the session keep no column statistics: the personal-column rule of the local
 # path (`databank.privacy.personal_columns`) is not known to dbt, and a file's min/max of a one_id in the
 # transaction log would outlive the consumer's erasure.

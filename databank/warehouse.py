@@ -39,9 +39,17 @@ SILVER_TABLES = (
 )
 
 
-# The lakehouse folder of each schema of dbt-spark's tables that the cluster profile's warehouse shows
-# as views (`databank.gold_warehouse`; dbt_project/macros/generate_schema_name.sql)
-GOLD_WAREHOUSE_SCHEMAS = {"intermediate": "intermediate", MARTS_SCHEMA: "gold"}
+# The lakehouse folder of each schema dbt reads or writes on the cluster profile
+# (`databank.spark_marts`; dbt_project/macros/generate_schema_name.sql)
+SCHEMA_FOLDERS = {
+    "silver": "silver",
+    "staging": "staging",
+    "intermediate": "intermediate",
+    MARTS_SCHEMA: "gold",
+}
+# The schemas of dbt-spark's tables that the cluster profile's warehouse shows as views beside silver's
+# (`databank.gold_warehouse`)
+GOLD_WAREHOUSE_SCHEMAS = ("intermediate", MARTS_SCHEMA)
 
 
 class NoWarehouseError(FileNotFoundError):
@@ -68,12 +76,12 @@ def refresh_delta_views(con: duckdb.DuckDBPyConnection, lakehouse: Path) -> None
     """Point every view of a Delta table in the file at the files its log lists now (after a vacuum
     the earlier ones are gone): silver's, and on the cluster profile those of intermediate and gold."""
     register_silver(con, lakehouse)
-    for schema, folder in GOLD_WAREHOUSE_SCHEMAS.items():
+    for schema in GOLD_WAREHOUSE_SCHEMAS:
         views = con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'VIEW'",
             [schema],
         ).fetchall()
-        register_delta_tables(con, lakehouse / folder, schema, [name for (name,) in views])
+        register_delta_tables(con, lakehouse / SCHEMA_FOLDERS[schema], schema, [name for (name,) in views])
 
 
 def delta_tables_in(folder: Path) -> list[str]:
