@@ -1,8 +1,13 @@
 """The marts on the cluster profile, on a real Spark standalone cluster (a master and two workers on
 127.0.0.1): two nights built by dbt-spark inside the job the nightly DAG submits (its
-`build_and_publish_marts` task), gold written as Delta by delta-spark. The same two nights built on the
-embedded profile (dbt-duckdb on a warehouse copy, gold exported by delta-rs) must give every gold
-table with the same columns, types and rows.
+`build_and_publish_marts` task), gold written as Delta by delta-spark, then the analyst warehouse its
+`publish_warehouse` task makes over that gold (`databank.gold_warehouse`).
+
+The same two nights built on the embedded profile (dbt-duckdb on a warehouse copy, gold exported by
+delta-rs) are the reference: every gold table must have the same columns, types and rows; the
+cluster's warehouse must show every mart with the embedded warehouse's rows and give every bundled
+audience the same members. A failed gold gate must leave the published warehouse as it was, and an
+erasure must reach the tables delta-spark wrote, their logs and the warehouse's views of them.
 
 Both profiles start from the same silver, the integration tests' three resolved days (`resolved`). The
 first night is each profile's first build, a full one; the second is incremental and merges into the
