@@ -124,13 +124,17 @@ def run_dbt_build(run: DbtRun) -> None:
 
 
 def build_options(run: DbtRun) -> list[str]:
-    """The options of a run's `dbt build`, on either target: the nodes it leaves out, and whether
-    it is a full refresh."""
+    """The options of a run's `dbt build`: the tests it leaves out, and whether it is a full refresh."""
+    return [*data_test_options(run), *(["--full-refresh"] * run.full_refresh)]
+
+
+def data_test_options(run: DbtRun) -> list[str]:
+    """The options of a run's tests (in `dbt build` or `dbt test`): the ones it leaves out."""
     excluded = [
         *(["resource_type:unit_test"] * (not run.unit_tests)),
         *([FULL_BUILD_TESTS] * (not run.full_refresh)),
     ]
-    return [*(["--exclude", *excluded] if excluded else []), *(["--full-refresh"] * run.full_refresh)]
+    return ["--exclude", *excluded] if excluded else []
 
 
 def run_dbt(run: DbtRun, command: str, *options: str) -> None:

@@ -9,10 +9,13 @@ notebooks, audience exports and `databank status` read the warehouse file. After
   `databank.warehouse.register_delta_tables`);
 - dbt-duckdb makes the project's views (the staging models and any other model materialised as a
   view), which an audience or a notebook may read as on the embedded profile;
+- dbt-duckdb runs the night's data tests on it, the tests a build on the embedded profile runs (the
+  marts job only runs the models: a test is a query here, a Spark job there);
 - the gold quality gate checks the file as it checks the embedded build;
 
-and only then is it swapped in for the published file, atomically. A failed critical expectation
-fails the night before an audience is synced from it; gold itself was written by the marts job.
+and only then is it swapped in for the published file, atomically. A failed data test or critical
+expectation fails the night before an audience is synced from it; gold itself was written by the marts
+job, and running the night again once the cause is mended rewrites it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import duckdb
 
 from databank.config import Settings
 from databank.dbt_project import dbt_work_dir, find_dbt_project, settings_vars
-from databank.dbt_runner import DbtRun, run_dbt
+from databank.dbt_runner import DbtRun, data_test_options, run_dbt
 from databank.gold_tables import MARTS_SCHEMA
 from databank.marts import GoldGate, built_aside, gold_quality_gate
 from databank.warehouse import (
@@ -55,9 +58,14 @@ def publish_warehouse_from_gold(
     settings: Settings, run_date: date, gold_gate: GoldGate | None = gold_quality_gate
 ) -> WarehouseResult:
     """A new warehouse over the lakehouse's silver, intermediate and gold tables, with the project's
-    views, checked by `gold_gate` (raises to stop it) and swapped in; returns what it shows."""
+    views, checked by the night's data tests and `gold_gate` (either raises to stop it) and swapped in;
+    returns what it shows.
+
+    The first warehouse (none published yet) follows the marts job's first build, a full one, and runs
+    the tests only full builds run, as on the local target."""
     started = time.perf_counter()
     lakehouse = Path(settings.lakehouse)
+    first = not settings.warehouse.exists()
     with built_aside(settings.warehouse, fresh=True) as (build, _):
         with duckdb.connect(str(build), config=settings.marts_build.duckdb_config(build)) as con:
             tables = {"silver": register_silver(con, lakehouse)}
@@ -66,16 +74,17 @@ def publish_warehouse_from_gold(
                 tables[schema] = register_delta_tables(con, folder, schema, delta_tables_in(folder))
         if not tables[MARTS_SCHEMA]:
             raise FileNotFoundError(f"no gold table under {lakehouse / 'gold'}: the marts job has not run")
-        views = DbtRun(
+        night = DbtRun(
             project_dir=find_dbt_project(),
             warehouse=build,
             run_date=run_date,
-            full_refresh=False,
+            full_refresh=first,
             work_dir=dbt_work_dir(settings.reports) / "warehouse",
             resources=settings.marts_build,
             settings_vars=settings_vars(settings),
         )
-        run_dbt(views, "run", "--select", VIEW_MODELS)
+        run_dbt(night, "run", "--select", VIEW_MODELS)
+        run_dbt(night, "test", *data_test_options(night))
         warnings = gold_gate(settings, build, run_date) if gold_gate else None
     return WarehouseResult(
         run_date, settings.warehouse, tables, tuple(warnings or ()), time.perf_counter() - started

@@ -24,13 +24,14 @@ import pyarrow.parquet as pq
 import pytest
 from cluster_submit import cluster_profile, submit
 from delta_reading import START
+from deltalake import DeltaTable, write_deltalake
 from lakehouse_content import read_table, tables, tables_that_differ
 
 from databank import pipeline
 from databank.audiences import size_audience
 from databank.config import Settings, load_settings
 from databank.gold_warehouse import publish_warehouse_from_gold
-from databank.marts import GoldQualityError, build_marts
+from databank.marts import GoldQualityError, MartsBuildError, build_marts
 from databank.privacy.purge import Erased, delta_tables, purge_delta_table, purge_warehouse
 from databank.resources import audience_examples_folder
 from databank.warehouse import open_published
@@ -143,6 +144,24 @@ def test_a_failed_gold_gate_leaves_the_published_warehouse_as_it_was(cluster):
         publish_warehouse_from_gold(cluster, NIGHTS[-1], gold_gate=failing_gate)
 
     assert cluster.warehouse.read_bytes() == before
+
+
+def test_a_failed_data_test_fails_the_warehouse_and_the_published_one_stays(cluster, tmp_path):
+    """The marts job runs the models; the night's data tests run in the warehouse made over its gold."""
+    settings = load_settings(data_dir=tmp_path, hmac_key=KEY)
+    shutil.copytree(cluster.lakehouse, settings.lakehouse)
+    settings.warehouse.parent.mkdir(parents=True)
+    shutil.copyfile(cluster.warehouse, settings.warehouse)
+    before = settings.warehouse.read_bytes()
+    consumers = settings.lakehouse / "gold" / "dim_consumers"
+    write_deltalake(str(consumers), DeltaTable(str(consumers)).to_pyarrow_table().slice(0, 1), mode="append")
+
+    with pytest.raises(MartsBuildError) as failed:
+        publish_warehouse_from_gold(settings, NIGHTS[-1])
+
+    failed_tests = {failure["unique_id"].rsplit(".", 1)[0] for failure in failed.value.failures}
+    assert "test.databank.unique_dim_consumers_one_id" in failed_tests
+    assert settings.warehouse.read_bytes() == before
 
 
 def test_erasure_removes_a_consumer_from_every_table_the_cluster_built_and_its_warehouse(cluster, tmp_path):
