@@ -12,7 +12,7 @@ export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo example test lint bench check-python check-java browser airflow dashboard cluster
+.PHONY: setup demo example test test-slow lint bench check-python check-java browser airflow dashboard cluster
 
 setup: check-python check-java $(VENV)/.synced $(JARS)/.copied
 
@@ -112,9 +112,14 @@ lint: setup
 	$(BIN)/ruff format --check .
 	cd dbt_project && DATABANK_DBT_DUCKDB_PATH=:memory: ../$(BIN)/sqlfluff lint .
 
+# The suite without the tests marked slow (pyproject.toml says which), and those alone; CI runs both.
 # pytest exits 5 when it collects nothing; say so instead of failing for the wrong reason.
 test: setup lint browser
-	@$(BIN)/python -m pytest; rc=$$?; \
+	@$(BIN)/python -m pytest -m "not slow"; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+test-slow: setup browser
+	@$(BIN)/python -m pytest -m slow; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 # Every benchmark runs and prints its figures; the target fails if any missed its goal.

@@ -19,6 +19,7 @@ from databank.config import load_settings
 from databank.generator.generate import GenerateArgs, generate
 
 pytestmark = pytest.mark.slow
+
 DAY = date(2026, 3, 2)
 KEY = "web-only-brand-key"
 OWN_FEEDS = ["online_orders", "online_events", "members"]

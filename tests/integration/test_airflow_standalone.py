@@ -8,13 +8,9 @@ import os
 import socket
 import urllib.request
 
-import pytest
-
 from databank.airflow_standalone import start
 from databank.config import load_settings
 from databank.pipeline import DAG_ID
-
-pytestmark = pytest.mark.slow
 
 
 def _free_port() -> int:

@@ -11,8 +11,6 @@ import pytest
 from databank.audiences import export_audience, size_audience
 from databank.config import load_settings
 
-pytestmark = pytest.mark.slow
-
 MARTS = (
     "dim_consumers",
     "dim_memberships",

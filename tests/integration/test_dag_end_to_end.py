@@ -37,7 +37,6 @@ from databank.contracts import load_contract
 from databank.generator.generate import GenerateArgs, generate
 from databank.lineage_settings import EVENTS_FILE
 
-pytestmark = pytest.mark.slow
 DAYS = (date(2026, 3, 1), date(2026, 3, 2))
 LATE_FEED = "online_events"
 # Marts a single day of a small brand fills; the rest (RFM, lifecycle, ...) may rightly be empty.
@@ -219,6 +218,7 @@ def test_each_night_sent_the_lineage_of_its_tasks_from_a_landing_folder_to_the_m
     assert str(lake / "gold" / "aipl_daily_funnel") in paths(marts[-1], "outputs")
 
 
+@pytest.mark.slow
 def test_a_file_landing_late_is_picked_up_by_running_its_day_and_the_days_after(night):
     settings, _ = night
     late = next((settings.data_dir / "held-back").iterdir())

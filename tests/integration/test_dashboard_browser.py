@@ -20,7 +20,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from databank.dashboard import PAGES
 from databank.dashboard.launch import settings_environment
 
-pytestmark = pytest.mark.slow
 ERROR_BOXES = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 STARTUP_SECONDS = 60

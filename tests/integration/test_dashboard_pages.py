@@ -10,7 +10,6 @@ from streamlit.testing.v1 import AppTest
 
 from databank.dashboard import APP, PAGES
 
-pytestmark = pytest.mark.slow
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -14,8 +14,6 @@ from databank.dbt_project import find_dbt_project
 from databank.dbt_runner import DbtRun, MartsBuildError, run_dbt
 from databank.quality.results import read_results
 
-pytestmark = pytest.mark.slow
-
 
 def test_dbt_build_over_silver_passes_every_model_test(published):
     settings, result = published  # built with every data test and unit test, which all passed

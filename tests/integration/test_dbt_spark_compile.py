@@ -24,7 +24,6 @@ from delta_reading import DAYS, START
 
 from databank.warehouse import SILVER_TABLES
 
-pytestmark = pytest.mark.slow
 PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 BUILT_IN_TESTS = {"unique", "not_null", "accepted_values", "relationships"}
 SCHEMAS = ("silver", "staging", "intermediate", "marts", "gold")

@@ -39,6 +39,7 @@ from databank.lakehouse import EmbeddedLakehouse
 from spark_jobs import ingest_feed
 
 pytestmark = pytest.mark.slow
+
 DAY = date(2026, 2, 1)
 STAMP = f"{DAY:%Y%m%d}"
 KEY = "delivery-shapes-key"

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-pytestmark = pytest.mark.slow
 LINEAGE_BUTTON = 'a[title="View Lineage Graph"]'
 # The ids of the nodes the lineage graph draws (cytoscape keeps its instance on its container).
 GRAPH_NODES = """

@@ -37,7 +37,6 @@ from databank.privacy.erasure import read_audit
 from databank.privacy.purge import active_dataset
 from databank.privacy.vault import Vault
 
-pytestmark = pytest.mark.slow
 DAYS = (date(2026, 4, 1), date(2026, 4, 2), date(2026, 4, 3))
 KEY = "erasure-end-to-end-key"
 PLANTED_PHONE = "13912345678"
@@ -245,6 +244,7 @@ def test_the_vault_cannot_reveal_them_and_the_audit_names_no_identifier(person, 
     assert not any(h in str(audit) for h in {n.split(":", 1)[1] for n in nodes} | one_ids)
 
 
+@pytest.mark.slow
 def test_their_old_record_delivered_again_changed_is_suppressed_and_they_stay_gone(person, erased):
     settings, member, nodes, one_ids = person
     header, _ = _member_rows(settings, DAYS[0])

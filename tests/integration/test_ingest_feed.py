@@ -24,8 +24,6 @@ from databank.lakehouse import EmbeddedLakehouse
 from databank.landing import list_delivered
 from spark_jobs.ingest_feed import FILES_TABLE, RUNS_TABLE, ingest
 
-pytestmark = pytest.mark.slow
-
 TRUNCATION_REASONS = {"malformed_json", "malformed_row", "truncated_line"}
 REASON_OF_DEFECT = {
     "malformed_json": {"malformed_json"},

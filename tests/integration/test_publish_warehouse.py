@@ -13,7 +13,6 @@ from databank.config import load_settings
 from databank.gold_tables import GOLD_PARTITIONS
 from databank.marts import build_marts
 
-pytestmark = pytest.mark.slow
 LAST_NIGHT, TONIGHT = START + timedelta(days=DAYS - 2), START + timedelta(days=DAYS - 1)
 
 

@@ -23,7 +23,6 @@ from databank.quality.docs import build_data_docs
 from databank.quality.gates import QualityGateError, check_bronze, check_gold, check_silver
 from databank.quality.results import read_results
 
-pytestmark = pytest.mark.slow
 LAST_DAY = START + timedelta(days=DAYS - 1)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import polars as pl
-import pytest
 from delta_reading import DAYS, START, read_table
 from pyspark.sql import functions as F
 
@@ -14,7 +13,6 @@ from spark_jobs.resolve_identity import HISTORY, MAP, every_linkable_node, resol
 from spark_jobs.standardise import IDENTIFIERS_TABLE
 from spark_jobs.transforms.identity import NODE, linkable
 
-pytestmark = pytest.mark.slow
 LAST = START + timedelta(days=DAYS - 1)
 
 

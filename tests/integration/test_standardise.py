@@ -14,8 +14,6 @@ from delta_reading import FEEDS, START, read_table
 from databank.contracts import IdentifierType, load_contract
 from spark_jobs.standardise import IDENTIFIERS_TABLE, standardise
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.mark.parametrize("feed", FEEDS)
 def test_silver_holds_every_valid_record_once(standardised, feed):

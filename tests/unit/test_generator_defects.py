@@ -3,13 +3,8 @@
 import hashlib
 from collections import defaultdict
 
-import pytest
-
 from databank.contracts import feeds, load_contract
 from databank.generator.delivery import FILE_DEFECTS, record_defects
-
-# These tests share the session's generated run (a few seconds to build and read).
-pytestmark = pytest.mark.slow
 
 
 def _logged_id_in(line: str, logged_ids: set[str]) -> str:

@@ -1,10 +1,5 @@
 """POS files come in their system's encoding: GBK from the legacy franchise system, UTF-8 from mPOS."""
 
-import pytest
-
-# These tests share the session's generated run (a few seconds to build and read).
-pytestmark = pytest.mark.slow
-
 
 def _pos_files(generated, checked, system: str) -> dict[str, bytes]:
     """Content of the non-empty POS files of one store system (re-sends aside), by path."""

@@ -5,11 +5,6 @@ import math
 from collections import Counter, defaultdict
 from datetime import date
 
-import pytest
-
-# These tests share the session's generated run (a few seconds to build and read).
-pytestmark = pytest.mark.slow
-
 EARTH_RADIUS_M = 6_371_000
 
 

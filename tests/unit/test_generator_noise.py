@@ -4,11 +4,6 @@ import re
 from collections import defaultdict
 from itertools import combinations
 
-import pytest
-
-# These tests share the session's generated run (a few seconds to build and read).
-pytestmark = pytest.mark.slow
-
 PLACEHOLDER_PHONE = "13800000000"
 
 

@@ -8,9 +8,6 @@ import pytest
 
 from databank.contracts import IdentifierType, feeds, load_contract
 
-# These tests share the session's generated run (a few seconds to build and read).
-pytestmark = pytest.mark.slow
-
 PHONE_DIGITS = 11
 
 
