@@ -36,8 +36,9 @@ the day, then the days after it) are the same tasks run again.
    warehouse, atomically. Its outlets are one Asset per gold table (`databank.gold.<table>`), each
    event carrying the table's rows and Delta version, so a consumer (a BI refresh, an export)
    schedules on the tables it reads. On the cluster profile the submitted job writes gold with
-   dbt-spark, and `publish_warehouse` then makes the warehouse over it (views over the Delta tables,
-   the project's views), checks it with the gold gate and swaps it in (`databank.gold_warehouse`).
+   dbt-spark's models, and `publish_warehouse` then makes the warehouse over it (views over the Delta
+   tables, the project's views), runs the night's dbt data tests and the gold gate on it and swaps it
+   in (`databank.gold_warehouse`).
 9. `sync_<audience>__<destination>`, one task per `[[reach.syncs]]`: what changed in the audience
    tonight (adds and removes, consenting consumers only) sent to the destination
    (`databank.reach.sync`). Each is its own task after the publish: one that fails (a webhook
@@ -259,7 +260,8 @@ def build_and_publish_marts(data_interval_start: datetime | None = None, outlet_
 
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=PIPELINE.marts_timeout_minutes))
 def publish_warehouse(data_interval_start: datetime | None = None) -> dict:
-    """The warehouse over the gold the cluster wrote, checked by the gold gate and swapped in."""
+    """The warehouse over the gold the cluster wrote, checked by dbt's data tests and the gold gate,
+    and swapped in."""
     return pipeline.publish_warehouse(pipeline.business_day(data_interval_start))
 
 

@@ -197,7 +197,7 @@ def build_and_publish_marts(day: date) -> dict[str, Any]:
 
 def publish_warehouse(day: date) -> dict[str, Any]:
     """The cluster profile's warehouse: the lakehouse's silver, intermediate and gold tables as views,
-    checked by the gold gate and swapped in (`databank.gold_warehouse`)."""
+    checked by the night's dbt data tests and the gold gate, and swapped in (`databank.gold_warehouse`)."""
     from databank.gold_warehouse import publish_warehouse_from_gold
     from databank.marts import MartsBuildError
 
