@@ -1,15 +1,15 @@
 """Two nights of the demo brand on each profile, side by side.
 
 embedded: the nightly DAG in one process, as `databank run` runs it (Spark in that process, the marts
-by dbt-duckdb). cluster: the same DAG, its ingest, standardise, identity and marts tasks submitted with
-spark-submit to a Spark standalone cluster this benchmark starts on the machine (a master and two
-one-core workers, as `make cluster` starts it), the marts built by dbt-spark into gold. Each profile
-runs in a process of its own (Airflow reads its configuration once per process), on a data folder of
-its own, from the same landed files.
+by dbt-duckdb). cluster: the same DAG, its ingest and standardise (one application each for every
+feed), identity and marts submitted with spark-submit to a Spark standalone cluster this benchmark
+starts on the machine (a master and two one-core workers, as `make cluster` starts it), the marts
+built by dbt-spark into gold. Each profile runs in a process of its own (Airflow reads its
+configuration once per process), on a data folder of its own, from the same landed files.
 
 Prints each night's seconds on both profiles, and the last night's seconds by step. No target: on one
-machine the cluster pays an application per submitted task and dbt-spark's cost per model, which is
-what these figures show; the profile is there for the brand whose data outgrow one machine.
+machine the cluster pays an application per step and dbt-spark's cost per model, which is what these
+figures show; the profile is there for the brand whose data outgrow one machine.
 
     python -m benchmarks.profiles [--nights 2] [--out .bench]
 """

@@ -74,6 +74,13 @@ night; per-model tasks would each write the published file. dbt's own output lis
   downloaded at run time; the cluster's Python environment has databank installed from the same lock
   file. There dbt-spark builds the marts in the submitted application and writes gold itself, table by
   table (`databank.spark_marts`), instead of a warehouse file swapped in whole.
+  An application costs a driver and its executors' start-up (tens of seconds), so the cluster runs
+  one application, `ingest_feeds`, for every feed delivered tonight (once each feed's sensor is done),
+  and one, `standardise_feeds`, for every feed that passed its bronze gate. Each feed's `ingest` and
+  `standardise` tasks then report the feed's outcome in them (`databank.feed_outcomes`): its figures,
+  or its error, so a feed's bad data fails its own task while the other feeds go on. The application
+  itself fails, and is retried whole, only for a failure a retry may fix; to run a feed again once its
+  data is fixed, clear the application's task (with its downstream tasks).
 - Logic lives in `databank.pipeline` (importable, testable without Airflow); this file only wires it.
 """
 
@@ -178,7 +185,7 @@ def submitted(job: str, task_id: str, *arguments: str, **task_arguments) -> Spar
         application_args=[*arguments, "--date", BUSINESS_DAY],
         conn_id=SETTINGS.cluster.spark_conn_id,
         conf=SETTINGS.cluster.spark_conf(),
-        name=f"databank {task_id} {' '.join(arguments)} {BUSINESS_DAY}".replace("  ", " "),
+        name=f"databank {task_id} {BUSINESS_DAY}",
         **task_arguments,
     )
 
@@ -195,19 +202,70 @@ def check_silver(feed: str, data_interval_start: datetime | None = None) -> dict
     return pipeline.check_quality("silver", feed, pipeline.business_day(data_interval_start))
 
 
+@task(multiple_outputs=False)
+def feed_outcome(step: str, feed: str, data_interval_start: datetime | None = None) -> dict:
+    """The feed's outcome in the night's application of the step: its figures, or its error."""
+    return pipeline.feed_outcome(step, feed, pipeline.business_day(data_interval_start))
+
+
+def feeds_that_passed(task_id: str) -> str:
+    """Rendered at run time: the feeds whose `task_id` in their group succeeded, comma-separated (a
+    skipped optional feed's task left no XCom)."""
+    return "".join(
+        f"{{% if ti.xcom_pull(task_ids='{feed}.{task_id}') is not none %}}{feed},{{% endif %}}"
+        for feed in PIPELINE.feeds
+    )
+
+
 @task_group
-def feed_night(feed: str, required: bool) -> None:
-    """Wait for one feed's delivery, ingest it, check bronze, standardise it, check silver."""
+def feed_night(feed: str, required: bool, applications: dict | None = None) -> None:
+    """Wait for one feed's delivery, ingest it, check bronze, standardise it, check silver.
+
+    On the cluster, `applications` are the night's two submitted applications, which ingest and
+    standardise every delivered feed: the group's own ingest and standardise tasks then report the
+    feed's outcome in them, with the feed's lineage, so the DAG still shows which feed failed."""
     landed = wait_for_landing.override(soft_fail=not required)(feed, required)
     ingest_lineage = lineage.ingest_lineage(SETTINGS.landing, SETTINGS.lakehouse, feed).arguments()
     standardise_lineage = lineage.standardise_lineage(SETTINGS.lakehouse, feed).arguments()
-    if ON_CLUSTER:
-        ingested = submitted("ingest_feed", "ingest", "--feed", feed, **ingest_lineage)
-        standardised = submitted("standardise", "standardise", "--feed", feed, **standardise_lineage)
+    if applications:
+        ingested = feed_outcome.override(task_id="ingest", **ingest_lineage)("ingest", feed)
+        standardised = feed_outcome.override(task_id="standardise", **standardise_lineage)(
+            "standardise", feed
+        )
     else:
         ingested = ingest.override(**ingest_lineage)(feed)
         standardised = standardise.override(**standardise_lineage)(feed)
-    landed >> ingested >> check_bronze(feed) >> standardised >> check_silver(feed)
+    bronze_checked = check_bronze(feed)
+    landed >> ingested >> bronze_checked >> standardised >> check_silver(feed)
+    if applications:
+        landed >> applications["ingest"] >> ingested
+        bronze_checked >> applications["standardise"] >> standardised
+
+
+def feed_applications() -> dict | None:
+    """On the cluster: one submitted application ingesting every feed delivered tonight, and one
+    standardising every feed that passed its bronze gate; none on the embedded profile."""
+    if not ON_CLUSTER:
+        return None
+    # A skipped optional feed is no failure: the applications run for the feeds that are there.
+    return {
+        "ingest": submitted(
+            "ingest_feed",
+            "ingest_feeds",
+            "--feed",
+            feeds_that_passed("wait_for_landing"),
+            "--record-outcomes",
+            trigger_rule=TriggerRule.NONE_FAILED,
+        ),
+        "standardise": submitted(
+            "standardise",
+            "standardise_feeds",
+            "--feed",
+            feeds_that_passed("check_bronze"),
+            "--record-outcomes",
+            trigger_rule=TriggerRule.NONE_FAILED,
+        ),
+    }
 
 
 @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED)
@@ -319,8 +377,10 @@ def keep_lakehouse(data_interval_start: datetime | None = None) -> dict:
     },
 )
 def databank_nightly() -> None:
+    applications = feed_applications()
     feeds = [
-        feed_night.override(group_id=feed)(feed, feed in PIPELINE.required_feeds) for feed in PIPELINE.feeds
+        feed_night.override(group_id=feed)(feed, feed in PIPELINE.required_feeds, applications)
+        for feed in PIPELINE.feeds
     ]
     erased = apply_erasure_requests()
     built = feeds >> erased >> identity_task() >> marts_task()

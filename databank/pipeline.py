@@ -122,7 +122,7 @@ def ingest(feed: str, day: date) -> dict[str, Any]:
     config = settings()
     with _not_retryable(*NOT_RETRYABLE_ERRORS):
         result = ingest_feed(spark(), lakehouse_for(config), config, feed, day)
-    return _plain(result)
+    return plain_result(result)
 
 
 def standardise(feed: str, day: date) -> dict[str, Any]:
@@ -134,7 +134,22 @@ def standardise(feed: str, day: date) -> dict[str, Any]:
     config = settings()
     with _not_retryable(*NOT_RETRYABLE_ERRORS):
         result = standardise_feed(spark(), lakehouse_for(config), config, feed, day)
-    return _plain(result)
+    return plain_result(result)
+
+
+def feed_outcome(step: str, feed: str, day: date) -> dict[str, Any]:
+    """On the cluster: what the step's application, submitted for every feed of the night, did with
+    `feed` on `day` (`databank.feed_outcomes`): its figures, or its error raised as the feed's."""
+    from databank.feed_outcomes import OutcomeMissingError, read_outcome
+
+    # Reading again cannot change what the application recorded: running it again can (clear its task).
+    with _not_retryable(OutcomeMissingError):
+        outcome = read_outcome(settings().lakehouse, step, feed, day)
+    if not outcome.succeeded:
+        raise NotRetryableError(
+            f"{step} of {feed} for {day} failed in the night's {step} application: {outcome.error}"
+        )
+    return outcome.result
 
 
 def check_quality(stage: str, feed: str, day: date) -> dict[str, Any]:
@@ -158,7 +173,7 @@ def apply_erasure_requests(day: date) -> dict[str, Any]:
     from databank.privacy.erasure import apply_erasure, pending_feed_requests
 
     config = settings()
-    return _plain(apply_erasure(config, pending_feed_requests(config, day)))
+    return plain_result(apply_erasure(config, pending_feed_requests(config, day)))
 
 
 def resolve(day: date) -> dict[str, Any]:
@@ -167,7 +182,7 @@ def resolve(day: date) -> dict[str, Any]:
     from spark_jobs.resolve_identity import resolve as resolve_identity
 
     config = settings()
-    return _plain(resolve_identity(spark(), lakehouse_for(config), config, day))
+    return plain_result(resolve_identity(spark(), lakehouse_for(config), config, day))
 
 
 def build_and_publish_marts(day: date) -> dict[str, Any]:
@@ -243,7 +258,7 @@ def sync_audience(audience: str, destination: str, day: date) -> dict[str, Any]:
 
     with _not_retryable(AudienceError):
         report = sync(settings(), audience, destination, day)
-    return _plain(report)
+    return plain_result(report)
 
 
 def spark_job_file(job: str) -> Path:
@@ -268,7 +283,7 @@ def _not_retryable(*errors: type[BaseException]) -> Iterator[None]:
         raise NotRetryableError(f"{type(error).__name__}: {error}") from error
 
 
-def _plain(result: Any) -> dict[str, Any]:
+def plain_result(result: Any) -> dict[str, Any]:
     """A job's result dataclass as a JSON-ready dict (what a task returns to XCom)."""
     values = dataclasses.asdict(result)
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}

@@ -14,11 +14,14 @@ A history load ingests a range of days in one pass (`--until`): each day is deci
 accounted and registered as its own night would, in one Spark job.
 
     python -m spark_jobs.ingest_feed --feed online_orders --date 2026-05-01 [--until 2026-05-31]
+    python -m spark_jobs.ingest_feed --feed online_orders,pos_transactions --date 2026-05-01
+
+Several feeds run in turn in one Spark application (`spark_jobs.each_feed`), as the nightly DAG
+submits them on the cluster profile.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 import uuid
@@ -34,17 +37,16 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from databank.business_days import days_between, distinct_days
-from databank.config import Settings, load_settings
+from databank.business_days import distinct_days
+from databank.config import Settings
 from databank.contracts import Contract, load_contract
 from databank.keys import MissingKeyError
-from databank.lakehouse import Lakehouse, lakehouse_for
+from databank.lakehouse import Lakehouse
 from databank.landing import list_delivered
 from databank.privacy.erasure import ERASURE_FEED, read_suppressed_tokens
 from databank.privacy.vault import Vault
 from databank.sources import load_sources, sources_of_feed
-from databank.spark_session import build_session
-from spark_jobs.not_retryable import exit_when_not_retryable
+from spark_jobs.each_feed import run_job
 from spark_jobs.read_delivery import (
     DUPLICATE,
     EMPTY,
@@ -102,25 +104,7 @@ class IngestResult:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    settings = load_settings()
-    spark = build_session(settings, f"ingest {args.feed} {args.date}")
-    days = days_between(args.date, args.until or args.date)
-    with exit_when_not_retryable(*NOT_RETRYABLE_ERRORS):
-        for result in ingest_days(spark, lakehouse_for(settings), settings, args.feed, days):
-            print(result)
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--feed", required=True)
-    parser.add_argument(
-        "--date", required=True, type=date.fromisoformat, help="local business day, YYYY-MM-DD"
-    )
-    parser.add_argument("--until", type=date.fromisoformat, help="last day of a range, YYYY-MM-DD")
-    return parser.parse_args(argv)
+    run_job("ingest", __doc__, argv, ingest_days, NOT_RETRYABLE_ERRORS)
 
 
 def ingest(spark: SparkSession, lake: Lakehouse, settings: Settings, feed: str, day: date) -> IngestResult:

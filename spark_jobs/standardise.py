@@ -8,11 +8,14 @@ are kept per delivery day; readers take the latest. Re-running a day replaces it
 standardises a range of days in one pass (`--until`), with the same rules applied day by day.
 
     python -m spark_jobs.standardise --feed online_orders --date 2026-05-01 [--until 2026-05-31]
+    python -m spark_jobs.standardise --feed online_orders,pos_transactions --date 2026-05-01
+
+Several feeds run in turn in one Spark application (`spark_jobs.each_feed`), as the nightly DAG
+submits them on the cluster profile.
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -21,11 +24,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from databank.business_days import days_between, distinct_days
-from databank.config import Settings, load_settings
+from databank.config import Settings
 from databank.contracts import load_contract
-from databank.lakehouse import Lakehouse, RowsWritten, lakehouse_for
-from databank.spark_session import build_session
-from spark_jobs.not_retryable import exit_when_not_retryable
+from databank.lakehouse import Lakehouse, RowsWritten
+from spark_jobs.each_feed import run_job
 from spark_jobs.transforms.standardise import (
     canonical,
     first_delivery,
@@ -56,21 +58,7 @@ NOT_RETRYABLE_ERRORS = (NotIngestedError,)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--feed", required=True)
-    parser.add_argument(
-        "--date", required=True, type=date.fromisoformat, help="local business day, YYYY-MM-DD"
-    )
-    parser.add_argument("--until", type=date.fromisoformat, help="last day of a range, YYYY-MM-DD")
-    args = parser.parse_args(argv)
-    settings = load_settings()
-    spark = build_session(settings, f"standardise {args.feed} {args.date}")
-    days = days_between(args.date, args.until or args.date)
-    with exit_when_not_retryable(*NOT_RETRYABLE_ERRORS):
-        for result in standardise_days(spark, lakehouse_for(settings), settings, args.feed, days):
-            print(result)
+    run_job("standardise", __doc__, argv, standardise_days, NOT_RETRYABLE_ERRORS)
 
 
 def standardise(

@@ -16,7 +16,7 @@ from databank.cluster_jobs import ClusterJobOperator
 from databank.dbt_runner import MartsBuildError
 from databank.keys import MissingKeyError
 from databank.pipeline import NotRetryableError
-from spark_jobs import build_marts, ingest_feed, standardise
+from spark_jobs import build_marts, each_feed, ingest_feed, standardise
 from spark_jobs.ingest_feed import RowsLostError
 from spark_jobs.not_retryable import NOT_RETRYABLE_EXIT
 from spark_jobs.standardise import NotIngestedError
@@ -83,8 +83,9 @@ NOT_RETRYABLE = [
 def test_a_job_exits_not_retryable_on_a_failure_a_retry_cannot_fix(
     monkeypatch, capsys, job, step, error, arguments
 ):
-    monkeypatch.setattr(job, "build_session", lambda settings, name: None)
-    monkeypatch.setattr(job, "lakehouse_for", lambda settings: None, raising=False)
+    for module in (job, each_feed):  # ingest and standardise start their session in each_feed
+        monkeypatch.setattr(module, "build_session", lambda settings, name: None, raising=False)
+        monkeypatch.setattr(module, "lakehouse_for", lambda settings: None, raising=False)
     monkeypatch.setattr(job, step, _failing(error))
 
     with pytest.raises(SystemExit) as ended:

@@ -335,28 +335,21 @@ def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(c
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
     from databank.spark_conf import _delta_spark_package
-    from spark_jobs.ingest_feed import parse_args
 
     submitted = {t.task_id: t for t in cluster_dag.tasks if isinstance(t, SparkSubmitOperator)}
-    feeds = load_settings().pipeline.feeds
-    ingest = submitted["online_orders.ingest"]
-    # The run of 2026-05-01 (Asia/Shanghai) starts at 16:00 UTC the day before.
-    context = {"data_interval_start": pendulum.datetime(2026, 4, 30, 16, tz="UTC")}
-    arguments = [ingest.render_template(argument, context) for argument in ingest.application_args]
+    ingest = submitted["ingest_feeds"]
 
-    assert set(submitted) == {f"{f}.{step}" for f in feeds for step in ("ingest", "standardise")} | {
-        "resolve_identity",
-        "build_and_publish_marts",
-    }
+    applications = {"ingest_feeds", "standardise_feeds", "resolve_identity", "build_and_publish_marts"}
+    assert set(submitted) == applications
     assert all(Path(task.application).is_file() for task in submitted.values())
     assert Path(ingest.application).name == "ingest_feed.py"
+    assert Path(submitted["standardise_feeds"].application).name == "standardise.py"
     assert ingest._conn_id == "spark_prod"
     assert not ingest.packages  # nothing resolved through Ivy at run time: make setup fetched the jars
     assert "{1}-{2}.jar".format(*_delta_spark_package().split(":")) in {
         Path(jar).name for jar in ingest.conf["spark.jars"].split(",")
     }
     assert ingest.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
-    assert vars(parse_args(arguments)) == {"feed": "online_orders", "date": date(2026, 5, 1), "until": None}
     identity = cluster_dag.get_task("resolve_identity")
     assert identity.upstream_task_ids == {"apply_erasure_requests"}
     assert identity.trigger_rule == "none_failed"
@@ -369,6 +362,45 @@ def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(c
     warehouse = cluster_dag.get_task("publish_warehouse")
     assert warehouse.upstream_task_ids == {"build_and_publish_marts"}
     assert warehouse.downstream_task_ids == {"publish_quality_report"}
+
+
+class _TaskInstance:
+    """What a rendered template sees of the run: the XComs the feeds' tasks left."""
+
+    def __init__(self, values: dict[str, object]):
+        self.values = values
+
+    def xcom_pull(self, task_ids: str):
+        return self.values.get(task_ids)
+
+
+def test_on_the_cluster_one_application_ingests_and_one_standardises_the_feeds_that_are_there(cluster_dag):
+    from spark_jobs.each_feed import job_arguments
+
+    feeds = load_settings().pipeline.feeds
+    # The run of 2026-05-01 (Asia/Shanghai) starts at 16:00 UTC the day before; stores were not
+    # delivered (their sensor skipped, and so was their bronze gate).
+    delivered = [feed for feed in feeds if feed != "stores"]
+    landed = {f"{feed}.wait_for_landing": f"/landing/{feed}/dt=2026-05-01" for feed in delivered}
+    passed = {f"{feed}.check_bronze": {"failed_critical": []} for feed in delivered}
+    context = {
+        "data_interval_start": pendulum.datetime(2026, 4, 30, 16, tz="UTC"),
+        "ti": _TaskInstance(landed | passed),
+    }
+
+    for step, application in (("ingest", "ingest_feeds"), ("standardise", "standardise_feeds")):
+        task = cluster_dag.get_task(application)
+        arguments = job_arguments("", [task.render_template(a, context) for a in task.application_args])
+        assert arguments.feed == tuple(delivered)
+        assert (arguments.date, arguments.until, arguments.record_outcomes) == (date(2026, 5, 1), None, True)
+        assert task.trigger_rule == "none_failed"  # a skipped optional feed is not a failure
+        for feed in feeds:
+            reported = cluster_dag.get_task(f"{feed}.{step}")
+            assert not isinstance(reported, type(task)), feed
+            gate = "wait_for_landing" if step == "ingest" else "check_bronze"
+            assert reported.upstream_task_ids == {f"{feed}.{gate}", application}, feed
+    assert cluster_dag.get_task("ingest_feeds").upstream_task_ids == {f"{f}.wait_for_landing" for f in feeds}
+    assert cluster_dag.get_task("standardise_feeds").upstream_task_ids == {f"{f}.check_bronze" for f in feeds}
 
 
 def test_each_scheduled_sync_is_its_own_task_after_the_publish(parse_dag):

@@ -94,14 +94,17 @@ def test_the_names_of_identity_tables_are_those_the_spark_jobs_write():
     assert lineage.IDENTIFIERS_TABLE == IDENTIFIERS_TABLE
 
 
-def test_jobs_submitted_to_the_cluster_carry_the_same_lineage(nightly, cluster_nightly):
+def test_the_cluster_profiles_tasks_carry_the_same_lineage(nightly, cluster_nightly):
+    """A job submitted for one step (identity) carries its lineage; a feed's ingest and standardise run
+    in applications shared by every feed, and the feed's own task, which reports its outcome there,
+    carries the feed's."""
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
+    assert isinstance(cluster_nightly.get_task("resolve_identity"), SparkSubmitOperator)
     for task_id in ("online_orders.ingest", "online_orders.standardise", "resolve_identity"):
-        embedded, submitted = nightly.get_task(task_id), cluster_nightly.get_task(task_id)
-        assert isinstance(submitted, SparkSubmitOperator)
-        assert _names(submitted.inlets) == _names(embedded.inlets) != set(), task_id
-        assert _names(submitted.outlets) == _names(embedded.outlets) != set(), task_id
+        embedded, on_cluster = nightly.get_task(task_id), cluster_nightly.get_task(task_id)
+        assert _names(on_cluster.inlets) == _names(embedded.inlets) != set(), task_id
+        assert _names(on_cluster.outlets) == _names(embedded.outlets) != set(), task_id
 
 
 def test_by_default_the_events_are_appended_to_a_file_under_the_reports(tmp_path):
