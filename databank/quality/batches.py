@@ -39,16 +39,19 @@ def delta_day(path: Path, day: date) -> pd.DataFrame:
 def rows_per_day(path: Path, days: Iterable[date]) -> dict[date, int]:
     """Rows of each of `days` that a Delta table holds (days without any file are left out).
 
-    Only Parquet footers are read, so it costs the same whatever the size of a day.
+    Only Parquet footers are read, so it costs the same whatever the size of a day. The table's own
+    schema types the day folders: delta-spark also writes the partition column into each file, as a
+    date, which a type guessed from the folder names would not match.
     """
     if not is_delta(path):
         return {}
     table = DeltaTable(str(path))
+    schema = pa.schema(table.schema().to_arrow())
     counts = {}
     for day in days:
         files = _day_files(table, day)
         if files:
-            counts[day] = _dataset(path, files).count_rows()
+            counts[day] = _dataset(path, files, schema).count_rows()
     return counts
 
 

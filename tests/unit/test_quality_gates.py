@@ -7,6 +7,7 @@ import json
 from datetime import date, datetime, timedelta
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from deltalake import write_deltalake
 from quality_rows import clean_table
@@ -51,6 +52,19 @@ def test_a_clean_day_passes_and_its_results_are_kept(settings):
     assert results.num_rows == report.checked
     assert set(results.column("suite").to_pylist()) == {"bronze.lbs_pings"}
     assert "volume_not_dropped" in results.column("expectation").to_pylist()
+
+
+def test_the_volume_rule_reads_files_that_hold_their_partition_column(settings):
+    """delta-spark (the cluster profile) writes each file's day into the file too, as a date."""
+    write_days(settings, "bronze", history(ROWS // 5))
+    for file in (settings.lakehouse / "bronze" / FEED).glob("dt=*/*.parquet"):
+        rows = pq.read_table(file, partitioning=None)
+        day = date.fromisoformat(file.parent.name.removeprefix("dt="))
+        pq.write_table(rows.append_column("dt", pa.array([day] * rows.num_rows, pa.date32())), file)
+
+    report = check_bronze(settings, FEED, RUN_DAY)
+
+    assert report.failed_warning == ["bronze.lbs_pings:volume_not_dropped"]  # earlier days counted
 
 
 def test_a_dropped_feed_warns_by_default_and_stops_the_night_where_severity_says_so(settings, tmp_path):
