@@ -78,7 +78,8 @@ night; per-model tasks would each write the published file. dbt's own output lis
   one application, `ingest_feeds`, for every feed delivered tonight (once each feed's sensor is done),
   and one, `standardise_feeds`, for every feed that passed its bronze gate. Each feed's `ingest` and
   `standardise` tasks then report the feed's outcome in them (`databank.feed_outcomes`): its figures,
-  or its error, so a feed's bad data fails its own task while the other feeds go on. The application
+  or its error, so a feed's bad data fails its own task while the other feeds are ingested and
+  checked (standardising waits for every bronze gate, so the night stops there). The application
   itself fails, and is retried whole, only for a failure a retry may fix; to run a feed again once its
   data is fixed, clear the application's task (with its downstream tasks).
 - Logic lives in `databank.pipeline` (importable, testable without Airflow); this file only wires it.
