@@ -1,11 +1,12 @@
 """The cluster profile on a real Spark standalone cluster (a master and two workers on 127.0.0.1):
-one generated day's ingest, standardise and identity, each submitted with spark-submit by the
+two generated nights' ingest, standardise and identity, each submitted with spark-submit by the
 nightly DAG's own operators, Delta written by delta-spark from the jars `make setup` fetched. What
-it writes must be what the embedded profile writes from the same files, table by table.
+they write must be what the embedded profile writes from the same files, table by table, and the
+DAG's quality gates must pass on it (the second night's read the first night's files).
 
-One feed, CRM members (member ids and phones, which identity links), keeps it to three jobs: each is
-a Spark application of its own, as on a cluster, and costs a driver JVM and its executors' start-up
-(25-70 s each on 2 shared cores). The night's ingest and standardise applications each serve every
+One feed, CRM members (member ids and phones, which identity links), keeps it to three jobs a night:
+each is a Spark application of its own, as on a cluster, and costs a driver JVM and its executors'
+start-up (20-70 s each on 2 shared cores). The night's ingest and standardise applications each serve every
 feed delivered, and record each feed's outcome for its task in the DAG; one feed failing in them
 does not stop the next.
 """
@@ -13,9 +14,11 @@ does not stop the next.
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from cluster_submit import cluster_profile, submit
 from lakehouse_content import read_table, tables_that_differ
@@ -31,6 +34,7 @@ from spark_jobs.standardise import standardise
 pytestmark = pytest.mark.slow
 
 DAY = date(2026, 5, 1)
+DAYS = (DAY, DAY + timedelta(days=1))
 FEEDS = ("members",)
 KEY = "cluster-profile-key"
 
@@ -38,7 +42,7 @@ KEY = "cluster-profile-key"
 @pytest.fixture(scope="module")
 def landing(module_tmp) -> Path:
     out = module_tmp("cluster-landing")
-    generate(GenerateArgs(out=out, consumers=1000, days=1, start=DAY, seed=19, bad_rate=0.03))
+    generate(GenerateArgs(out=out, consumers=1000, days=len(DAYS), start=DAY, seed=19, bad_rate=0.03))
     return out
 
 
@@ -49,27 +53,29 @@ NOT_INGESTED = "online_orders"
 
 @pytest.fixture(scope="module")
 def on_cluster(spark_cluster, landing, module_tmp):
-    """The day run by the cluster DAG's spark-submit tasks; returns the lakehouse folder."""
+    """The nights run by the cluster DAG's spark-submit tasks; returns the lakehouse folder."""
     data = module_tmp("cluster-profile")
-    landed = {f"{feed}.wait_for_landing": f"{landing}/{feed}/dt={DAY}" for feed in FEEDS}
+    landed = {f"{feed}.wait_for_landing": "landed" for feed in FEEDS}
     passed = {f"{feed}.check_bronze": {"failed_critical": []} for feed in (NOT_INGESTED, *FEEDS)}
     with cluster_profile(spark_cluster, data, landing, KEY) as dag:
-        submit(dag.get_task("ingest_feeds"), DAY, xcoms=landed)
-        submit(dag.get_task("standardise_feeds"), DAY, xcoms=passed)
-        submit(dag.get_task("resolve_identity"), DAY)
+        for day in DAYS:
+            submit(dag.get_task("ingest_feeds"), day, xcoms=landed)
+            submit(dag.get_task("standardise_feeds"), day, xcoms=passed)
+            submit(dag.get_task("resolve_identity"), day)
     return data / "lakehouse"
 
 
 @pytest.fixture(scope="module")
 def embedded(spark, landing, module_tmp) -> Path:
-    """The same day run in-process on the embedded profile (delta-rs); returns the lakehouse folder."""
+    """The same nights run in-process on the embedded profile (delta-rs); returns the lakehouse folder."""
     settings = load_settings(data_dir=module_tmp("embedded-profile"), landing_dir=landing, hmac_key=KEY)
     lake = EmbeddedLakehouse(str(settings.lakehouse))
-    for feed in FEEDS:
-        ingest(spark, lake, settings, feed, DAY)
-    for feed in FEEDS:
-        standardise(spark, lake, settings, feed, DAY)
-    resolve(spark, lake, settings, DAY)
+    for day in DAYS:
+        for feed in FEEDS:
+            ingest(spark, lake, settings, feed, day)
+        for feed in FEEDS:
+            standardise(spark, lake, settings, feed, day)
+        resolve(spark, lake, settings, day)
     return settings.lakehouse
 
 
@@ -107,22 +113,29 @@ def test_the_dags_quality_gates_pass_on_what_the_cluster_wrote(on_cluster, tmp_p
     lakehouse = shutil.copytree(on_cluster, tmp_path / "lakehouse")
     settings = load_settings(data_dir=tmp_path, lakehouse_dir=lakehouse, hmac_key=KEY)
 
-    for feed in FEEDS:
-        assert not check_bronze(settings, feed, DAY).failed_critical
-        assert not check_silver(settings, feed, DAY).failed_critical
+    for day in DAYS:
+        for feed in FEEDS:
+            assert not check_bronze(settings, feed, day).failed_critical, (feed, day)
+            assert not check_silver(settings, feed, day).failed_critical, (feed, day)
 
 
 def test_each_feeds_outcome_in_the_nights_applications_is_recorded_for_its_task(on_cluster, embedded):
+    last = DAYS[-1]
     for feed in FEEDS:
-        ingested = read_outcome(on_cluster, "ingest", feed, DAY)
-        standardised = read_outcome(on_cluster, "standardise", feed, DAY)
-        assert ingested.result["rows_bronze"] == read_table(embedded, f"bronze.{feed}").num_rows > 0
-        assert standardised.result["rows_silver"] == read_table(embedded, f"silver.{feed}").num_rows
+        ingested = read_outcome(on_cluster, "ingest", feed, last)
+        standardised = read_outcome(on_cluster, "standardise", feed, last)
+        assert ingested.result["rows_bronze"] == _rows_of_day(embedded, f"bronze.{feed}", last) > 0
+        assert standardised.result["rows_silver"] == _rows_of_day(embedded, f"silver.{feed}", last)
+
+
+def _rows_of_day(lakehouse: Path, table: str, day: date) -> int:
+    days = pa.table(read_table(lakehouse, table)).column("dt")
+    return pc.sum(pc.equal(days, pa.scalar(day, pa.date32()))).as_py() or 0
 
 
 def test_a_feed_failing_in_the_application_fails_alone_and_the_next_feed_goes_on(on_cluster):
-    failed = read_outcome(on_cluster, "standardise", NOT_INGESTED, DAY)
+    failed = read_outcome(on_cluster, "standardise", NOT_INGESTED, DAYS[-1])
 
     assert failed.error.startswith(f"NotIngestedError: bronze.{NOT_INGESTED} does not exist")
     assert not failed.retryable  # its task fails at once; the application itself succeeded
-    assert all(read_outcome(on_cluster, "standardise", feed, DAY).succeeded for feed in FEEDS)
+    assert all(read_outcome(on_cluster, "standardise", feed, DAYS[-1]).succeeded for feed in FEEDS)
