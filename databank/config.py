@@ -145,12 +145,7 @@ class PipelineSettings(BaseModel):
     retry_delay_seconds: int = Field(60, ge=0, description="Wait before the first retry; doubles each time.")
     max_retry_delay_minutes: int = Field(30, gt=0, description="Longest wait between two retries.")
     spark_task_timeout_minutes: int = Field(
-        90,
-        gt=0,
-        description=(
-            "Longest an ingest, standardise or identity task may run (on the cluster: the application "
-            "that ingests, or standardises, every feed of the night)."
-        ),
+        90, gt=0, description="Longest an ingest, standardise or identity task (or cluster job) may run."
     )
     marts_timeout_minutes: int = Field(120, gt=0, description="Longest the dbt build and publish may run.")
     depends_on_past: bool = Field(
