@@ -39,9 +39,7 @@ def delta_day(path: Path, day: date) -> pd.DataFrame:
 def rows_per_day(path: Path, days: Iterable[date]) -> dict[date, int]:
     """Rows of each of `days` that a Delta table holds (days without any file are left out).
 
-    Only Parquet footers are read, so it costs the same whatever the size of a day. The table's own
-    schema types the day folders: delta-spark also writes the partition column into each file, as a
-    date, which a type guessed from the folder names would not match.
+    Only Parquet footers are read, so it costs the same whatever the size of a day.
     """
     if not is_delta(path):
         return {}
@@ -75,5 +73,7 @@ def _day_files(table: DeltaTable, day: date) -> list[str]:
     return table.file_uris(file_pruning_predicate=[(DAY_PARTITION, "=", day.isoformat())])
 
 
-def _dataset(path: Path, files: list[str], schema: pa.Schema | None = None) -> ds.Dataset:
+def _dataset(path: Path, files: list[str], schema: pa.Schema) -> ds.Dataset:
+    """The files of a Delta table typed by its own schema: its day folders' names are text, and
+    delta-spark also writes each file's day into the file, as a date."""
     return ds.dataset(files, schema=schema, partitioning="hive", partition_base_dir=str(path))
