@@ -2,7 +2,7 @@
 the dbt project, the contracts, the example audiences), and `databank demo` works in an empty folder.
 
 The wheel is built from this checkout, installed into a new virtual environment with the versions
-the lock pins (uv, from its cache or the package index), and the demo runs there on a tiny brand
+the lock pins (uv, from the cache `make setup` filled), and the demo runs there on a tiny brand
 with the checkout out of sight: another working directory, no `DATABANK_*` setting, a key folder of
 its own.
 """
@@ -45,36 +45,32 @@ def installed(module_tmp) -> Path:
     uv = _uv()
     _run([*uv, "build", "--wheel", "--out-dir", str(root / "dist"), str(CHECKOUT)])
     (wheel,) = (root / "dist").glob("databank-*.whl")
-    constraints = root / "constraints.txt"
-    exported = _run(
+    # The lock's packages, each pinned to its file and hash: installed without resolving anything
+    # and, offline, from the cache `make setup` filled. Online, uv revalidates the cached pyspark
+    # sdist, and if the index answers anew it unpacks and builds its 450 MB again in the temp folder.
+    locked = root / "pylock.toml"
+    _run(
         [
             *uv,
             "export",
             "--project",
             str(CHECKOUT),
             "--frozen",
-            "--no-hashes",
             "--no-dev",
             "--no-emit-project",
+            "--format",
+            "pylock.toml",
             "--quiet",
+            "--output-file",
+            str(locked),
         ]
     )
-    constraints.write_text(exported.stdout)
     _run([*uv, "venv", "--quiet", "--python", sys._base_executable, str(root / "venv")])
     bin_dir = root / "venv" / "bin"
-    _run(
-        [
-            *uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(bin_dir / "python"),
-            "-c",
-            str(constraints),
-            str(wheel),
-        ]
-    )
+    python = ["--python", str(bin_dir / "python")]
+    _run([*uv, "pip", "install", "--quiet", "--offline", *python, "-r", str(locked)])
+    _run([*uv, "pip", "install", "--quiet", "--offline", *python, str(wheel)])
+    _run([*uv, "pip", "check", "--quiet", *python])
     return bin_dir
 
 
