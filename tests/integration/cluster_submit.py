@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pendulum
 import pytest
+from template_context import TaskInstanceStub
 
 from databank import pipeline
 
@@ -45,22 +46,12 @@ def _cluster_dag():
     return module.nightly
 
 
-class _TaskInstance:
-    """What a rendered template sees of the run: the XComs its upstream tasks left."""
-
-    def __init__(self, xcoms: dict[str, object]):
-        self.xcoms = xcoms
-
-    def xcom_pull(self, task_ids: str):
-        return self.xcoms.get(task_ids)
-
-
 def submit(task, day: date, timezone: str = "Asia/Shanghai", xcoms: dict[str, object] | None = None) -> None:
     """Run a SparkSubmitOperator of the DAG for the business day `day` of `timezone`, its upstream
     tasks having left `xcoms` (by task id); the task keeps its templates, so it can run another day
     after."""
     start = pendulum.instance(datetime.combine(day, time(), ZoneInfo(timezone))).in_timezone("UTC")
-    context = {"data_interval_start": start, "ti": _TaskInstance(xcoms or {})}
+    context = {"data_interval_start": start, "ti": TaskInstanceStub(xcoms or {})}
     rendered = copy.copy(task)
     rendered.application_args = [
         task.render_template(argument, context) for argument in task.application_args

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pendulum
 import pytest
 from pydantic import ValidationError
+from template_context import TaskInstanceStub
 
 from databank import pipeline
 from databank.config import PipelineSettings, load_settings
@@ -364,16 +365,6 @@ def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(c
     assert warehouse.downstream_task_ids == {"publish_quality_report"}
 
 
-class _TaskInstance:
-    """What a rendered template sees of the run: the XComs the feeds' tasks left."""
-
-    def __init__(self, values: dict[str, object]):
-        self.values = values
-
-    def xcom_pull(self, task_ids: str):
-        return self.values.get(task_ids)
-
-
 def test_on_the_cluster_one_application_ingests_and_one_standardises_the_feeds_that_are_there(cluster_dag):
     from spark_jobs.each_feed import job_arguments
 
@@ -385,7 +376,7 @@ def test_on_the_cluster_one_application_ingests_and_one_standardises_the_feeds_t
     passed = {f"{feed}.check_bronze": {"failed_critical": []} for feed in delivered}
     context = {
         "data_interval_start": pendulum.datetime(2026, 4, 30, 16, tz="UTC"),
-        "ti": _TaskInstance(landed | passed),
+        "ti": TaskInstanceStub(landed | passed),
     }
 
     for step, application in (("ingest", "ingest_feeds"), ("standardise", "standardise_feeds")):
