@@ -54,8 +54,10 @@ def loaded_history(tier: Tier, landing: Path, out: Path, last: date) -> Path:
     (in a fresh process, so its memory is not the night's)."""
     root = out / f"night-{tier.name}-{tier.seed}" / f"history-to-{last}"
     marker = root / "history.json"
-    if not marker.is_file():
-        shutil.rmtree(root, ignore_errors=True)  # a load that did not finish
+    # A load that did not finish, or one kept from before load-history ended with housekeeping (its
+    # first night would pay for compacting the whole range), is loaded again.
+    if not marker.is_file() or history_step_seconds(root, "housekeeping") is None:
+        shutil.rmtree(root, ignore_errors=True)
         steps = _in_fresh_process(_load_history, str(root), str(landing), tier.start, last)
         seconds = round(sum(steps.values()), 1)
         marker.write_text(
@@ -65,7 +67,8 @@ def loaded_history(tier: Tier, landing: Path, out: Path, last: date) -> Path:
 
 
 def history_step_seconds(history: Path, step: str) -> float | None:
-    """The seconds a kept history's load took on `step` (feeds, identity, marts), where it recorded them."""
+    """The seconds a kept history's load took on `step` (feeds, identity, marts, housekeeping), where it
+    recorded them."""
     return json.loads((history / "history.json").read_text()).get("steps", {}).get(step)
 
 

@@ -12,7 +12,10 @@ would, so the next nightly run carries on from it:
 - identity is resolved once over the whole range (`spark_jobs.resolve_identity.resolve`, `since`):
   each day's identifier pairs are recorded under that day, and the map after the last day is the
   range's one snapshot;
-- the marts are built once, restated under that map (`databank.marts`, "restatement").
+- the marts are built once, restated under that map (`databank.marts`, "restatement");
+- one housekeeping pass as the night of the last day runs it (`databank.housekeeping`): the batches'
+  files compacted, the tables checkpointed, so the first night after the load does not pay for
+  compacting the whole range (a night compacts what it wrote).
 
 What differs from nights, by design (docs/history.md):
 - earlier days are evaluated with hindsight: a consumer whose identifiers were linked later in the
@@ -62,6 +65,7 @@ class HistoryLoad:
     erasures_applied: int = 0
     consumers: int = 0
     marts: dict[str, Any] = field(default_factory=dict)
+    housekeeping: dict[str, int | str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -73,13 +77,15 @@ def load_history(
     batch_megabytes: int = 128,
     on_progress: Progress | None = None,
 ) -> HistoryLoad:
-    """Load every feed's deliveries from `first` to `last`, resolve identity once and publish once.
+    """Load every feed's deliveries from `first` to `last`, resolve identity once, publish once and keep
+    the lakehouse as the night of `last` keeps it.
 
     The feeds go a batch of days at a time: at most `batch_days` days and `batch_megabytes` of
     delivered files. A batch's records are kept in Spark's memory while they are counted and
     written, so the bytes bound that memory; the days bound how long one failed batch takes to run
     again. Each batch costs
     about ten seconds of Spark's own work per feed, so few large batches beat many small ones."""
+    from databank.housekeeping import keep_lakehouse
     from databank.lakehouse import lakehouse_for
     from databank.marts import build_marts
     from databank.privacy.erasure import apply_erasure, pending_feed_requests
@@ -126,6 +132,11 @@ def load_history(
     built = build_marts(settings, last, restate=True)
     load.marts = {"tables": len(built.tables), "gold_warnings": list(built.gold_warnings)}
     load.seconds["marts"] = built.seconds
+
+    say(f"housekeeping: the lakehouse kept as the night of {last} keeps it")
+    started = time.monotonic()
+    load.housekeeping = keep_lakehouse(settings, last).summary()
+    load.seconds["housekeeping"] = time.monotonic() - started
     return load
 
 

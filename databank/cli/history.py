@@ -86,7 +86,7 @@ def _print_load(load: HistoryLoad, shown: Console) -> None:
         "silver",
         title=f"History {load.first} to {load.last}: feeds in {load.seconds['feeds']:.0f} s, identity in "
         f"{load.seconds['identity']:.0f} s ({load.consumers:,} consumers), marts in "
-        f"{load.seconds['marts']:.0f} s",
+        f"{load.seconds['marts']:.0f} s, housekeeping in {load.seconds['housekeeping']:.0f} s",
     )
     for feed, loaded in load.feeds.items():
         table.add_row(

@@ -14,7 +14,8 @@ from delta_reading import DAYS, FEEDS, START
 from lakehouse_content import consumer_names, differences, rows, tables
 
 from databank.config import Settings, load_settings
-from databank.history import load_history, run_night_jobs
+from databank.history import HistoryLoad, load_history, run_night_jobs
+from databank.housekeeping import keep_lakehouse
 from databank.marts import build_marts
 
 pytestmark = pytest.mark.slow
@@ -24,16 +25,21 @@ PER_NIGHT = {"identity_map", "identity_guards", "one_id_history"}
 
 
 @pytest.fixture(scope="module")
-def lakehouses(spark, resolved, module_tmp) -> tuple[Settings, Settings]:
-    """(the nights' settings, the history load's settings), both with their marts restated tonight."""
-    nights, _, _ = resolved
+def loaded(spark, resolved, module_tmp) -> tuple[Settings, HistoryLoad]:
+    """The history load's settings and what it did, up to the day before tonight."""
     history = load_settings(
-        data_dir=module_tmp("history"), landing_dir=nights.landing, hmac_key="integration-key"
+        data_dir=module_tmp("history"), landing_dir=resolved[0].landing, hmac_key="integration-key"
     )
     load = load_history(history, START, TONIGHT - timedelta(days=1))
-    assert all(loaded.days == DAYS - 1 for feed, loaded in load.feeds.items() if feed in FEEDS)
+    assert all(fed.days == DAYS - 1 for feed, fed in load.feeds.items() if feed in FEEDS)
     assert load.consumers > 0
+    return history, load
 
+
+@pytest.fixture(scope="module")
+def lakehouses(resolved, loaded, module_tmp) -> tuple[Settings, Settings]:
+    """(the nights' settings, the history load's settings), both with their marts restated tonight."""
+    nights, history = resolved[0], loaded[0]
     run_night_jobs(history, TONIGHT)  # tonight, as the nightly DAG's tasks run it
     assert build_marts(history, TONIGHT, restate=True).restated
 
@@ -41,6 +47,19 @@ def lakehouses(spark, resolved, module_tmp) -> tuple[Settings, Settings]:
     shutil.copytree(nights.lakehouse / "silver", restated.lakehouse / "silver")
     assert build_marts(restated, TONIGHT, restate=True).restated
     return restated, history
+
+
+def test_the_load_ends_with_the_housekeeping_its_last_night_would_run(loaded):
+    history, load = loaded
+    kept = load.housekeeping
+
+    # The batches wrote several files to a day; the pass compacted them, so the first night after
+    # the load finds nothing of the range left to compact.
+    assert kept["run_date"] == load.last.isoformat()
+    assert kept["files_after"] < kept["files_before"]
+    assert "housekeeping" in load.seconds
+    again = keep_lakehouse(history, load.last)
+    assert again.files_before == again.files_after == kept["files_after"]
 
 
 def test_bronze_quarantine_and_the_file_register_hold_what_the_nights_wrote(resolved, lakehouses):
