@@ -122,6 +122,21 @@ def test_milliseconds_are_kept(spark):
         ("utc", "2026-05-03 06:00:00.5", datetime(2026, 5, 3, 6, 0, 0, 500000)),
         ("local", "2026-05-03T14:00", None),
         ("local", "03/05/2026 14:00:00", None),
+        # What a lenient reader would take, and the spelling does not allow.
+        ("local", "2026-5-3 14:00:00", None),
+        ("local", "2026-05-03 4:00:00", None),
+        ("local", "2026-05-03t14:00:00", None),
+        ("utc", "2026-05-03T06:00:00z", None),
+        ("utc", "2026-05-03T14:00:00 GMT+8", None),
+        ("offset", "2026-05-03T14:00:00+8:00", None),
+        # Well spelled, but no instant: an impossible day or clock, an offset beyond 18 hours.
+        ("local", "2026-02-30 14:00:00", None),
+        ("local", "2026-05-03 24:00:00", None),
+        ("offset", "2026-05-03T14:00:00+19:00", None),
+        # A fraction finer than Spark's microseconds is cut; any offset spelling is the instant.
+        ("utc", "2026-05-03 06:00:00.123456789", datetime(2026, 5, 3, 6, 0, 0, 123456)),
+        ("local", "2026-05-03T01:30:00-0430", datetime(2026, 5, 3, 6, 0)),
+        ("local", "2026-05-03 14:00:00     +08", datetime(2026, 5, 3, 6, 0)),
     ],
 )
 def test_typed_time_follows_the_zone_rule_and_rejects_what_it_cannot_read(
