@@ -15,11 +15,13 @@ the day, then the days after it) are the same tasks run again.
    delivered only when they change) is awaited as long as a required feed is still missing; once every
    required feed is in, a missing optional one is reported as *skipped* and the night goes on with
    the latest snapshot delivered before.
-2. `ingest`: landing files → bronze and quarantine (Delta), every delivered row accounted for.
+2. `ingest`: landing files → bronze and quarantine (Delta), every delivered row accounted for (the
+   feed's outcome in the night's `ingest_feeds` application, below).
 3. `check_bronze`: the bronze quality gate (Great Expectations suites generated from the feed's
    contract, and its volume against its weekday's median): a failed critical expectation stops the
    night before anything is published; warnings are recorded (`databank/quality/README.md`).
-4. `standardise`: bronze → silver (UTC times, dedup, refunds linked) and identifier sightings.
+4. `standardise`: bronze → silver (UTC times, dedup, refunds linked) and identifier sightings (the
+   feed's outcome in `standardise_feeds`).
 5. `check_silver`: the silver quality gate (types, unique keys, dates within the delivery, volume).
 
 ## Then, once for the day
@@ -67,6 +69,16 @@ night; per-model tasks would each write the published file. dbt's own output lis
   test, a missing pseudonymisation key: `databank.pipeline.NotRetryableError`), which fail at once;
   a job submitted to the cluster says so by its exit code (`spark_jobs/not_retryable.py`).
 - Execution timeouts on every task; sensors reschedule between pokes instead of holding a slot.
+- One Spark application per step, not per feed and step: a session costs its start and its first
+  queries' compilation (about 15 s on our 2-core machine; a driver and executors on a cluster: tens
+  of seconds), and an executor runs each task in a process of its own. So a night runs one
+  application, `ingest_feeds`, for every feed delivered tonight (once each feed's sensor is done), and
+  one, `standardise_feeds`, for every feed that passed its bronze gate. Each feed's `ingest` and
+  `standardise` tasks then report the feed's outcome in them (`databank.feed_outcomes`): its figures,
+  or its error, so a feed's bad data fails its own task while the other feeds are ingested and
+  checked (standardising waits for every bronze gate, so the night stops there). The application
+  itself fails, and is retried whole, only for a failure a retry may fix; to run a feed again once its
+  data is fixed, clear the application's task (with its downstream tasks).
 - Spark jobs run in the task's process on the embedded profile (one machine, no services); on the
   `cluster` profile (`DATABANK_PROFILE=cluster`) ingest, standardise, identity and the marts are
   submitted with spark-submit through the Airflow connection `[cluster] spark_conn_id`, with
@@ -74,14 +86,6 @@ night; per-model tasks would each write the published file. dbt's own output lis
   downloaded at run time; the cluster's Python environment has databank installed from the same lock
   file. There dbt-spark builds the marts in the submitted application and writes gold itself, table by
   table (`databank.spark_marts`), instead of a warehouse file swapped in whole.
-  An application costs a driver and its executors' start-up (tens of seconds), so the cluster runs
-  one application, `ingest_feeds`, for every feed delivered tonight (once each feed's sensor is done),
-  and one, `standardise_feeds`, for every feed that passed its bronze gate. Each feed's `ingest` and
-  `standardise` tasks then report the feed's outcome in them (`databank.feed_outcomes`): its figures,
-  or its error, so a feed's bad data fails its own task while the other feeds are ingested and
-  checked (standardising waits for every bronze gate, so the night stops there). The application
-  itself fails, and is retried whole, only for a failure a retry may fix; to run a feed again once its
-  data is fixed, clear the application's task (with its downstream tasks).
 - Logic lives in `databank.pipeline` (importable, testable without Airflow); this file only wires it.
 """
 
@@ -163,16 +167,11 @@ def wait_for_landing(
 
 
 # Tasks returning a dict say multiple_outputs=False: one XCom each, not one more per key.
-@task(multiple_outputs=False)
-def ingest(feed: str, data_interval_start: datetime | None = None) -> dict:
-    """Landing files -> bronze + quarantine; returns the row accounting."""
-    return pipeline.ingest(feed, pipeline.business_day(data_interval_start))
-
-
-@task(multiple_outputs=False)
-def standardise(feed: str, data_interval_start: datetime | None = None) -> dict:
-    """Bronze -> silver and identifier sightings; returns rows in and out."""
-    return pipeline.standardise(feed, pipeline.business_day(data_interval_start))
+@task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED)
+def feeds_application(step: str, feeds: str, data_interval_start: datetime | None = None) -> dict:
+    """The night's ingest (landing -> bronze + quarantine) or standardise (bronze -> silver and
+    identifier sightings) of every feed in `feeds`, in this worker's process and one Spark session."""
+    return pipeline.feeds_application(step, feeds, pipeline.business_day(data_interval_start))
 
 
 def submitted(job: str, task_id: str, *arguments: str, **task_arguments) -> SparkSubmitOperator:
@@ -219,52 +218,40 @@ def feeds_that_passed(task_id: str) -> str:
 
 
 @task_group
-def feed_night(feed: str, required: bool, applications: dict | None = None) -> None:
+def feed_night(feed: str, required: bool, applications: dict) -> None:
     """Wait for one feed's delivery, ingest it, check bronze, standardise it, check silver.
 
-    On the cluster, `applications` are the night's two submitted applications, which ingest and
-    standardise every delivered feed: the group's own ingest and standardise tasks then report the
-    feed's outcome in them, with the feed's lineage, so the DAG still shows which feed failed."""
+    `applications` are the night's two applications, which ingest and standardise every delivered
+    feed: the group's own ingest and standardise tasks report the feed's outcome in them, with the
+    feed's lineage, so the DAG still shows which feed failed."""
     landed = wait_for_landing.override(soft_fail=not required)(feed, required)
     ingest_lineage = lineage.ingest_lineage(SETTINGS.landing, SETTINGS.lakehouse, feed).arguments()
     standardise_lineage = lineage.standardise_lineage(SETTINGS.lakehouse, feed).arguments()
-    if applications:
-        ingested = feed_outcome.override(task_id="ingest", **ingest_lineage)("ingest", feed)
-        standardised = feed_outcome.override(task_id="standardise", **standardise_lineage)(
-            "standardise", feed
-        )
-    else:
-        ingested = ingest.override(**ingest_lineage)(feed)
-        standardised = standardise.override(**standardise_lineage)(feed)
+    ingested = feed_outcome.override(task_id="ingest", **ingest_lineage)("ingest", feed)
+    standardised = feed_outcome.override(task_id="standardise", **standardise_lineage)("standardise", feed)
     bronze_checked = check_bronze(feed)
     landed >> ingested >> bronze_checked >> standardised >> check_silver(feed)
-    if applications:
-        landed >> applications["ingest"] >> ingested
-        bronze_checked >> applications["standardise"] >> standardised
+    landed >> applications["ingest"] >> ingested
+    bronze_checked >> applications["standardise"] >> standardised
 
 
-def feed_applications() -> dict | None:
-    """On the cluster: one submitted application ingesting every feed delivered tonight, and one
-    standardising every feed that passed its bronze gate; none on the embedded profile."""
-    if not ON_CLUSTER:
-        return None
+def feed_applications() -> dict:
+    """One application ingesting every feed delivered tonight, and one standardising every feed that
+    passed its bronze gate: submitted to the cluster, or run in the worker's process (embedded)."""
     # A skipped optional feed is no failure: the applications run for the feeds that are there.
+    delivered, passed = feeds_that_passed("wait_for_landing"), feeds_that_passed("check_bronze")
+    if not ON_CLUSTER:
+        return {
+            "ingest": feeds_application.override(task_id="ingest_feeds")("ingest", delivered),
+            "standardise": feeds_application.override(task_id="standardise_feeds")("standardise", passed),
+        }
+    options = {"trigger_rule": TriggerRule.NONE_FAILED}
     return {
         "ingest": submitted(
-            "ingest_feed",
-            "ingest_feeds",
-            "--feed",
-            feeds_that_passed("wait_for_landing"),
-            "--record-outcomes",
-            trigger_rule=TriggerRule.NONE_FAILED,
+            "ingest_feed", "ingest_feeds", "--feed", delivered, "--record-outcomes", **options
         ),
         "standardise": submitted(
-            "standardise",
-            "standardise_feeds",
-            "--feed",
-            feeds_that_passed("check_bronze"),
-            "--record-outcomes",
-            trigger_rule=TriggerRule.NONE_FAILED,
+            "standardise", "standardise_feeds", "--feed", passed, "--record-outcomes", **options
         ),
     }
 

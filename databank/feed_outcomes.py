@@ -1,8 +1,9 @@
-"""What a step submitted to the cluster for every delivered feed did with each of them.
+"""What the night's application of a step, run for every delivered feed, did with each of them.
 
-On the cluster profile one Spark application ingests every feed delivered for the night, and one
-standardises them: an application costs a driver JVM and its executors' start-up, tens of seconds
-each, and the night paid it per feed and step before. The DAG still shows each feed's progress and
+One Spark application ingests every feed delivered for the night, and one standardises them
+(submitted to the cluster, or in a worker's process on the embedded profile): an application costs a
+JVM's start-up and its first queries' compilation, on a cluster its executors' too, and the night
+paid it per feed and step before. The DAG still shows each feed's progress and
 failure: the application records one outcome per feed (what the step returned, or its error in one
 line), and each feed's own task reads it (`databank.pipeline.feed_outcome`) and succeeds with the
 feed's figures or fails with the feed's error.

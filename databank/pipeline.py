@@ -113,33 +113,24 @@ def _folder_day(name: str) -> date | None:
         return None
 
 
-def ingest(feed: str, day: date) -> dict[str, Any]:
-    """Landing files of `feed` for `day` -> bronze and quarantine; what was read and where it went."""
-    from databank.lakehouse import lakehouse_for
-    from spark_jobs.ingest_feed import NOT_RETRYABLE_ERRORS
-    from spark_jobs.ingest_feed import ingest as ingest_feed
+def feeds_application(step: str, feeds: str, day: date) -> dict[str, str]:
+    """The night's application of `step` (ingest or standardise) on the embedded profile: every feed
+    of `feeds` (comma-separated) in this process's one Spark session, each feed's outcome recorded for
+    its own task (`feed_outcome`), as the application submitted to the cluster does. Says what became
+    of each feed; fails, to be retried, only for a failure a retry may fix."""
+    from spark_jobs import ingest_feed, standardise
+    from spark_jobs.each_feed import feed_list, run_night
 
-    config = settings()
-    with _not_retryable(*NOT_RETRYABLE_ERRORS):
-        result = ingest_feed(spark(), lakehouse_for(config), config, feed, day)
-    return plain_result(result)
-
-
-def standardise(feed: str, day: date) -> dict[str, Any]:
-    """Bronze of `feed` for `day` -> silver and identifier sightings; rows in and out."""
-    from databank.lakehouse import lakehouse_for
-    from spark_jobs.standardise import NOT_RETRYABLE_ERRORS
-    from spark_jobs.standardise import standardise as standardise_feed
-
-    config = settings()
-    with _not_retryable(*NOT_RETRYABLE_ERRORS):
-        result = standardise_feed(spark(), lakehouse_for(config), config, feed, day)
-    return plain_result(result)
+    job = {"ingest": (ingest_feed.ingest_days, ingest_feed.NOT_RETRYABLE_ERRORS)}
+    job["standardise"] = (standardise.standardise_days, standardise.NOT_RETRYABLE_ERRORS)
+    on_days, not_retryable = job[step]
+    outcomes = run_night(spark(), settings(), step, feed_list(feeds), day, on_days, not_retryable)
+    return {outcome.feed: outcome.error or "done" for outcome in outcomes}
 
 
 def feed_outcome(step: str, feed: str, day: date) -> dict[str, Any]:
-    """On the cluster: what the step's application, submitted for every feed of the night, did with
-    `feed` on `day` (`databank.feed_outcomes`): its figures, or its error raised as the feed's."""
+    """What the step's application of the night, run for every feed, did with `feed` on `day`
+    (`databank.feed_outcomes`): its figures, or its error raised as the feed's."""
     from databank.feed_outcomes import OutcomeMissingError, read_outcome
 
     # Reading again cannot change what the application recorded: running it again can (clear its task).

@@ -1,12 +1,13 @@
 """A job's step run for several feeds in one Spark application, in turn.
 
 By hand (`--feed a,b`), the feeds run in order and the first failure ends the job, as one feed's
-would. The nightly DAG on the cluster profile (`--record-outcomes`) submits one application per step
-for every feed delivered that night: there each feed's outcome is recorded (`databank.feed_outcomes`)
-and a failed feed does not stop the others. The job then fails only for a failure a retry may fix (a
-lost executor, storage not answering), so Airflow runs it again; a failure a retry cannot fix (bad
-data, a missing key) is left to the feed's own task in the DAG, which fails with it while the other
-feeds go on, as on the embedded profile.
+would. The nightly DAG runs one application per step for every feed delivered that night: submitted
+to the cluster (`--record-outcomes`), or in the worker's own process on the embedded profile
+(`run_night`), so a night starts one Spark session for its feeds, not one per feed and step. There
+each feed's outcome is recorded (`databank.feed_outcomes`) and a failed feed does not stop the
+others. The application then fails only for a failure a retry may fix (a lost executor, storage not
+answering), so Airflow runs it again; a failure a retry cannot fix (bad data, a missing key) is left
+to the feed's own task in the DAG, which fails with it while the other feeds go on.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ from databank.recorded_runs import failure_reason
 from databank.spark_session import build_session
 from spark_jobs.not_retryable import exit_when_not_retryable
 
+
+class FeedsFailedError(RuntimeError):
+    """Feeds of the night's application failed in a way running it again may fix."""
+
+
 Step = Callable[[str], Sequence[Any]]  # a feed -> the step's result of each day
 # A job's step on days of a feed: (session, lakehouse, settings, feed, days) -> a result per day.
 StepOnDays = Callable[[SparkSession, Lakehouse, Settings, str, list[date]], Sequence[Any]]
@@ -43,16 +49,34 @@ def run_job(
     args = job_arguments(description, argv)
     settings = load_settings()
     spark = build_session(settings, f"{step} {','.join(args.feed)} {args.date}")
+    if args.record_outcomes:
+        run_night(spark, settings, step, args.feed, args.date, on_days, not_retryable)
+        return
     lake = lakehouse_for(settings)
     days = days_between(args.date, args.until or args.date)
+    run_in_turn(args.feed, lambda feed: on_days(spark, lake, settings, feed, days), not_retryable)
 
-    def run(feed: str) -> Sequence[Any]:
-        return on_days(spark, lake, settings, feed, days)
 
-    if args.record_outcomes:
-        run_each_recorded(settings.lakehouse, step, args.feed, args.date, run, not_retryable)
-    else:
-        run_in_turn(args.feed, run, not_retryable)
+def run_night(
+    spark: SparkSession,
+    settings: Settings,
+    step: str,
+    feeds: Sequence[str],
+    day: date,
+    on_days: StepOnDays,
+    not_retryable: tuple[type[BaseException], ...],
+) -> list[FeedOutcome]:
+    """The night's application of the step: each feed of the night, its outcome recorded for its task
+    in the DAG; fails after the last feed if a feed failed in a way a retry may fix."""
+    lake = lakehouse_for(settings)
+    return run_each_recorded(
+        settings.lakehouse,
+        step,
+        feeds,
+        day,
+        lambda feed: on_days(spark, lake, settings, feed, [day]),
+        not_retryable,
+    )
 
 
 def job_arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
@@ -97,8 +121,8 @@ def run_each_recorded(
     run: Step,
     not_retryable: tuple[type[BaseException], ...],
 ) -> list[FeedOutcome]:
-    """Each feed of the night, its outcome recorded for its task in the DAG; the job fails (exit 1)
-    after the last feed if a feed failed in a way a retry may fix."""
+    """Each feed of the night, its outcome recorded for its task in the DAG; raises FeedsFailedError
+    after the last feed if a feed failed in a way a retry may fix (a submitted job exits with 1)."""
     outcomes = []
     for feed in feeds:
         outcome = _outcome(step, feed, day, run, not_retryable)
@@ -108,7 +132,9 @@ def run_each_recorded(
     retryable = [outcome for outcome in outcomes if outcome.retryable]
     if retryable:
         failures = "; ".join(f"{outcome.feed}: {outcome.error}" for outcome in retryable)
-        raise SystemExit(f"{step} failed for {len(retryable)} feed(s), which a retry may fix: {failures}")
+        raise FeedsFailedError(
+            f"{step} failed for {len(retryable)} feed(s), which a retry may fix: {failures}"
+        )
     return outcomes
 
 

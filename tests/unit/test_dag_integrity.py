@@ -99,9 +99,9 @@ def test_no_cycles_and_the_night_runs_feeds_then_erasure_then_identity_then_mart
     assert {t.split(".")[0] for t in graph if "." in t} == set(feeds)
     for feed in feeds:
         assert graph[f"{feed}.wait_for_landing"] == set()
-        assert graph[f"{feed}.ingest"] == {f"{feed}.wait_for_landing"}
+        assert graph[f"{feed}.ingest"] == {f"{feed}.wait_for_landing", "ingest_feeds"}
         assert graph[f"{feed}.check_bronze"] == {f"{feed}.ingest"}
-        assert graph[f"{feed}.standardise"] == {f"{feed}.check_bronze"}
+        assert graph[f"{feed}.standardise"] == {f"{feed}.check_bronze", "standardise_feeds"}
         assert graph[f"{feed}.check_silver"] == {f"{feed}.standardise"}
     # Erasure before OneID: the night is built without the people erased in it.
     assert graph["apply_erasure_requests"] == {f"{feed}.check_silver" for feed in feeds}
@@ -365,33 +365,60 @@ def test_on_the_cluster_profile_spark_jobs_are_submitted_with_delta_from_maven(c
     assert warehouse.downstream_task_ids == {"publish_quality_report"}
 
 
-def test_on_the_cluster_one_application_ingests_and_one_standardises_the_feeds_that_are_there(cluster_dag):
-    from spark_jobs.each_feed import job_arguments
-
-    feeds = load_settings().pipeline.feeds
-    # The run of 2026-05-01 (Asia/Shanghai) starts at 16:00 UTC the day before; stores were not
-    # delivered (their sensor skipped, and so was their bronze gate).
+def _delivered_context(feeds: list[str]) -> dict:
+    """The context the night's applications render in: the run of 2026-05-01 (Asia/Shanghai) starts
+    at 16:00 UTC the day before, and stores were not delivered (their sensor skipped, and so was their
+    bronze gate)."""
     delivered = [feed for feed in feeds if feed != "stores"]
     landed = {f"{feed}.wait_for_landing": f"/landing/{feed}/dt=2026-05-01" for feed in delivered}
     passed = {f"{feed}.check_bronze": {"failed_critical": []} for feed in delivered}
-    context = {
+    return {
         "data_interval_start": pendulum.datetime(2026, 4, 30, 16, tz="UTC"),
         "ti": TaskInstanceStub(landed | passed),
     }
 
-    for step, application in (("ingest", "ingest_feeds"), ("standardise", "standardise_feeds")):
-        task = cluster_dag.get_task(application)
+
+def _application_run(task, context: dict) -> tuple[str, tuple[str, ...]]:
+    """(step, feeds) an application task runs, as rendered at run time: a job submitted to the
+    cluster, or the embedded profile's task in the worker's process."""
+    from spark_jobs.each_feed import feed_list, job_arguments
+
+    if hasattr(task, "application_args"):
         arguments = job_arguments("", [task.render_template(a, context) for a in task.application_args])
-        assert arguments.feed == tuple(delivered)
         assert (arguments.date, arguments.until, arguments.record_outcomes) == (date(2026, 5, 1), None, True)
+        return Path(task.application).stem, arguments.feed
+    step, feeds = task.op_args
+    return step, feed_list(task.render_template(feeds, context))
+
+
+@pytest.mark.parametrize(
+    ("night", "steps"),
+    [
+        ("dag", {"ingest_feeds": "ingest", "standardise_feeds": "standardise"}),
+        ("cluster_dag", {"ingest_feeds": "ingest_feed", "standardise_feeds": "standardise"}),
+    ],
+)
+def test_one_application_ingests_and_one_standardises_the_feeds_that_are_there(request, night, steps):
+    """On both profiles: a Spark session costs its start, and an executor runs each task in a process
+    of its own, so a night starts one per step, not one per feed and step."""
+    night = request.getfixturevalue(night)
+    feeds = load_settings().pipeline.feeds
+    context = _delivered_context(feeds)
+
+    for step, application in (("ingest", "ingest_feeds"), ("standardise", "standardise_feeds")):
+        task = night.get_task(application)
+        assert _application_run(task, context) == (
+            steps[application],
+            tuple(f for f in feeds if f != "stores"),
+        )
         assert task.trigger_rule == "none_failed"  # a skipped optional feed is not a failure
         for feed in feeds:
-            reported = cluster_dag.get_task(f"{feed}.{step}")
-            assert not isinstance(reported, type(task)), feed
+            reported = night.get_task(f"{feed}.{step}")
+            assert list(reported.op_args) == [step, feed], feed  # reads the feed's outcome in the application
             gate = "wait_for_landing" if step == "ingest" else "check_bronze"
             assert reported.upstream_task_ids == {f"{feed}.{gate}", application}, feed
-    assert cluster_dag.get_task("ingest_feeds").upstream_task_ids == {f"{f}.wait_for_landing" for f in feeds}
-    assert cluster_dag.get_task("standardise_feeds").upstream_task_ids == {f"{f}.check_bronze" for f in feeds}
+    assert night.get_task("ingest_feeds").upstream_task_ids == {f"{f}.wait_for_landing" for f in feeds}
+    assert night.get_task("standardise_feeds").upstream_task_ids == {f"{f}.check_bronze" for f in feeds}
 
 
 def test_each_scheduled_sync_is_its_own_task_after_the_publish(parse_dag):

@@ -1,7 +1,7 @@
-"""On the cluster, one application ingests (or standardises) every feed of the night, and each feed's
-task in the DAG reports that feed's outcome: its figures, or its own error, while the other feeds go
-on. Failures the application cannot leave to a feed's task (one a retry may fix) fail it, after the
-other feeds, so Airflow runs it again."""
+"""Each night one application ingests (or standardises) every feed of the night, submitted to the
+cluster or in the worker's process, and each feed's task in the DAG reports that feed's outcome: its
+figures, or its own error, while the other feeds go on. Failures the application cannot leave to a
+feed's task (one a retry may fix) fail it, after the other feeds, so Airflow runs it again."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from databank import pipeline
 from databank.config import load_settings
 from databank.feed_outcomes import FeedOutcome, OutcomeMissingError, read_outcome, record_outcome
 from databank.pipeline import NotRetryableError
-from spark_jobs.each_feed import feed_list, job_arguments, run_each_recorded
+from spark_jobs.each_feed import FeedsFailedError, feed_list, job_arguments, run_each_recorded
 from spark_jobs.ingest_feed import RowsLostError
 
 DAY = date(2026, 5, 1)
@@ -76,12 +76,13 @@ def test_a_feed_failing_for_its_data_fails_its_own_task_and_the_others_go_on(set
 def test_a_failure_a_retry_may_fix_fails_the_application_after_every_feed(settings):
     run = _step({"members": ConnectionResetError("executor lost")})
 
-    with pytest.raises(SystemExit) as ended:
+    with pytest.raises(FeedsFailedError) as ended:
         run_each_recorded(settings.lakehouse, "standardise", ["members", "stores"], DAY, run, ())
 
-    assert ended.value.code == "standardise failed for 1 feed(s), which a retry may fix: " + (
+    assert str(ended.value) == "standardise failed for 1 feed(s), which a retry may fix: " + (
         "members: ConnectionResetError: executor lost"
-    )  # a message: spark-submit exits with 1, which the DAG retries
+    )  # not NotRetryableError, which fails a task at once; a submitted job exits with 1: both retried
+    assert not isinstance(ended.value, NotRetryableError)
     assert pipeline.feed_outcome("standardise", "stores", DAY)["rows_bronze"] == 10
     assert read_outcome(settings.lakehouse, "standardise", "members", DAY).retryable
 
