@@ -121,9 +121,10 @@ def feeds_application(step: str, feeds: str, day: date) -> dict[str, str]:
     from spark_jobs import ingest_feed, standardise
     from spark_jobs.each_feed import feed_list, run_night
 
-    job = {"ingest": (ingest_feed.ingest_days, ingest_feed.NOT_RETRYABLE_ERRORS)}
-    job["standardise"] = (standardise.standardise_days, standardise.NOT_RETRYABLE_ERRORS)
-    on_days, not_retryable = job[step]
+    on_days, not_retryable = {
+        "ingest": (ingest_feed.ingest_days, ingest_feed.NOT_RETRYABLE_ERRORS),
+        "standardise": (standardise.standardise_days, standardise.NOT_RETRYABLE_ERRORS),
+    }[step]
     outcomes = run_night(spark(), settings(), step, feed_list(feeds), day, on_days, not_retryable)
     return {outcome.feed: outcome.error or "done" for outcome in outcomes}
 
