@@ -5,7 +5,8 @@ swaps the rows matching a partition predicate, so re-running a day, or a range o
 it says how many rows each partition received, so a job counts what it wrote without another pass),
 Arrow tables to `append`, and
 read with `read`, or with `read_small` for a table small enough to hand to the driver whole (a file
-register, run logs): Arrow without a Spark job.
+register, run logs): Arrow without a Spark job. `rows_per_partition` counts the rows of the
+partitions `where` names (by partition columns): off the Delta log on the embedded profile, no Spark job.
 
 - embedded: delta-rs (`deltalake`) commits the writes; Spark reads exactly the Parquet files the
   Delta log lists as active (the log is the truth, not the folder), so no Maven jars are needed. A
@@ -72,6 +73,15 @@ class Lakehouse(Protocol):
     ) -> RowsWritten: ...
 
     def append(self, data: pa.Table, layer: Layer, name: str, partition_by: list[str]) -> None: ...
+
+    def rows_per_partition(
+        self,
+        spark: SparkSession,
+        layer: Layer,
+        name: str,
+        where: Mapping[str, list[PartitionValue]],
+        partition_by: list[str],
+    ) -> RowsWritten: ...
 
 
 def lakehouse_for(settings: Settings) -> Lakehouse:
@@ -157,6 +167,22 @@ class EmbeddedLakehouse:
         else:
             self._create(data, self.path(layer, name), partition_by)
 
+    def rows_per_partition(self, spark, layer, name, where, partition_by):
+        """Read off the Delta log: every file this lakehouse commits records its rows (`numRecords`)."""
+        if not self.exists(layer, name):
+            return {}
+        wanted = {column: {partition_text(v) for v in values} for column, values in where.items()}
+        counts: RowsWritten = {}
+        for file in pa.table(DeltaTable(self.path(layer, name)).get_add_actions(flatten=True)).to_pylist():
+            values = {c: partition_text(file[f"partition.{c}"]) for c in {*partition_by, *wanted}}
+            if any(values[c] not in texts for c, texts in wanted.items()):
+                continue
+            if file["num_records"] is None:
+                raise ValueError(f"{layer}.{name}: the Delta log holds no row count for {file['path']}")
+            key = tuple(values[c] for c in partition_by)
+            counts[key] = counts.get(key, 0) + file["num_records"]
+        return counts
+
     @staticmethod
     def _create(arrow: pa.Table, path: str, partition_by: list[str]) -> None:
         """A new Delta table at `path` holding `arrow`, which keeps statistics of no personal column."""
@@ -228,8 +254,13 @@ class ClusterLakehouse:
             .save(self.path(layer, name))
         )
         # Counted on what was committed: delta-spark's writer does not say per partition.
-        written = self.read(frame.sparkSession, layer, name, _as_lists(where))
-        counts = written.groupBy(*partition_by).count().collect()
+        return self.rows_per_partition(frame.sparkSession, layer, name, _as_lists(where), partition_by)
+
+    def rows_per_partition(self, spark, layer, name, where, partition_by):
+        frame = self.read(spark, layer, name, where)
+        if frame is None:
+            return {}
+        counts = frame.groupBy(*partition_by).count().collect()
         return {tuple(partition_text(v) for v in row[:-1]): row[-1] for row in counts}
 
     def append(self, data, layer, name, partition_by):

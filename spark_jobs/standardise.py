@@ -86,9 +86,9 @@ def standardise_days(
         sightings_of = lake.replace(sightings, "silver", IDENTIFIERS_TABLE, {"feed": feed, **where}, ["dt"])
     finally:
         silver.unpersist()
-    bronze_of = {row["dt"]: row["count"] for row in bronze.groupBy("dt").count().collect()}
+    bronze_of = lake.rows_per_partition(spark, "bronze", feed, where, ["dt"])
     return [
-        StandardiseResult(feed, d, bronze_of.get(d, 0), _of_day(silver_of, d), _of_day(sightings_of, d))
+        StandardiseResult(feed, d, _of_day(bronze_of, d), _of_day(silver_of, d), _of_day(sightings_of, d))
         for d in days
     ]
 

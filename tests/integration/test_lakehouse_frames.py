@@ -1,14 +1,17 @@
 """A DataFrame handed to the embedded lakehouse is written by Spark's tasks and committed by delta-rs:
 the table holds what the driver's Arrow path writes from the same rows, a replace swaps only the
-partitions it names, and rows outside them are refused before anything is committed."""
+partitions it names, rows outside them are refused before anything is committed, and the rows each
+partition holds are read off the log."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
+from deltalake.transaction import AddAction
 
 from databank.frame_files import RowsOutsidePartitionsError
 from databank.lakehouse import EmbeddedLakehouse
@@ -90,6 +93,36 @@ def test_a_replace_swaps_only_the_partitions_it_names(spark, tmp_path):
         by_day.setdefault(day, set()).add(record_id.split("-")[0])
     assert by_day == {MAY_1: {"first"}, MAY_2: {"again"}}
     assert content.num_rows == 100 + 40
+
+
+def test_the_rows_a_partition_holds_are_read_off_the_log(spark, tmp_path):
+    lake = EmbeddedLakehouse(str(tmp_path))
+    # Files of Spark's tasks, several a day, and one delta-rs wrote from Arrow
+    days = [MAY_1, MAY_2]
+    lake.replace(_rows(spark, days, 100, "tasks"), "bronze", "pings", {"dt": days}, ["dt"])
+    lake.append(_rows(spark, [MAY_2], 7, "arrow").toArrow(), "bronze", "pings", ["dt"])
+
+    counted = lake.rows_per_partition(spark, "bronze", "pings", {"dt": [MAY_2, MAY_3]}, ["dt"])
+
+    assert counted == {(str(MAY_2),): 107}
+    assert lake.read(spark, "bronze", "pings", {"dt": [MAY_2]}).count() == 107
+    assert lake.rows_per_partition(spark, "bronze", "absent", {"dt": [MAY_2]}, ["dt"]) == {}
+
+
+def test_a_file_the_log_holds_no_row_count_for_is_not_counted_as_empty(spark, tmp_path):
+    lake = EmbeddedLakehouse(str(tmp_path))
+    lake.replace(_rows(spark, [MAY_1], 10, "counted"), "bronze", "pings", {"dt": [MAY_1]}, ["dt"])
+    table = DeltaTable(lake.path("bronze", "pings"))
+    [file] = pa.table(table.get_add_actions(flatten=True)).slice(0, 1).to_pylist()
+    copy = file["path"].replace(".parquet", "-copy.parquet")
+    shutil.copyfile(tmp_path / "bronze" / "pings" / file["path"], tmp_path / "bronze" / "pings" / copy)
+    # A file committed by a writer that keeps no statistics
+    added = AddAction(copy, file["size_bytes"], {"dt": str(MAY_1)}, file["modification_time"], True, None)
+    schema = pa.schema(table.schema().to_arrow())
+    table.create_write_transaction([added], mode="append", schema=schema, partition_by=["dt"])
+
+    with pytest.raises(ValueError, match="no row count"):
+        lake.rows_per_partition(spark, "bronze", "pings", {"dt": [MAY_1]}, ["dt"])
 
 
 def test_rows_outside_the_partitions_replaced_are_refused_and_nothing_is_committed(spark, tmp_path):

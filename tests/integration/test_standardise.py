@@ -63,6 +63,10 @@ def test_standardising_a_day_again_changes_nothing(spark, standardised):
     day = START + timedelta(days=1)
     before = read_table(lake, "silver", "online_orders").sort("order_line_id")
 
-    standardise(spark, lake, settings, "online_orders", day)
+    result = standardise(spark, lake, settings, "online_orders", day)
 
     assert read_table(lake, "silver", "online_orders").sort("order_line_id").equals(before)
+    # and it says what the day held in bronze and silver
+    of_day = pl.col("dt") == day
+    assert result.rows_bronze == read_table(lake, "bronze", "online_orders").filter(of_day).height > 0
+    assert result.rows_silver == read_table(lake, "silver", "online_orders").filter(of_day).height > 0
