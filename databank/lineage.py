@@ -24,7 +24,7 @@ from databank.contracts import load_contract
 # OneID's tables in silver, as spark_jobs.resolve_identity and spark_jobs.standardise name them (the
 # DAG is parsed without importing Spark; a test holds these names to theirs).
 IDENTIFIERS_TABLE = "identifiers"
-IDENTITY_TABLES = ("identity_edges", "identity_guards", "identity_map", "one_id_history")
+IDENTITY_TABLES = ("identity_edges", "identity_pairs", "identity_guards", "identity_map", "one_id_history")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -258,6 +259,7 @@ def _purge_everywhere(settings: Settings, erased: Erased) -> dict[str, int]:
         return {}
     lakehouse = Path(settings.lakehouse)
     vacuum = settings.privacy.erasure_vacuum
+    _drop_identity_pairs(lakehouse)
     tables = delta_tables(lakehouse)
     # Tables are independent, and scanning and rewriting them runs in Arrow and delta-rs, outside
     # the interpreter's lock: a table per core (each holds a few batches of rows at a time).
@@ -272,6 +274,15 @@ def _purge_everywhere(settings: Settings, erased: Erased) -> dict[str, int]:
     for name, rows in purge_exports(settings.audience_exports, erased).items():
         removed[f"exports:{name}"] = rows
     return removed
+
+
+def _drop_identity_pairs(lakehouse: Path) -> None:
+    """Delete, whole, the pairs of identifiers the identity nights keep (a night rebuilds them from the
+    edges when they are missing): a pair may come only from records of the people erased without
+    naming either of them (two shared identifiers on one of their records)."""
+    from spark_jobs.resolve_identity import PAIRS  # the job that writes it names it
+
+    shutil.rmtree(lakehouse / "silver" / PAIRS, ignore_errors=True)
 
 
 def _shred_vault(settings: Settings, nodes: frozenset[str]) -> int:

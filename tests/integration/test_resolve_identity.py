@@ -9,7 +9,7 @@ from delta_reading import DAYS, START, read_table
 from pyspark.sql import functions as F
 
 from databank.evaluation import evaluate_identity
-from spark_jobs.resolve_identity import HISTORY, MAP, every_linkable_node, resolve
+from spark_jobs.resolve_identity import EDGES, HISTORY, MAP, PAIR_COLUMNS, PAIRS, every_linkable_node, resolve
 from spark_jobs.standardise import IDENTIFIERS_TABLE
 from spark_jobs.transforms.identity import NODE, linkable
 
@@ -65,6 +65,44 @@ def test_incremental_nights_equal_a_full_rebuild_of_the_same_edges(spark, resolv
 
     assert _partition(rebuilt) == _partition(incremental)
     assert rebuilt.select("node", "one_id").equals(incremental.select("node", "one_id"))
+
+
+def _pairs_kept(lake) -> dict:
+    kept = read_table(lake, "silver", PAIRS)
+    return {day: kept.filter(pl.col("dt") == day).select(PAIR_COLUMNS) for day in kept["dt"].unique()}
+
+
+def _pairs_recorded(lake, day) -> pl.DataFrame:
+    return read_table(lake, "silver", EDGES).filter(pl.col("dt") <= day).select(PAIR_COLUMNS).unique()
+
+
+def test_a_night_keeps_each_pair_recorded_once_beside_the_night_befores(resolved):
+    _, lake, _ = resolved
+    kept = _pairs_kept(lake)
+
+    assert set(kept) == {LAST - timedelta(days=1), LAST}
+    for day, pairs in kept.items():
+        assert pairs.height == pairs.unique().height > 0
+        assert pairs.sort(PAIR_COLUMNS).equals(_pairs_recorded(lake, day).sort(PAIR_COLUMNS))
+
+
+def test_a_night_run_again_before_later_ones_lets_their_pairs_go_and_they_come_back_in_order(spark, resolved):
+    settings, lake, _ = resolved
+    earlier, before = START + timedelta(days=1), _snapshot(lake, LAST)
+
+    resolve(spark, lake, settings, earlier, update="incremental")
+    after_the_earlier = _pairs_kept(lake)
+    for day in (earlier + timedelta(days=d) for d in range(1, (LAST - earlier).days + 1)):
+        resolve(spark, lake, settings, day, update="incremental")
+
+    # The later night's pairs went; those of the night before the earlier one had gone already (only two
+    # nights' are kept), so it read every edge recorded up to its day.
+    assert set(after_the_earlier) == {earlier}
+    pairs = after_the_earlier[earlier].sort(PAIR_COLUMNS)
+    assert pairs.equals(_pairs_recorded(lake, earlier).sort(PAIR_COLUMNS))
+    assert set(_pairs_kept(lake)) == {LAST - timedelta(days=1), LAST}
+    assert _pairs_kept(lake)[LAST].sort(PAIR_COLUMNS).equals(_pairs_recorded(lake, LAST).sort(PAIR_COLUMNS))
+    assert _snapshot(lake, LAST).equals(before)
 
 
 def test_a_full_night_finds_every_identifier_reading_only_the_sightings_since_the_last_map(spark, resolved):

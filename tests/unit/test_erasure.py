@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, WriterProperties, write_deltalake
 
 from databank.config import load_settings
-from databank.privacy.erasure import ErasureRequest, resolve
+from databank.privacy.erasure import ErasureRequest, apply_erasure, resolve
 from databank.privacy.personal_columns import statistics_columns, statistics_configuration
 from databank.privacy.purge import (
     REDACTED,
@@ -208,3 +208,27 @@ def test_a_request_resolves_to_every_identifier_of_the_person_and_the_ids_merged
     assert erased.nodes == {"phone:aa11", "device_id:dd22"}
     assert erased.one_ids == {"C-anna", "C-older"}
     assert erased.records == {("pos_transactions", "R9")}
+
+
+def test_the_pairs_the_identity_nights_keep_are_dropped_whole_for_the_next_night_to_rebuild(tmp_path):
+    settings = load_settings(data_dir=tmp_path, hmac_key="k")
+    silver = settings.lakehouse / "silver"
+    write_deltalake(
+        silver / "identity_map",
+        pa.table({"node": ["phone:aa11"], "one_id": ["C-anna"], "dt": [date(2026, 5, 2)]}),
+        partition_by=["dt"],
+    )
+    # Two shared identifiers (in no one's cluster) met on her record: the pair names neither of her ids
+    pairs = pa.table(
+        {
+            "src": ["phone:aa11", "device_id:shop1"],
+            "dst": ["device_id:dd22", "phone:desk"],
+            "dt": [date(2026, 5, 2)] * 2,
+        }
+    )
+    _create(silver / "identity_pairs", pairs, partition_by=["dt"])
+
+    report = apply_erasure(settings, [ErasureRequest("ER-1", "feed", None, ("phone:aa11",))])
+
+    assert report.applied == 1
+    assert not (silver / "identity_pairs").exists()

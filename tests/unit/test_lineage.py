@@ -87,10 +87,10 @@ def test_the_marts_read_the_silver_tables_the_dbt_project_declares_and_write_eve
 
 
 def test_the_names_of_identity_tables_are_those_the_spark_jobs_write():
-    from spark_jobs.resolve_identity import EDGES, GUARDS, HISTORY, MAP
+    from spark_jobs.resolve_identity import EDGES, GUARDS, HISTORY, MAP, PAIRS
     from spark_jobs.standardise import IDENTIFIERS_TABLE
 
-    assert lineage.IDENTITY_TABLES == (EDGES, GUARDS, MAP, HISTORY)
+    assert lineage.IDENTITY_TABLES == (EDGES, PAIRS, GUARDS, MAP, HISTORY)
     assert lineage.IDENTIFIERS_TABLE == IDENTIFIERS_TABLE
 
 
