@@ -29,6 +29,7 @@ import psutil
 from benchmarks.ingest import landing_for
 from benchmarks.tiers import TIERS, Tier, bench_settings, tier_parser
 from databank.dbt_project import dbt_work_dir
+from spark_jobs.resolve_identity import PAIRS
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,13 @@ def loaded_history(tier: Tier, landing: Path, out: Path, last: date) -> Path:
     root = out / f"night-{tier.name}-{tier.seed}" / f"history-to-{last}"
     marker = root / "history.json"
     # A load that did not finish, or one kept from before load-history ended with housekeeping (its
-    # first night would pay for compacting the whole range), is loaded again.
-    if not marker.is_file() or history_step_seconds(root, "housekeeping") is None:
+    # first night would pay for compacting the whole range) or before identity kept each pair once
+    # (its first night would read every edge of the range), is loaded again.
+    if (
+        not marker.is_file()
+        or history_step_seconds(root, "housekeeping") is None
+        or not (root / "lakehouse" / "silver" / PAIRS).is_dir()
+    ):
         shutil.rmtree(root, ignore_errors=True)
         steps = _in_fresh_process(_load_history, str(root), str(landing), tier.start, last)
         seconds = round(sum(steps.values()), 1)
