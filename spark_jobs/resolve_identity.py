@@ -218,8 +218,8 @@ def _distinct_pairs(
     medium-tier brand: 4.4 million recorded pairs, 0.4 million pairs). So a night adds the pairs
     recorded since `previous_day` to those that night kept, and reads all the recorded edges only
     without them: the first night, a night run again after later ones, the night after an erasure
-    (which deletes the table). Only the night before's pairs and tonight's are kept: later nights' no
-    longer hold once an earlier one is run again, and no night reads the older ones.
+    that deleted them (`databank.privacy.erasure`). Only the night before's pairs and tonight's are
+    kept: later nights' no longer hold once an earlier one is run again, and no night reads older ones.
     """
     held = {day_text for (day_text,) in lake.rows_per_partition(spark, "silver", PAIRS, {}, ["dt"])}
     if previous_day is not None and previous_day.isoformat() in held:

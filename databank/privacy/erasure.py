@@ -259,7 +259,7 @@ def _purge_everywhere(settings: Settings, erased: Erased) -> dict[str, int]:
         return {}
     lakehouse = Path(settings.lakehouse)
     vacuum = settings.privacy.erasure_vacuum
-    _drop_identity_pairs(lakehouse)
+    _drop_identity_pairs(lakehouse, erased)
     tables = delta_tables(lakehouse)
     # Tables are independent, and scanning and rewriting them runs in Arrow and delta-rs, outside
     # the interpreter's lock: a table per core (each holds a few batches of rows at a time).
@@ -276,13 +276,25 @@ def _purge_everywhere(settings: Settings, erased: Erased) -> dict[str, int]:
     return removed
 
 
-def _drop_identity_pairs(lakehouse: Path) -> None:
-    """Delete, whole, the pairs of identifiers the identity nights keep (a night rebuilds them from the
-    edges when they are missing): a pair may come only from records of the people erased without
-    naming either of them (two shared identifiers on one of their records)."""
-    from spark_jobs.resolve_identity import PAIRS  # the job that writes it names it
+def _drop_identity_pairs(lakehouse: Path, erased: Erased) -> None:
+    """Delete, whole, the pairs of identifiers the identity nights keep when the people's records
+    paired two identifiers that are neither of theirs (identifiers shared too widely to be in anyone's
+    cluster): such a pair cannot be told from the same pair seen on others' records, so the next night
+    rebuilds the set from the edges left. Otherwise the set, as every table, only loses the rows
+    naming them. Run before the purge, which removes their records' edges."""
+    from spark_jobs.resolve_identity import EDGES, PAIRS  # the job that writes them names them
 
-    shutil.rmtree(lakehouse / "silver" / PAIRS, ignore_errors=True)
+    pairs, edges = lakehouse / "silver" / PAIRS, lakehouse / "silver" / EDGES
+    if not erased.records or not (pairs / "_delta_log").is_dir() or not (edges / "_delta_log").is_dir():
+        return
+    record_ids = {record_id for _, record_id in erased.records}
+    columns = ["feed", "record_id", "src", "dst"]
+    carried = rows_where_in(active_dataset(edges), columns, "record_id", record_ids)
+    if any(
+        (edge["feed"], edge["record_id"]) in erased.records and not {edge["src"], edge["dst"]} & erased.nodes
+        for edge in carried.to_pylist()
+    ):
+        shutil.rmtree(pairs)
 
 
 def _shred_vault(settings: Settings, nodes: frozenset[str]) -> int:

@@ -210,25 +210,52 @@ def test_a_request_resolves_to_every_identifier_of_the_person_and_the_ids_merged
     assert erased.records == {("pos_transactions", "R9")}
 
 
-def test_the_pairs_the_identity_nights_keep_are_dropped_whole_for_the_next_night_to_rebuild(tmp_path):
-    settings = load_settings(data_dir=tmp_path, hmac_key="k")
+def _identity_with_pairs(settings, her_record_pairs: list[tuple[str, str]]) -> None:
+    """Anna's identity as a night leaves it: her record R1 pairs `her_record_pairs`, Bob's R2 his two ids."""
     silver = settings.lakehouse / "silver"
+    day = [date(2026, 5, 2)]
     write_deltalake(
         silver / "identity_map",
-        pa.table({"node": ["phone:aa11"], "one_id": ["C-anna"], "dt": [date(2026, 5, 2)]}),
+        pa.table({"node": ["phone:aa11", "device_id:dd22"], "one_id": ["C-anna"] * 2, "dt": day * 2}),
         partition_by=["dt"],
     )
-    # Two shared identifiers (in no one's cluster) met on her record: the pair names neither of her ids
-    pairs = pa.table(
-        {
-            "src": ["phone:aa11", "device_id:shop1"],
-            "dst": ["device_id:dd22", "phone:desk"],
-            "dt": [date(2026, 5, 2)] * 2,
-        }
+    sightings = {"feed": ["members"], "record_id": ["R1"], "identifier_type": ["phone"]}
+    write_deltalake(silver / "identifiers", pa.table({**sightings, "identifier_hmac": ["aa11"]}))
+    edges = [("R1", src, dst) for src, dst in her_record_pairs] + [("R2", "phone:bb33", "device_id:ee44")]
+    _create(
+        silver / "identity_edges",
+        pa.table(
+            {
+                "feed": ["members"] * len(edges),
+                "record_id": [record for record, _, _ in edges],
+                "src": [src for _, src, _ in edges],
+                "dst": [dst for _, _, dst in edges],
+                "dt": day * len(edges),
+            }
+        ),
+        partition_by=["dt"],
     )
-    _create(silver / "identity_pairs", pairs, partition_by=["dt"])
+    pairs = {"src": [src for _, src, _ in edges], "dst": [dst for _, _, dst in edges], "dt": day * len(edges)}
+    _create(silver / "identity_pairs", pa.table(pairs), partition_by=["dt"])
+
+
+def test_the_pairs_the_identity_nights_keep_lose_her_pairs_as_any_table(tmp_path):
+    settings = load_settings(data_dir=tmp_path, hmac_key="k")
+    _identity_with_pairs(settings, [("phone:aa11", "device_id:dd22")])
+
+    apply_erasure(settings, [ErasureRequest("ER-1", "feed", None, ("phone:aa11",))])
+
+    kept = DeltaTable(str(settings.lakehouse / "silver" / "identity_pairs")).to_pyarrow_table()
+    assert kept.column("src").to_pylist() == ["phone:bb33"]
+
+
+def test_the_pairs_go_whole_when_her_records_paired_two_identifiers_that_are_not_hers(tmp_path):
+    # Two identifiers shared too widely to be in anyone's cluster met on her record: the pair names
+    # neither of her identifiers, and the same pair seen on someone else's record would look the same.
+    settings = load_settings(data_dir=tmp_path, hmac_key="k")
+    _identity_with_pairs(settings, [("phone:aa11", "device_id:dd22"), ("device_id:shop1", "phone:desk")])
 
     report = apply_erasure(settings, [ErasureRequest("ER-1", "feed", None, ("phone:aa11",))])
 
     assert report.applied == 1
-    assert not (silver / "identity_pairs").exists()
+    assert not (settings.lakehouse / "silver" / "identity_pairs").exists()
