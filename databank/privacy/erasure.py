@@ -11,7 +11,8 @@ A request names a phone, a member id (the `erasure_requests` feed, or `databank 
    joined back to them.
 3. Purge: every Delta table of the lakehouse, the warehouse and the audience exports lose the
    person's rows (`databank.privacy.purge`), the touched tables are vacuumed, and the identifier
-   vault destroys their keys.
+   vault destroys their keys. OneID's set of identifier pairs goes whole when their records paired
+   two identifiers neither of theirs (`_drop_identity_pairs`).
 4. Audit: one row per request (received, applied, what was resolved, tables touched, rows removed),
    with no identifier in it; a request that matches nobody is recorded as such, not dropped.
 
