@@ -186,3 +186,35 @@ def test_a_night_finds_a_record_id_loaded_twice_tonight_or_loaded_before(publish
         [failure] = failed.value.failures
         assert failure["unique_id"].startswith("test.databank.unique_per_load_stg_lbs__pings_ping_id.")
         assert failure["message"].startswith("Got 2 results")
+
+
+def test_a_night_checks_the_touches_it_loaded_and_a_full_build_every_touch(published, tmp_path):
+    # fct_touchpoints' tests of columns a night never rewrites in earlier rows check the rows loaded
+    # on the run date (`__loaded_tonight__`). Here one touch loaded tonight and one loaded before carry
+    # a behaviour outside the code list, each its own.
+    settings, result = published
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings.warehouse, warehouse)
+    night = f"DATE '{result.run_date}'"
+    with duckdb.connect(str(warehouse)) as con:
+        for loaded, behaviour in ((f"= {night}", "unknown_tonight"), (f"< {night}", "unknown_before")):
+            con.execute(f"""
+                INSERT INTO marts.fct_touchpoints
+                SELECT * REPLACE (
+                    touchpoint_id || ':{behaviour}' AS touchpoint_id, '{behaviour}' AS behaviour
+                )
+                FROM marts.fct_touchpoints WHERE loaded_date {loaded} LIMIT 1
+            """)
+    only_the_check = ("--select", "fct_touchpoints,test_name:accepted_values")
+
+    for full_build, command, found in (
+        (False, ("test",), "Got 1 result,"),
+        (True, ("build", "--full-refresh"), "Got 2 results,"),
+    ):
+        run = DbtRun(find_dbt_project(), warehouse, result.run_date, full_build, tmp_path / str(full_build))
+        with pytest.raises(MartsBuildError) as failed:
+            run_dbt(run, *command, *only_the_check)
+
+        [failure] = failed.value.failures
+        assert failure["unique_id"].startswith("test.databank.accepted_values_fct_touchpoints_behaviour__")
+        assert failure["message"].startswith(found)
