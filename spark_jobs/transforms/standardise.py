@@ -14,6 +14,7 @@ IDENTIFIER_SCHEMA = (
     " identifier_hmac string, identifier_status string,"
     " seen_at timestamp, seen_date date, dt date"
 )
+IN_SILVER = "_in_silver"  # first_delivery: a delivery silver holds already
 
 
 def canonical(bronze: DataFrame, contract: Contract, tz: str) -> DataFrame:
@@ -31,31 +32,38 @@ def first_delivery(
     """One row per record id and delivery day (`dt`), the first delivered that day, and none whose
     record was kept on one of the `lookback_days` days before: a range of days gives what its nights
     would have, night after night. `earlier`: silver's (record id, dt) of the days before the rows."""
-    order = Window.partitionBy(record_id, "dt").orderBy("ingest_source_file")
-    once = rows.withColumn("_n", F.row_number().over(order)).where(F.col("_n") == 1).drop("_n")
-    if lookback_days == 0:
-        return once
-    candidates = once.select(record_id, "dt", F.lit(False).alias("in_silver"))
+    deliveries = rows.withColumn(IN_SILVER, F.lit(False))
     if earlier is not None:
-        # Only the earlier deliveries of tonight's records can decide: most records are delivered
+        # Only the earlier deliveries of the rows' records can decide: most records are delivered
         # once, and the lookback holds days of them (a week of a medium-tier brand's pings: 3 million).
-        again = earlier.select(record_id, "dt").join(once.select(record_id), record_id, "left_semi")
-        candidates = candidates.unionByName(again.withColumn("in_silver", F.lit(True)))
-    # In day order, a delivery is kept when silver holds it already or when no kept delivery of the
-    # record lies within the lookback before it (a drop does not extend the window, as at night).
+        again = earlier.select(record_id, "dt").join(rows.select(record_id), record_id, "left_semi")
+        again = again.withColumn(IN_SILVER, F.lit(True))
+        deliveries = deliveries.unionByName(again, allowMissingColumns=True)
+    # Each record's deliveries side by side in one pass (windows over one grouping by record), rather
+    # than grouped apart and joined back to the rows: a third to half less time on a medium-tier night.
+    of_record = F.collect_set(F.struct("dt", IN_SILVER)).over(Window.partitionBy(record_id))
+    # Delivered once, in the rows, the record is kept: the rule costs a list per record.
+    kept = F.when(F.size(of_record) == 1, True).otherwise(
+        F.array_contains(_kept_days(of_record, lookback_days), F.col("dt"))
+    )
+    first = F.row_number().over(Window.partitionBy(record_id, "dt", IN_SILVER).orderBy("ingest_source_file"))
+    decided = deliveries.withColumn("_first", first == 1).withColumn("_kept", kept)
+    return decided.where(~F.col(IN_SILVER) & F.col("_first") & F.col("_kept")).select(*rows.columns)
+
+
+def _kept_days(deliveries: Column, lookback_days: int) -> Column:
+    """The days kept of a record's deliveries (dt, in silver): in day order, a delivery is kept when
+    silver holds it already or when no kept delivery lies within the lookback before it (a drop does
+    not extend the window, as at night)."""
     start = F.struct(F.lit(None).cast("date").alias("last"), F.array().cast("array<date>").alias("kept"))
 
     def step(state: Column, delivery: Column) -> Column:
-        keep = delivery["in_silver"] | state["last"].isNull()
+        keep = delivery[IN_SILVER] | state["last"].isNull()
         keep = keep | (F.datediff(delivery["dt"], state["last"]) > lookback_days)
         kept = F.array_append(state["kept"], delivery["dt"])
         return F.when(keep, F.struct(delivery["dt"].alias("last"), kept.alias("kept"))).otherwise(state)
 
-    kept_days = candidates.groupBy(record_id).agg(
-        F.aggregate(F.array_sort(F.collect_list(F.struct("dt", "in_silver"))), start, step)["kept"].alias("k")
-    )
-    kept = kept_days.select(record_id, F.explode("k").alias("dt"))
-    return once.join(kept, [record_id, "dt"], "left_semi").select(*rows.columns)
+    return F.aggregate(F.array_sort(deliveries), start, step)["kept"]
 
 
 def link_online_refunds(orders: DataFrame, earlier_sales: DataFrame | None, lookback_days: int) -> DataFrame:

@@ -1,7 +1,9 @@
 """Silver rules on tiny rows: local dates, one row per record, refunds and returns linked."""
 
-from datetime import date, datetime
+import random
+from datetime import date, datetime, timedelta
 
+import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from databank.contracts import load_contract
@@ -53,6 +55,43 @@ def test_over_a_range_a_record_is_kept_as_its_nights_would_keep_it(spark):
     assert sorted((r["event_id"], r["dt"].day) for r in out.collect()) == [("E1", 1), ("E1", 9), ("E2", 5)]
     without_lookback = first_delivery(rows, "event_id", None, lookback_days=0)
     assert without_lookback.count() == 5
+
+
+@pytest.mark.parametrize("lookback_days", [1, 3, 7])
+def test_random_deliveries_are_kept_as_night_after_night_would_keep_them(spark, lookback_days):
+    """Records delivered on random days of a range, some of them already in silver, against the rule
+    applied delivery by delivery in day order."""
+    rng = random.Random(lookback_days)
+    first_day = date(2026, 5, 10)
+    rows, earlier = [], []
+    for record in (f"E{n}" for n in range(60)):
+        for day in rng.sample(range(12), rng.randrange(1, 4)):
+            files = rng.sample("abc", rng.randrange(1, 3))  # delivered once or twice that day
+            rows += [(record, f"{file}.jsonl", first_day + timedelta(days=day)) for file in files]
+        if rng.random() < 0.3:  # kept on an earlier night
+            earlier.append((record, first_day - timedelta(days=rng.randrange(1, 8))))
+    frame = spark.createDataFrame(rows, "event_id string, ingest_source_file string, dt date")
+    in_silver = spark.createDataFrame(earlier, "event_id string, dt date")
+
+    out = first_delivery(frame, "event_id", in_silver, lookback_days)
+
+    assert sorted(tuple(r) for r in out.collect()) == _kept_night_by_night(rows, earlier, lookback_days)
+
+
+def _kept_night_by_night(rows, earlier, lookback_days):
+    kept = []
+    for record in {r[0] for r in rows}:
+        deliveries = sorted(
+            {(r[2], False) for r in rows if r[0] == record} | {(d, True) for e, d in earlier if e == record}
+        )
+        last = None
+        for day, in_silver in deliveries:
+            if in_silver or last is None or (day - last).days > lookback_days:
+                last = day
+                if not in_silver:
+                    first_file = min(r[1] for r in rows if r[0] == record and r[2] == day)
+                    kept.append((record, first_file, day))
+    return sorted(kept)
 
 
 def test_refunds_point_to_their_order_when_the_sale_is_known(spark):
