@@ -161,8 +161,7 @@ def test_a_night_finds_a_record_id_loaded_twice_tonight_or_loaded_before(publish
     # the run date, against each other and against every earlier load. Here the pings a night tests
     # carry one id twice tonight and one id of an earlier load again.
     settings, result = published
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(settings.warehouse, warehouse)
+    warehouse = _copy_of_the_warehouse(settings, tmp_path)
     night = f"DATE '{result.run_date}'"
     with duckdb.connect(str(warehouse)) as con:
         con.execute("ALTER VIEW staging.stg_lbs__pings RENAME TO stg_lbs__pings_delivered")
@@ -175,15 +174,13 @@ def test_a_night_finds_a_record_id_loaded_twice_tonight_or_loaded_before(publish
                 WHERE loaded_date < {night} LIMIT 1
             )
         """)
-    only_the_check = ("--select", "stg_lbs__pings,test_name:unique_per_load")
+
+    failures = _failures_of_a_night_and_a_full_build(
+        result, warehouse, tmp_path, "stg_lbs__pings,test_name:unique_per_load"
+    )
 
     # A full build checks the whole column instead (dbt's unique): the same two ids.
-    for full_build, command in ((False, ("test",)), (True, ("build", "--full-refresh"))):
-        run = DbtRun(find_dbt_project(), warehouse, result.run_date, full_build, tmp_path / str(full_build))
-        with pytest.raises(MartsBuildError) as failed:
-            run_dbt(run, *command, *only_the_check)
-
-        [failure] = failed.value.failures
+    for failure in failures.values():
         assert failure["unique_id"].startswith("test.databank.unique_per_load_stg_lbs__pings_ping_id.")
         assert failure["message"].startswith("Got 2 results")
 
@@ -193,8 +190,7 @@ def test_a_night_checks_the_touches_it_loaded_and_a_full_build_every_touch(publi
     # on the run date (`__loaded_tonight__`). Here one touch loaded tonight and one loaded before carry
     # a behaviour outside the code list, each its own.
     settings, result = published
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(settings.warehouse, warehouse)
+    warehouse = _copy_of_the_warehouse(settings, tmp_path)
     night = f"DATE '{result.run_date}'"
     with duckdb.connect(str(warehouse)) as con:
         for loaded, behaviour in ((f"= {night}", "unknown_tonight"), (f"< {night}", "unknown_before")):
@@ -205,16 +201,31 @@ def test_a_night_checks_the_touches_it_loaded_and_a_full_build_every_touch(publi
                 )
                 FROM marts.fct_touchpoints WHERE loaded_date {loaded} LIMIT 1
             """)
-    only_the_check = ("--select", "fct_touchpoints,test_name:accepted_values")
 
-    for full_build, command, found in (
-        (False, ("test",), "Got 1 result,"),
-        (True, ("build", "--full-refresh"), "Got 2 results,"),
-    ):
+    failures = _failures_of_a_night_and_a_full_build(
+        result, warehouse, tmp_path, "fct_touchpoints,test_name:accepted_values"
+    )
+
+    for full_build, found in ((False, "Got 1 result,"), (True, "Got 2 results,")):
+        assert failures[full_build]["unique_id"].startswith(
+            "test.databank.accepted_values_fct_touchpoints_behaviour__"
+        )
+        assert failures[full_build]["message"].startswith(found)
+
+
+def _copy_of_the_warehouse(settings, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings.warehouse, warehouse)
+    return warehouse
+
+
+def _failures_of_a_night_and_a_full_build(result, warehouse, tmp_path, selection):
+    """The one failure of the tests `selection` picks, as a night runs them (`dbt test`) and as a full
+    build does, by whether it is a full build."""
+    failures = {}
+    for full_build, command in ((False, ("test",)), (True, ("build", "--full-refresh"))):
         run = DbtRun(find_dbt_project(), warehouse, result.run_date, full_build, tmp_path / str(full_build))
         with pytest.raises(MartsBuildError) as failed:
-            run_dbt(run, *command, *only_the_check)
-
-        [failure] = failed.value.failures
-        assert failure["unique_id"].startswith("test.databank.accepted_values_fct_touchpoints_behaviour__")
-        assert failure["message"].startswith(found)
+            run_dbt(run, *command, "--select", selection)
+        [failures[full_build]] = failed.value.failures
+    return failures
