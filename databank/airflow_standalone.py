@@ -30,6 +30,7 @@ from databank.pipeline import DAG_FILE, airflow_home
 
 HOST = "127.0.0.1"
 ADMIN = "admin"
+KILLED_GRACE_SECONDS = 10  # for the processes killed after the grace to be reaped
 
 
 class StartError(RuntimeError):
@@ -55,10 +56,22 @@ class Standalone:
         deadline = time.monotonic() + grace_seconds
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace_seconds)  # reaps the group's leader
-        while _signal_group(group, 0) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        if _signal_group(group, signal.SIGKILL):
-            self.process.wait()
+        if _gone(group, deadline):
+            return
+        _signal_group(group, signal.SIGKILL)
+        self.process.wait()
+        # A killed process stays in its group until its parent, or init for an orphan, reaps it.
+        if not _gone(group, time.monotonic() + KILLED_GRACE_SECONDS):
+            raise RuntimeError(f"processes of Airflow standalone's group {group} outlived SIGKILL")
+
+
+def _gone(group: int, deadline: float) -> bool:
+    """Whether the process group is gone by `deadline` (monotonic seconds)."""
+    while _signal_group(group, 0):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+    return True
 
 
 def _signal_group(group: int, signum: int) -> bool:
