@@ -12,10 +12,8 @@ stops them all (a signal to the main process alone leaves the scheduler and its 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,10 +25,10 @@ from pathlib import Path
 from databank.config import Settings
 from databank.lineage_settings import airflow_environment
 from databank.pipeline import DAG_FILE, airflow_home
+from databank.process_groups import stop_groups
 
 HOST = "127.0.0.1"
 ADMIN = "admin"
-KILLED_GRACE_SECONDS = 10  # for the processes killed after the grace to be reaped
 
 
 class StartError(RuntimeError):
@@ -51,36 +49,7 @@ class Standalone:
 
     def stop(self, grace_seconds: float = 30) -> None:
         """Stop the server and every process it started; those still there after the grace are killed."""
-        group = self.process.pid
-        _signal_group(group, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=grace_seconds)  # reaps the group's leader
-        if _gone(group, deadline):
-            return
-        _signal_group(group, signal.SIGKILL)
-        self.process.wait()
-        # A killed process stays in its group until its parent, or init for an orphan, reaps it.
-        if not _gone(group, time.monotonic() + KILLED_GRACE_SECONDS):
-            raise RuntimeError(f"processes of Airflow standalone's group {group} outlived SIGKILL")
-
-
-def _gone(group: int, deadline: float) -> bool:
-    """Whether the process group is gone by `deadline` (monotonic seconds)."""
-    while _signal_group(group, 0):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.5)
-    return True
-
-
-def _signal_group(group: int, signum: int) -> bool:
-    """Send a signal to a process group; whether the group still had a process to receive it."""
-    try:
-        os.killpg(group, signum)
-    except ProcessLookupError:
-        return False
-    return True
+        stop_groups([self.process], grace_seconds)
 
 
 def standalone_environment(settings: Settings, port: int) -> dict[str, str]:

@@ -10,11 +10,9 @@ started. Ports are whatever is free; logs and work folders go under the folder g
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyspark
+
+from databank.process_groups import stop_groups
 
 SPARK_HOME = Path(pyspark.__file__).parent
 LOOPBACK = "127.0.0.1"
@@ -84,25 +84,13 @@ class LocalCluster:
 
     def stop(self, grace_seconds: float = 15) -> None:
         # Workers first, so they do not spend the grace period trying to reach a stopped master.
-        for process in reversed(self.processes):
-            _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        for process in reversed(self.processes):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(max(0.1, deadline - time.monotonic()))
-            _signal_group(process, signal.SIGKILL)
-            process.wait()
+        stop_groups(list(reversed(self.processes)), grace_seconds)
 
     def __enter__(self) -> LocalCluster:
         return self
 
     def __exit__(self, *_) -> None:
         self.stop()
-
-
-def _signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
 
 
 def _environment() -> dict[str, str]:

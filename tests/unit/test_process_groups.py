@@ -1,4 +1,4 @@
-"""Stopping Airflow standalone stops its whole process group, even processes that ignore SIGTERM."""
+"""Stopping a server's process group stops every process in it, even those that ignore SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from databank.airflow_standalone import Standalone
+from databank.process_groups import stop_groups
 
 # A child that ignores SIGTERM, as a stuck task would, and says when it does.
 STUBBORN = (
@@ -27,9 +27,8 @@ def test_stop_kills_what_outlives_the_grace_and_returns_once_the_group_is_gone(t
     deadline = time.monotonic() + 30
     while not ready.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    server = Standalone(process, "http://127.0.0.1:0", tmp_path, tmp_path / "standalone.log")
 
-    server.stop(grace_seconds=1)
+    stop_groups([process], grace_seconds=1)
 
     assert ready.exists()
     try:
