@@ -8,6 +8,10 @@ Every record carries its file, its file's checksum and its delivery day.
 Spark reads a path as a glob: names are escaped. A file Spark cannot read as delivered (GBK,
 a CSV record spanning lines, a JSON document, a name Hadoop cannot parse) is read from a staged
 UTF-8 copy holding one record a line; staged copies hold raw identifiers, and the job removes them.
+
+Spark splits a text file among its tasks, but reads a Parquet row group in one task: a night whose
+records are mostly in one such file (a location SDK's day of pings) would be checked on one core while
+the others wait. Such records are spread over the session's cores (`spread_partitions`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ GLOB_CHARACTERS = re.compile(r"([\\\[\]{}*?])")
 # A path Spark reports back as it is (no character a URL would escape): its file is read with others.
 PLAIN_PATH = re.compile(r"[A-Za-z0-9_./=+-]+")
 BOM = "\ufeff"
+# Below this many rows in one Parquet file, a shuffle to spread them costs more than the cores save.
+SPREAD_FROM_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,25 @@ def read_raw(
         frames.append(_unopened_files(spark, contract, unopened))
     if not frames:
         return _empty_raw(spark, contract)
-    return reduce(lambda left, right: left.unionByName(right, allowMissingColumns=True), frames)
+    raw = reduce(lambda left, right: left.unionByName(right, allowMissingColumns=True), frames)
+    ingested = [d.file for d in decisions if d.status == INGESTED]
+    partitions = spread_partitions(ingested, spark.sparkContext.defaultParallelism)
+    if partitions is None:
+        return raw
+    # By a hash of the records' fields: a round-robin spread would sort every row first, to be
+    # repeatable when a task is retried.
+    return raw.repartition(partitions, *(F.col(name) for name in (*contract.column_names, SOURCE_FILE)))
+
+
+def spread_partitions(files: list[DeliveredFile], cores: int) -> int | None:
+    """How many partitions records read from `files` are spread over, or None to keep them as read:
+    spread when one Parquet file (read by one task) holds more than a core's share of the rows and at
+    least `SPREAD_FROM_ROWS` of them."""
+    rows = sum(file.rows or 0 for file in files)
+    largest = max((file.rows or 0 for file in files if file.file_format == "parquet"), default=0)
+    if cores < 2 or largest < SPREAD_FROM_ROWS or largest * cores <= rows:
+        return None
+    return cores
 
 
 def _read_file(

@@ -22,6 +22,7 @@ from databank.contracts import feeds, load_contract
 from databank.generator.generate import GenerateArgs, generate
 from databank.lakehouse import EmbeddedLakehouse
 from databank.landing import list_delivered
+from spark_jobs import read_delivery
 from spark_jobs.ingest_feed import FILES_TABLE, RUNS_TABLE, ingest
 
 TRUNCATION_REASONS = {"malformed_json", "malformed_row", "truncated_line"}
@@ -217,6 +218,33 @@ def _content(lake: EmbeddedLakehouse, feed: str) -> list[tuple]:
         if lake.exists(layer, feed)
     ]
     return [sorted(frame.rows(), key=str) for frame in frames]
+
+
+def test_a_night_read_from_one_big_parquet_file_is_spread_over_the_cores_and_stores_the_same_rows(
+    spark, tmp_path, monkeypatch
+):
+    settings = load_settings(data_dir=tmp_path / "as-read", hmac_key="spread-key")
+    generate(GenerateArgs(out=settings.landing, consumers=80, days=1, start=START, seed=5, bad_rate=0.02))
+    spread_settings = load_settings(data_dir=tmp_path / "spread", hmac_key="spread-key")
+    shutil.copytree(settings.landing, spread_settings.landing)
+    feed = "lbs_pings"  # a day's SDK pings arrive in one Parquet file
+    as_read, spread = (EmbeddedLakehouse(str(s.lakehouse)) for s in (settings, spread_settings))
+    ingest(spark, as_read, settings, feed, START)
+
+    monkeypatch.setattr(read_delivery, "SPREAD_FROM_ROWS", 1)
+    ingest(spark, spread, spread_settings, feed, START)
+
+    assert _content(spread, feed) == _content(as_read, feed)
+    cores = spark.sparkContext.defaultParallelism
+    assert _files_holding_rows_of(as_read, feed, "pings_sdk") == 1
+    assert _files_holding_rows_of(spread, feed, "pings_sdk") == cores > 1
+
+
+def _files_holding_rows_of(lake: EmbeddedLakehouse, feed: str, delivered: str) -> int:
+    """How many of bronze's files hold records of the delivered files named `delivered`*."""
+    table = DeltaTable(lake.path("bronze", feed))
+    sources = [pq.read_table(path, columns=["ingest_source_file"]) for path in table.file_uris()]
+    return sum(any(delivered in name for name in source.column(0).to_pylist()) for source in sources)
 
 
 def test_a_killed_ingests_staging_copy_is_removed_by_the_next_ingest_of_the_feed(spark, tmp_path):
