@@ -69,6 +69,7 @@ from spark_jobs.transforms.records import (
     SUPPRESSED,
     UNREAD,
     VAULT,
+    destined,
     sorted_records,
 )
 from spark_jobs.transforms.validate import DeliveryWindow, WindowOfEachDay, type_and_check
@@ -235,7 +236,7 @@ def _outcome(
     # Every record's fate and rows are computed once and kept in memory for the counts and the
     # writes that follow. In memory only: the vault's entries hold identifiers in the clear, which
     # must not reach Spark's spill files; a part evicted is computed again from the staged files.
-    records = sorted_records(checked, contract, meta, is_suppressed(contract, tokens), vault)
+    records = sorted_records(checked, contract, is_suppressed(contract, tokens), vault)
     records = records.persist(StorageLevel.MEMORY_ONLY)
     try:
         # One pass for the counts and the unread keys: each file's records of a day and fate.
@@ -245,8 +246,8 @@ def _outcome(
             .collect()
         )
         yield _Outcome(
-            bronze=records.where(F.col(FATE) == BRONZE).select(f"{BRONZE}.*"),
-            quarantine=records.where(F.col(FATE) == QUARANTINE).select(f"{QUARANTINE}.*"),
+            bronze=destined(records, BRONZE, meta),
+            quarantine=destined(records, QUARANTINE, meta),
             bronze_rows=_count_by_day(summary, BRONZE),
             quarantine_rows=_count_by_day(summary, QUARANTINE),
             suppressed=_count_by_day(summary, SUPPRESSED),

@@ -1,8 +1,9 @@
 """What ingestion writes of a checked record: bronze for a valid one, quarantine for a rejected one.
 
-A pure DataFrame function: `sorted_records` decides every record's fate in one projection (bronze,
+Pure DataFrame functions: `sorted_records` decides every record's fate in one projection (bronze,
 quarantine or suppressed, with what the vault and the file register need of it), so a day's
-delivery, or a range of days' deliveries, is computed by one Spark action whatever it is split into.
+delivery, or a range of days' deliveries, is computed by one Spark action whatever it is split into;
+`destined` gives the rows of one fate as they are written, with their ingestion metadata.
 Each record carries the day of the folder its file was delivered in (`DELIVERY_DAY`): bronze and
 quarantine are partitioned by it, and its ingestion batch is that day's.
 """
@@ -27,15 +28,16 @@ VAULT, UNREAD = "vault", "unread_keys"
 
 
 def sorted_records(
-    checked: DataFrame, contract: Contract, meta: dict, suppressed: Column, vault: Column | None
+    checked: DataFrame, contract: Contract, suppressed: Column, vault: Column | None
 ) -> DataFrame:
     """Each checked record once: its `fate` (suppressed, bronze or quarantine), its bronze and
-    quarantine rows as structs (only the one its fate names is kept), the vault entries of a bronze
+    quarantine fields as structs (only the one its fate names is kept), the vault entries of a bronze
     record (`vault`, when identifiers are vaulted) and the JSON keys its line held that the contract
-    does not know, masked (`unread_keys`: a key may be an identifier), with its source file.
+    does not know, masked (`unread_keys`: a key may be an identifier), with its source file, the
+    file's checksum and its delivery day.
 
     The structs are never null: Spark's Arrow conversion refuses a null struct whose fields are not
-    nullable (the ingestion metadata). Suppressed records are counted, never stored.
+    nullable. Suppressed records are counted, never stored.
     """
     fate = F.when(suppressed, SUPPRESSED).when(F.col(REASON).isNull(), BRONZE).otherwise(QUARANTINE)
     unread = (
@@ -45,10 +47,11 @@ def sorted_records(
     )
     columns = [
         fate.alias(FATE),
-        F.struct(*_bronze_columns(checked.columns, contract, meta)).alias(BRONZE),
-        F.struct(*_quarantine_columns(contract, meta)).alias(QUARANTINE),
+        F.struct(*_bronze_columns(checked.columns, contract)).alias(BRONZE),
+        F.struct(*_quarantine_columns(contract)).alias(QUARANTINE),
         unread.alias(UNREAD),
         F.col(SOURCE_FILE),
+        F.col(SOURCE_CHECKSUM),
         F.col(DELIVERY_DAY),
     ]
     if vault is not None:
@@ -56,21 +59,39 @@ def sorted_records(
     return checked.select(*columns)
 
 
-def _bronze_columns(columns: list[str], contract: Contract, meta: dict) -> list[Column]:
+def destined(records: DataFrame, fate: str, meta: dict) -> DataFrame:
+    """The rows of `records` (`sorted_records`) whose fate is `fate`, bronze or quarantine, as they are
+    written: the record's fields and its ingestion metadata. The metadata is the same for every
+    record of a file and day, so it is added here rather than held by every cached record.
+
+    `meta`: the feed, the run's token, when it ran, and the first day (every record has its own
+    delivery day; the coalesce only tells Spark the column is never null, as bronze declares it)."""
+    day = F.coalesce(F.col(DELIVERY_DAY), F.lit(meta["dt"]))
+    leading = [F.lit(meta["feed"]).alias("feed")] if fate == QUARANTINE else []
+    return records.where(F.col(FATE) == fate).select(
+        *leading,
+        f"{fate}.*",
+        F.col(SOURCE_FILE).alias("ingest_source_file"),
+        F.col(SOURCE_CHECKSUM).alias("ingest_checksum"),
+        F.concat_ws("-", F.lit(meta["feed"]), day.cast(StringType()), F.lit(meta["token"])).alias(
+            "ingest_batch_id"
+        ),
+        F.lit(meta["at"]).alias("ingested_at"),
+        day.alias("dt"),
+    )
+
+
+def _bronze_columns(columns: list[str], contract: Contract) -> list[Column]:
     hashed = hashed_names(contract)
     return [
         *(F.col(name).alias(hashed.get(name, name)) for name in contract.column_names),
         *(F.col(c) for c in columns if c.endswith("_status")),
-        F.col(SOURCE_FILE).alias("ingest_source_file"),
-        F.col(SOURCE_CHECKSUM).alias("ingest_checksum"),
-        *_ingestion_columns(meta),
     ]
 
 
-def _quarantine_columns(contract: Contract, meta: dict) -> list[Column]:
+def _quarantine_columns(contract: Contract) -> list[Column]:
     record_id = F.coalesce(F.col(contract.record_id).cast(StringType()), _record_id_in_line(contract))
     return [
-        F.lit(contract.feed).alias("feed"),
         record_id.alias("record_id"),
         F.col(REASON).alias("reason"),
         F.col(REASON_COLUMN).alias("reason_column"),
@@ -78,22 +99,6 @@ def _quarantine_columns(contract: Contract, meta: dict) -> list[Column]:
         F.when(F.col(REASON).isNotNull(), F.coalesce(F.col(RECORD_TEXT), redacted(F.col(RAW)))).alias(
             "raw_text"
         ),
-        F.col(SOURCE_FILE).alias("ingest_source_file"),
-        F.col(SOURCE_CHECKSUM).alias("ingest_checksum"),
-        *_ingestion_columns(meta),
-    ]
-
-
-def _ingestion_columns(meta: dict) -> list[Column]:
-    """`meta`: the feed, the run's token, when it ran, and the first day (every record has its own
-    delivery day; the coalesce only tells Spark the column is never null, as bronze declares it)."""
-    day = F.coalesce(F.col(DELIVERY_DAY), F.lit(meta["dt"]))
-    return [
-        F.concat_ws("-", F.lit(meta["feed"]), day.cast(StringType()), F.lit(meta["token"])).alias(
-            "ingest_batch_id"
-        ),
-        F.lit(meta["at"]).alias("ingested_at"),
-        day.alias("dt"),
     ]
 
 

@@ -7,7 +7,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from databank.contracts import load_contract
 from spark_jobs.transforms.privacy import vault_entries
-from spark_jobs.transforms.records import sorted_records
+from spark_jobs.transforms.records import destined, sorted_records
 
 META = {"feed": "members", "token": "t1", "at": datetime(2026, 5, 2, 1, 0), "dt": date(2026, 5, 1)}
 DELIVERED_ON = date(2026, 5, 2)  # the day of the folder the record's file is in
@@ -17,8 +17,8 @@ CHECK_COLUMNS = ("_reason", "_reason_column", "_record_text", "_raw")
 
 def _destined(checked, contract, fate: str):
     """The rows `sorted_records` writes to `fate` (bronze or quarantine), as their own DataFrame."""
-    records = checked.transform(sorted_records, contract, META, F.lit(False), None)
-    return records.where(F.col("fate") == fate).select(f"{fate}.*")
+    records = checked.transform(sorted_records, contract, F.lit(False), None)
+    return destined(records, fate, META)
 
 
 def test_a_valid_member_record_goes_to_bronze_with_its_identifiers_named_as_hashes(spark):
@@ -124,7 +124,7 @@ def test_each_record_is_sorted_once_with_what_its_fate_needs_and_the_suppressed_
     rows = {
         r["member_record_id"]: r
         for r in checked.transform(
-            sorted_records, contract, META, suppressed, vault_entries(checked.columns, contract)
+            sorted_records, contract, suppressed, vault_entries(checked.columns, contract)
         )
         .select("*", F.col("bronze.member_record_id").alias("member_record_id"))
         .collect()
