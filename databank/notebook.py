@@ -119,9 +119,25 @@ def use_cjk_fonts() -> str | None:
     """Put the first installed CJK-capable family ahead of matplotlib's default sans-serif fonts, so
     Chinese names render (glyphs it lacks fall back to the defaults); return its name, or None when
     none is installed (Chinese characters then show as boxes, nothing fails)."""
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    family = next((name for name in CJK_FONTS if name in installed), None)
+    family = _first_cjk_family()
+    if family is None:
+        # matplotlib keeps the list of fonts it found on its first run: a font installed since
+        # (`make browser` installs Noto CJK) is not in it until it is added.
+        _add_fonts_installed_since()
+        family = _first_cjk_family()
     if family is not None:
         rcParams["font.family"] = "sans-serif"
         rcParams["font.sans-serif"] = [family, *(f for f in rcParams["font.sans-serif"] if f != family)]
     return family
+
+
+def _first_cjk_family() -> str | None:
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def _add_fonts_installed_since() -> None:
+    known = {font.fname for font in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            font_manager.fontManager.addfont(path)

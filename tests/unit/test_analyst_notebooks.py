@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import nbformat
 import pytest
-from matplotlib import rc_context, rcParams
+from matplotlib import font_manager, rc_context, rcParams
 
 from databank import notebook as helpers
 from databank.config import load_settings
@@ -104,6 +104,17 @@ def test_the_day_read_defaults_to_the_latest_and_is_never_after_it():
     assert helpers.as_of_day("2026-05-02", latest) == date(2026, 5, 2)
     with pytest.raises(ValueError, match="after the latest day"):
         helpers.as_of_day("2026-05-04", latest)
+
+
+def test_a_cjk_font_installed_after_matplotlib_listed_the_fonts_is_found(monkeypatch):
+    installed = {font.name for font in font_manager.FontManager().ttflist}  # read off the system now
+    family = next((name for name in helpers.CJK_FONTS if name in installed), None)  # None: none installed
+    without_cjk = [f for f in font_manager.fontManager.ttflist if f.name not in helpers.CJK_FONTS]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", without_cjk)  # a list made before the install
+
+    with rc_context():
+        assert helpers.use_cjk_fonts() == family
+        assert family is None or rcParams["font.sans-serif"][0] == family
 
 
 def test_cjk_fonts_lead_when_installed_and_nothing_fails_when_not(monkeypatch):
